@@ -1,0 +1,1 @@
+"""The emulated cloud platform: tenants, trusted certificates, PoP, registration, device auth, tokens, SmartREST."""

@@ -1,0 +1,44 @@
+"""Suite-wide setup: Qt offscreen before any QApplication, an in-memory keyring, Hypothesis profiles, markers."""
+
+from __future__ import annotations
+
+import os
+
+# Must happen before PySide6 creates a QApplication: with no display Qt aborts the process (platform-notes).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+# The OS keyring is one of the two things we fake (the clock is the other).
+os.environ["PYTHON_KEYRING_BACKEND"] = "tests.support.memory_keyring.MemoryKeyring"
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", deadline=None, max_examples=100)
+settings.register_profile(
+    "ci", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--skip-bundle", action="store_true", help="skip the PyInstaller bundle build test")
+    parser.addoption("--skip-slow", action="store_true", help="skip tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skips = {
+        "bundle": (config.getoption("--skip-bundle"), "--skip-bundle given"),
+        "slow": (config.getoption("--skip-slow"), "--skip-slow given"),
+    }
+    for item in items:
+        for marker, (active, reason) in skips.items():
+            if active and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the real user's config, data and cache folders."""
+    root = tmp_path_factory.mktemp("home")
+    for var in ("WORKBENCH_CONFIG_DIR", "WORKBENCH_DATA_DIR", "WORKBENCH_CACHE_DIR"):
+        monkeypatch.setenv(var, str(root / var.lower()))

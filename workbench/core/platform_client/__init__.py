@@ -1,0 +1,1 @@
+"""Platform client: REST calls to a real tenant or the local platform, SmartREST and device-token helpers."""
