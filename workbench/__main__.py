@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the GUI when no subcommand is given; otherwise run the CLI."""
+    multiprocessing.freeze_support()  # fleet workers re-enter here inside a PyInstaller bundle
     args = sys.argv[1:] if argv is None else argv
     if not args:
         from workbench.ui.app import run_gui

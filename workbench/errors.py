@@ -22,6 +22,10 @@ class WorkbenchError(Exception):
             return self.summary
         return self.summary + "".join(f"\n  - {cause}" for cause in self.causes)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep summary and causes when an error crosses a process boundary (fleet workers)."""
+        return (type(self), (self.summary, self.causes))
+
     def to_dict(self) -> dict[str, object]:
         """Give scripts (``--json``) the same content the dialog shows."""
         return {"error": type(self).__name__, "summary": self.summary, "causes": list(self.causes)}

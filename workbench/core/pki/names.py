@@ -70,20 +70,42 @@ def parse_dn(text: str) -> x509.Name:
     return name
 
 
+def _split_escaped(text: str, separators: str) -> list[tuple[str, str]]:
+    """Split on unescaped separators, unescaping '\\x' to 'x'; returns (piece, separator-before-it) pairs."""
+    pieces: list[tuple[str, str]] = []
+    current: list[str] = []
+    before = ""
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            current.append(next(chars, ""))
+        elif char in separators:
+            pieces.append(("".join(current), before))
+            current, before = [], char
+        else:
+            current.append(char)
+    pieces.append(("".join(current), before))
+    return pieces
+
+
 def _parse_openssl(text: str) -> x509.Name:
-    """openssl's `-subj` form: most significant first; '\\/' escapes a slash; '+' joins multi-valued RDNs."""
-    parts = [p.replace("\\/", "/") for p in re.split(r"(?<!\\)/", text[1:]) if p]
-    rdns = []
-    for part in parts:
-        attributes = []
-        for piece in re.split(r"(?<!\\)\+", part):
-            label, sep, value = piece.partition("=")
-            if not sep or not label:
-                raise InvalidInputError(f"'{piece}' in '{text}' is not ATTRIBUTE=value",
-                                        ("Write it as '/C=PL/O=ACME/CN=device-01'.",))
-            attributes.append(_attribute(_oid_for(label.strip(), text), value.replace("\\+", "+"), text))
-        rdns.append(x509.RelativeDistinguishedName(attributes))
-    return x509.Name(rdns)
+    """openssl's `-subj` form: most significant first; a backslash escapes '/', '+' and itself; '+' joins RDNs."""
+    rdns: list[list[x509.NameAttribute]] = []
+    for piece, separator in _split_escaped(text[1:], "/+"):
+        if not piece and separator != "+":
+            continue
+        label, sep, value = piece.partition("=")
+        if not sep or not label:
+            raise InvalidInputError(f"'{piece}' in '{text}' is not ATTRIBUTE=value",
+                                    ("Write it as '/C=PL/O=ACME/CN=device-01'.",))
+        attribute = _attribute(_oid_for(label.strip(), text), value, text)
+        if separator == "+" and rdns:
+            rdns[-1].append(attribute)
+        else:
+            rdns.append([attribute])
+    if not rdns:
+        raise InvalidInputError(f"'{text}' has no name attributes", ("Write it as '/C=PL/O=ACME/CN=device-01'.",))
+    return x509.Name([x509.RelativeDistinguishedName(rdn) for rdn in rdns])
 
 
 def _attribute(oid: ObjectIdentifier, value: str, text: str) -> x509.NameAttribute:
@@ -112,7 +134,8 @@ def format_dn(name: x509.Name, style: DnStyle = DnStyle.RFC4514) -> str:
             label = _SHORT.get(attr.oid, attr.oid.dotted_string)
             value = str(attr.value)
             if style is DnStyle.OPENSSL:
-                pieces.append(f"{label}={value.replace('/', chr(92) + '/').replace('+', chr(92) + '+')}")
+                escaped = value.replace("\\", "\\\\").replace("/", "\\/").replace("+", "\\+")
+                pieces.append(f"{label}={escaped}")
             else:
                 pieces.append(f"{label} = {value}")
         rdn_texts.append(" + ".join(pieces) if style is DnStyle.ONELINE else "+".join(pieces))

@@ -1,0 +1,182 @@
+"""The demo certificate set (Hono's demo-certs idea): a CA, a local-platform server certificate and two devices.
+
+One call gives a newcomer everything needed to try mutual TLS against the local platform, with a README that
+says what each file is and which openssl/keytool/mosquitto commands use it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from workbench.core.files import write_atomic
+from workbench.errors import InvalidInputError, WorkbenchError
+
+from .certio import dump_certificates_pem
+from .fleet import PRIVATE, PUBLIC, DeviceMaker, FleetTemplate, KeystoreOptions, build_truststore
+from .fleet_ids import DeviceEntry, bulk_registration_csv, id_problem
+from .issuance import Issuer, create_root_ca, issue_certificate
+from .keys import KeySpec, dump_private_key_pem
+from .profiles import root_ca_profile, server_profile
+
+DEMO_DEVICES = ("demo-device-1", "demo-device-2")
+SERVER_DNS = ("localhost",)
+SERVER_IPS = ("127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class DemoFile:
+    """One file of the set: where it goes, its bytes and mode, and one line saying what it is for."""
+
+    path: str
+    data: bytes
+    mode: int
+    what: str
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Workbench Demo"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def build_demo_set(password: bytes | None, *, key_spec: KeySpec = KeySpec.EC_P256,
+                   device_ids: Sequence[str] = DEMO_DEVICES, now: datetime.datetime | None = None) -> list[DemoFile]:
+    """Make the whole set in memory: CA, server certificate (SAN localhost, 127.0.0.1, ::1), devices, README.
+
+    Keys are encrypted with ``password``; keystores and the truststore are written only when there is one
+    (an unprotected PKCS#12 fails keytool's integrity check).
+
+    Raises:
+        InvalidInputError: a device id breaks the CN rules.
+    """
+    for device_id in device_ids:
+        problem = id_problem(device_id)
+        if problem:
+            raise InvalidInputError(f"Cannot use '{device_id}' as a demo device id", (problem,))
+    moment = now or datetime.datetime.now(datetime.UTC)
+    ca_key = key_spec.generate()
+    ca = Issuer(create_root_ca(_name("Workbench Demo Root CA"), ca_key, root_ca_profile(), now=moment), ca_key)
+    ca_pem = dump_certificates_pem([ca.certificate])
+    files = [
+        DemoFile("ca/caCert.pem", ca_pem, PUBLIC, "the demo root CA: upload it to the platform as trusted certificate"),
+        DemoFile("ca/caKey.pem", dump_private_key_pem(ca_key, password), PRIVATE,
+                 "the CA's private key (sign more devices with `workbench fleet issue --ca-key`)"),
+    ]
+    server_key = key_spec.generate()
+    server_cert = issue_certificate(_name("localhost"), server_key.public_key(),
+                                    server_profile(SERVER_DNS, SERVER_IPS), ca, now=moment)
+    server_pem = dump_certificates_pem([server_cert])
+    files += [
+        DemoFile("server/serverCert.pem", server_pem, PUBLIC,
+                 "the local platform's TLS certificate, SAN " + ", ".join((*SERVER_DNS, *SERVER_IPS))),
+        DemoFile("server/serverCertChain.pem", server_pem + ca_pem, PUBLIC, "server certificate followed by the CA"),
+        DemoFile("server/serverKey.pem", dump_private_key_pem(server_key, password), PRIVATE, "the server's key"),
+    ]
+    if password:
+        files.append(DemoFile("truststore/deviceTruststore.pkcs12",
+                              build_truststore([ca.certificate], password, "pkcs12"), PUBLIC,
+                              "Java truststore with the CA as 'servercertificate' (devices trust the server)"))
+    maker = DeviceMaker(FleetTemplate.for_issuer(ca, key_spec=key_spec, key_password=password, now=moment,
+                                                 keystore=KeystoreOptions() if password else None))
+    entries = [DeviceEntry(device_id) for device_id in device_ids]
+    for entry in entries:
+        device = maker.issue(entry, x509.random_serial_number())
+        for name, (data, mode) in maker.files(device).items():
+            files.append(DemoFile(f"devices/{entry.device_id}/{name}", data, mode, _DEVICE_FILES.get(name, name)))
+    files.append(DemoFile("bulk-registration.csv", bulk_registration_csv(entries), PUBLIC,
+                          "register both devices on the platform in one upload"))
+    files.append(DemoFile("README.md", render_readme(files, device_ids, encrypted=password is not None).encode(),
+                          PUBLIC, "this file"))
+    return files
+
+
+_DEVICE_FILES = {
+    "deviceKey.pem": "the device's private key",
+    "deviceCert.pem": "the device certificate (CN = device id = MQTT client id)",
+    "deviceCertChain.pem": "device certificate followed by the CA (the guide's `cat` order)",
+    "deviceKeystore.pkcs12": "PKCS#12 keystore with key and chain under alias 'devicekeyentry'",
+}
+
+
+def render_readme(files: Sequence[DemoFile], device_ids: Sequence[str], *, encrypted: bool) -> str:
+    """The README: what each file is, and the commands that use them, ready to paste from this folder."""
+    dev = device_ids[0]
+    d = f"devices/{dev}"
+    table = "\n".join(f"| `{f.path}` | {f.what} |" for f in files) + "\n| `README.md` | this file |"
+    protection = ("Private keys are PKCS#8, AES-256 encrypted with the password you chose; keystores use it too."
+                  if encrypted else "Private keys are NOT encrypted (created with --no-password); no keystores.")
+    keytool = (f"keytool -list -v -storetype PKCS12 -keystore {d}/deviceKeystore.pkcs12\n"
+               "keytool -list -v -storetype PKCS12 -keystore truststore/deviceTruststore.pkcs12\n"
+               f"openssl pkcs12 -info -noout -in {d}/deviceKeystore.pkcs12\n") if encrypted else ""
+    return f"""# Workbench demo certificates
+
+A throw-away PKI for trying device certificates against the local platform. Do not use it in production.
+{protection}
+
+| File | What it is |
+|---|---|
+{table}
+
+## Check the certificates
+
+```sh
+openssl x509 -noout -text -in server/serverCert.pem     # SAN: DNS:localhost, IP:127.0.0.1, IP:::1
+openssl verify -CAfile ca/caCert.pem server/serverCert.pem
+openssl verify -CAfile ca/caCert.pem {d}/deviceCert.pem
+openssl pkey -in {d}/deviceKey.pem -noout && echo key OK
+{keytool}```
+
+## Try mutual TLS
+
+```sh
+# a TLS server with the server certificate that requires a client certificate from the demo CA
+openssl s_server -accept 8883 -cert server/serverCert.pem -key server/serverKey.pem -CAfile ca/caCert.pem -Verify 2
+# connect as device {dev} (its CN is the MQTT client id)
+openssl s_client -connect 127.0.0.1:8883 -CAfile ca/caCert.pem -cert {d}/deviceCert.pem -key {d}/deviceKey.pem
+# publish over MQTT to a broker using server/ and ca/ (mosquitto asks for the key password if there is one)
+mosquitto_pub -h localhost -p 8883 --cafile ca/caCert.pem --cert {d}/deviceCert.pem --key {d}/deviceKey.pem \\
+  -i {dev} -t s/us -m '100,{dev},c8y_MQTTDevice'
+```
+
+## Register on the platform
+
+1. Upload `ca/caCert.pem` as a trusted certificate (enable auto-registration, or use `bulk-registration.csv`).
+2. Connect each device with its keystore or key + chain; the client id must equal the CN ({", ".join(device_ids)}).
+"""
+
+
+def write_demo_set(folder: Path, files: Sequence[DemoFile]) -> None:
+    """Write the set into a new (or empty) folder all at once: a staging folder renamed into place.
+
+    Raises:
+        InvalidInputError: the folder exists and is not empty.
+        WorkbenchError: the folder cannot be written.
+    """
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InvalidInputError(f"The folder '{folder}' already exists and is not empty",
+                                ("Choose a new folder for the demo certificates.",))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    except OSError as exc:
+        raise WorkbenchError(f"Cannot create '{folder}'", (exc.strerror or str(exc),)) from exc
+    try:
+        for demo_file in files:
+            write_atomic(staging / demo_file.path, demo_file.data, mode=demo_file.mode)
+        if folder.exists():
+            folder.rmdir()
+        os.rename(staging, folder)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise WorkbenchError(f"Cannot write the demo set to '{folder}'", (exc.strerror or str(exc),)) from exc
+        raise
+
