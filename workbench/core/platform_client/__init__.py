@@ -1,1 +1,4 @@
-"""Platform client: REST calls to a real tenant or the local platform, SmartREST and device-token helpers."""
+"""Platform client: the REST calls, SmartREST and device-token helpers shared by a real tenant and the local platform.
+
+It is sans-IO: `requests` builds calls, `responses` reads answers, `workbench.services.platform_http` sends them.
+"""
