@@ -1,0 +1,1 @@
+"""The live console's domain: the bounded message buffer, filters and exports (no Qt)."""
