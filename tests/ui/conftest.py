@@ -4,9 +4,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_qsettings(qapp: QApplication, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Window layout and other QSettings go to a temp folder, never the user's real settings."""
+    from PySide6.QtCore import QSettings
+
+    qapp.setOrganizationName("WorkbenchTests")
+    qapp.setApplicationName("Device Onboarding Workbench")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("qsettings")))
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    """Screenshots of each page go to docs/screenshots (the README uses them)."""
+    folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

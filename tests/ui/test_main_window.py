@@ -1,12 +1,70 @@
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from workbench.errors import PasswordError
+from workbench.ui.dialogs.crash_dialog import CrashDialog
+from workbench.ui.dialogs.problem_dialog import ProblemDialog
+from workbench.ui.errors import ErrorBridge, run_action
 from workbench.ui.main_window import AREAS, MainWindow
+from workbench.ui.theme import apply_theme
 
 
-def test_main_window_lists_every_area_and_switches_pages(qtbot: QtBot) -> None:
+def test_main_window_lists_every_area_and_switches_with_shortcuts(qtbot: QtBot, screenshot_dir: Path) -> None:
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
-    assert [window.navigation.item(i).text() for i in range(window.navigation.count())] == [a for a, _ in AREAS]
-    window.navigation.setCurrentRow(2)
+    qtbot.waitExposed(window)
+    titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
+    assert titles == [a[0] for a in AREAS]
+    window.show_area("Keystores")
     assert window.pages.currentIndex() == 2
+    window.set_platform_status("running on 127.0.0.1:8883")
+    window.set_connection_count(2)
+    assert window.platform_status.text() == "Local platform: running on 127.0.0.1:8883"
+    window.show_area("Certificates")
+    window.grab().save(str(screenshot_dir / "main-window.png"))
+
+
+def test_window_layout_is_remembered(qtbot: QtBot) -> None:
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(700, 500)
+    first.show_area("Onboarding")
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.navigation.currentRow() == len(AREAS) - 1
+    assert second.size().width() == 700
+
+
+def test_workbench_error_opens_a_problem_dialog_with_causes(qtbot: QtBot) -> None:
+    bridge = ErrorBridge()
+
+    def fail() -> None:
+        raise PasswordError("Could not decrypt the private key", ("The password is wrong.",))
+
+    assert run_action(bridge, fail) is None
+    qtbot.waitUntil(lambda: isinstance(bridge.last_dialog, ProblemDialog))
+    text = bridge.last_dialog.message.text()
+    assert "Could not decrypt the private key" in text and "The password is wrong." in text
+    assert "Traceback" not in text
+    bridge.last_dialog.close()
+
+
+def test_a_bug_opens_the_crash_dialog_with_copyable_details(qtbot: QtBot) -> None:
+    bridge = ErrorBridge()
+    run_action(bridge, lambda: 1 / 0)
+    qtbot.waitUntil(lambda: isinstance(bridge.last_dialog, CrashDialog))
+    dialog = bridge.last_dialog
+    assert "ZeroDivisionError" in dialog.details.toPlainText()
+    dialog._on_copy_clicked()
+    assert "ZeroDivisionError" in QApplication.clipboard().text()
+    dialog.close()
+
+
+def test_dark_theme_applies(qapp: QApplication) -> None:
+    assert apply_theme(qapp, dark=True) is True
+    assert qapp.palette().window().color().lightness() < 100
+    apply_theme(qapp, dark=False)

@@ -1,4 +1,4 @@
-"""Qt application bootstrap: one QApplication, one qasync loop, the main window."""
+"""Qt application bootstrap: one QApplication, one qasync loop, error hooks, theme, the main window."""
 
 from __future__ import annotations
 
@@ -10,18 +10,31 @@ from PySide6.QtWidgets import QApplication
 from workbench import __version__
 
 
+def create_application() -> QApplication:
+    """The QApplication with the names QSettings uses for the remembered layout."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Device Onboarding Workbench")
+    app.setOrganizationName("Workbench")
+    app.setApplicationVersion(__version__)
+    return app  # type: ignore[return-value]
+
+
 def run_gui() -> int:
     """Open the main window and run the shared Qt/asyncio loop until it closes."""
     import qasync  # imported after PySide6 so qasync binds to it (platform-notes)
 
-    from workbench.ui.main_window import MainWindow
+    from .errors import ErrorBridge
+    from .main_window import MainWindow
+    from .theme import apply_theme
 
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName("Device Onboarding Workbench")
-    app.setApplicationVersion(__version__)
+    app = create_application()
+    apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = MainWindow()
+    bridge = ErrorBridge(lambda: window)
+    bridge.install()
+    loop.set_exception_handler(bridge.asyncio_handler)
     window.show()
     with loop:
         closing = asyncio.Event()

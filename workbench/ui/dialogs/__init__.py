@@ -1,0 +1,1 @@
+"""Dialogs: problems, crashes, and the workbench's modal forms."""

@@ -1,0 +1,1 @@
+"""One page per product area, shown by the main window's navigation."""
