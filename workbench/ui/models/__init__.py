@@ -1,0 +1,1 @@
+"""Qt item models over core data: the console messages, profiles, keystore entries."""
