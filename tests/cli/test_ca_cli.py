@@ -1,0 +1,63 @@
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import run_cli
+
+
+@pytest.fixture
+def pwfile(tmp_path: Path) -> str:
+    path = tmp_path / "pw"
+    path.write_text("ca-secret\n")
+    return str(path)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run_cli(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.interop
+def test_ca_commands_end_to_end(tmp_path: Path, pwfile: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = ["--workspace", str(tmp_path / "ws")]
+    code, out, _ = _run(capsys, "ca", "init", *ws, "--cn", "CLI Root", "--org", "ACME", "--key-type", "ec-p256",
+                        "--pathlen", "1", "--password-file", pwfile)
+    assert code == 0 and "Created root CA 'CLI Root'" in out
+    code, out, _ = _run(capsys, "ca", "issue", *ws, "--ca", "CLI Root", "--cn", "dev-1", "--out",
+                        str(tmp_path / "dev-1"), "--ca-password-file", pwfile, "--password-file", pwfile, "--json")
+    assert code == 0 and json.loads(out)["serial"] == "1000"
+    subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "dev-1" / "deviceCertChain.pem"),
+                    str(tmp_path / "dev-1" / "deviceCert.pem")], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "dev-1" / "deviceKey.pem"), "-passin",
+                    "pass:ca-secret", "-noout"], check=True)
+    code, out, _ = _run(capsys, "ca", "revoke", *ws, "--ca", "CLI Root", "1000", "--reason", "keyCompromise")
+    assert code == 0 and "Revoked 'dev-1'" in out
+    code, out, _ = _run(capsys, "ca", "crl", *ws, "--ca", "CLI Root", "--out", str(tmp_path / "crl.pem"),
+                        "--ca-password-file", pwfile)
+    assert code == 0 and "1 revoked" in out
+    code, out, _ = _run(capsys, "ca", "list", *ws)
+    assert "CLI Root" in out and "dev-1" in out and "revoked" in out
+    code, out, _ = _run(capsys, "ca", "export-openssl", *ws, "--ca", "CLI Root", str(tmp_path / "exp"),
+                        "--ca-password-file", pwfile)
+    assert code == 0 and (tmp_path / "exp" / "caConfig.cnf").exists()
+
+
+def test_ca_errors_are_summaries_with_causes(tmp_path: Path, pwfile: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = ["--workspace", str(tmp_path / "ws")]
+    code, _, err = _run(capsys, "ca", "issue", *ws, "--ca", "Nope", "--cn", "d", "--out", str(tmp_path / "o"),
+                        "--ca-password-file", pwfile, "--password-file", pwfile)
+    assert code == 2 and "There is no CA named 'Nope'" in err and "Traceback" not in err
+    _run(capsys, "ca", "init", *ws, "--cn", "R", "--key-type", "ec-p256", "--password-file", pwfile)
+    code, _, err = _run(capsys, "ca", "issue", *ws, "--ca", "R", "--cn", "bad:id", "--out", str(tmp_path / "o"),
+                        "--ca-password-file", pwfile, "--password-file", pwfile)
+    assert code == 2 and "contains ':'" in err
+    wrong = tmp_path / "wrong"
+    wrong.write_text("nope\n")
+    code, _, err = _run(capsys, "ca", "crl", *ws, "--ca", "R", "--out", str(tmp_path / "c.pem"),
+                        "--ca-password-file", str(wrong))
+    assert code == 2 and "Could not unlock the key of CA 'R'" in err
+    code, out, _ = _run(capsys, "ca", "list", "--workspace", str(tmp_path / "empty"))
+    assert "The CA store is empty" in out

@@ -1,0 +1,274 @@
+"""`workbench ca ...`: the CA store from the command line: CAs, issuance, CSR signing, revocation, CRLs, export."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from workbench.core.files import write_atomic
+from workbench.core.pki.certio import load_certificate, load_csr
+from workbench.core.pki.keys import KeySpec, dump_private_key_pem, load_private_key
+from workbench.core.pki.names import SubjectFields, format_dn, parse_dn
+from workbench.core.pki.openssl_export import export_openssl
+from workbench.core.pki.profiles import (
+    device_profile,
+    intermediate_ca_profile,
+    root_ca_profile,
+    server_profile,
+)
+from workbench.core.pki.store import CAStore, IssuedRecord
+from workbench.errors import InvalidInputError
+from workbench.paths import default_workspace
+
+from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `ca` and its subcommands."""
+    ca = subparsers.add_parser("ca", help="the CA store: create CAs, issue, sign CSRs, revoke, CRLs, export")
+    sub = ca.add_subparsers(dest="ca_command", metavar="SUBCOMMAND", required=True)
+
+    init = _command(sub, "init", "create a self-signed root CA (the guide's v3_ca, 7300 days)", _init)
+    _subject_options(init)
+    init.add_argument("--pathlen", type=int, help="maximum number of intermediates below this CA")
+    init.add_argument("--days", type=int, default=0, help="validity in days (default 7300)")
+    _key_option(init, "rsa4096")
+    add_password_options(init, "password", "the new CA key")
+
+    inter = _command(sub, "intermediate", "create an intermediate CA signed by another CA (3650 days)", _intermediate)
+    inter.add_argument("--ca", required=True, help="the signing CA's name")
+    _subject_options(inter)
+    inter.add_argument("--pathlen", type=int, default=0, help="default 0: it signs devices only")
+    inter.add_argument("--days", type=int, default=0, help="validity in days (default 3650)")
+    _key_option(inter, "rsa4096")
+    add_password_options(inter, "ca_password", "the signing CA's key")
+    add_password_options(inter, "password", "the new intermediate's key")
+
+    issue = _command(sub, "issue", "issue a device or server certificate with a new key", _issue)
+    issue.add_argument("--ca", required=True, help="the signing CA's name")
+    issue.add_argument("--cn", required=True, help="the common name: the device id for devices")
+    issue.add_argument("--server", action="store_true", help="a TLS server certificate instead of a device")
+    issue.add_argument("--san", action="append", default=[], help="server DNS name or IP (repeatable)")
+    issue.add_argument("--days", type=int, default=0, help="validity in days (device default 365)")
+    issue.add_argument("--no-client-auth", action="store_true", help="leave out EKU clientAuth (devices)")
+    issue.add_argument("--out", required=True, type=Path, help="folder for the key, certificate and chain")
+    _key_option(issue, "ec-p256")
+    add_password_options(issue, "ca_password", "the CA key")
+    add_password_options(issue, "password", "the new private key")
+
+    csr = _command(sub, "sign-csr", "sign an external CSR (device profile unless --server)", _sign_csr)
+    csr.add_argument("--ca", required=True, help="the signing CA's name")
+    csr.add_argument("csr", type=Path, help="the request, PEM or DER")
+    csr.add_argument("--server", action="store_true", help="sign with the server profile")
+    csr.add_argument("--days", type=int, default=0, help="validity in days")
+    csr.add_argument("--out", required=True, type=Path, help="where to write the certificate (PEM)")
+    add_password_options(csr, "ca_password", "the CA key")
+
+    imp = _command(sub, "import", "import a CA made elsewhere (e.g. with the guide's openssl commands)", _import)
+    imp.add_argument("--cert", required=True, type=Path, help="the CA certificate (PEM or DER)")
+    imp.add_argument("--key", required=True, type=Path, help="its private key")
+    imp.add_argument("--parent", help="the CA that signed it, if it is an intermediate in this store")
+    imp.add_argument("--name", help="a name for it (default: its CN)")
+    add_password_options(imp, "key_password", "the key file as it is")
+    add_password_options(imp, "password", "the key inside the store")
+
+    revoke = _command(sub, "revoke", "revoke a certificate by serial", _revoke)
+    revoke.add_argument("--ca", required=True, help="the CA that issued it")
+    revoke.add_argument("serial", help="the serial in hex, as 'ca list' shows it")
+    revoke.add_argument("--reason", default="unspecified", help="e.g. keyCompromise, superseded")
+
+    crl = _command(sub, "crl", "generate a CRL (crl_ext, 30 days)", _crl)
+    crl.add_argument("--ca", required=True, help="the CA whose CRL to make")
+    crl.add_argument("--days", type=int, default=30, help="validity of the CRL in days")
+    crl.add_argument("--out", required=True, type=Path, help="where to write the CRL (PEM)")
+    add_password_options(crl, "ca_password", "the CA key")
+
+    export = _command(sub, "export-openssl", "export a CA to the guide's openssl folder layout", _export)
+    export.add_argument("--ca", required=True, help="the root or intermediate to export (with its intermediates)")
+    export.add_argument("folder", type=Path, help="a new or empty folder")
+    add_password_options(export, "ca_password", "the CA key (the export keeps it encrypted with it)")
+
+    _command(sub, "list", "list CAs and issued certificates as a tree with their status", _list)
+
+
+def _command(sub: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    parser.add_argument("--workspace", type=Path, help="the CA store folder (default: the user's workspace)")
+    add_json_option(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _subject_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subject", help="the whole name, e.g. '/C=PL/O=ACME/CN=ACME Root CA'")
+    parser.add_argument("--cn", help="common name (if --subject is not given)")
+    parser.add_argument("--org", default="", help="organization")
+    parser.add_argument("--country", default="", help="two-letter country code")
+    parser.add_argument("--name", help="the CA's name in the store (default: its CN)")
+
+
+def _key_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--key-type", default=default, type=KeySpec.parse,
+                        help=f"rsa2048, rsa3072, rsa4096, ec-p256, ec-p384 or ed25519 (default {default})")
+
+
+def _subject(args: argparse.Namespace) -> x509.Name:
+    if args.subject:
+        return parse_dn(args.subject)
+    if not args.cn:
+        raise InvalidInputError("Give the CA a name", ("Use --cn 'ACME Root CA' or --subject '/O=ACME/CN=...'.",))
+    return SubjectFields(args.cn, country=args.country, organization=args.org).to_name()
+
+
+def _store(args: argparse.Namespace) -> CAStore:
+    return CAStore(args.workspace or default_workspace())
+
+
+def _ca_summary(store: CAStore, name: str) -> dict[str, Any]:
+    record = store.ca(name)
+    return {"name": record.name, "subject": format_dn(record.certificate.subject), "parent": record.parent,
+            "not_after": record.certificate.not_valid_after_utc.isoformat(), "workspace": str(store.workspace)}
+
+
+def _init(args: argparse.Namespace) -> None:
+    password = read_password(args, "password", prompt="Password for the new CA key: ", confirm=True)
+    with _store(args) as store:
+        record = store.init_root(_subject(args), password, key_spec=args.key_type, name=args.name,
+                                 profile=root_ca_profile(args.pathlen, args.days))
+        emit(args, _ca_summary(store, record.name), lambda r: f"Created root CA '{r['name']}' ({r['subject']}), "
+             f"valid until {r['not_after'][:10]}, in {r['workspace']}")
+
+
+def _intermediate(args: argparse.Namespace) -> None:
+    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    password = read_password(args, "password", prompt="Password for the new intermediate key: ", confirm=True)
+    with _store(args) as store:
+        record = store.create_intermediate(args.ca, ca_password, _subject(args), password, key_spec=args.key_type,
+                                           name=args.name, profile=intermediate_ca_profile(args.pathlen, args.days))
+        emit(args, _ca_summary(store, record.name),
+             lambda r: f"Created intermediate CA '{r['name']}' signed by '{r['parent']}'")
+
+
+def _write_issued(out: Path, record: IssuedRecord, chain: list[x509.Certificate], key_pem: bytes | None) -> dict:
+    pem = serialization.Encoding.PEM
+    leaf = record.certificate.public_bytes(pem)
+    files = {"certificate": write_atomic(out / "deviceCert.pem", leaf)}
+    files["chain"] = write_atomic(out / "deviceCertChain.pem", leaf + b"".join(c.public_bytes(pem) for c in chain))
+    if key_pem is not None:
+        files["key"] = write_atomic(out / "deviceKey.pem", key_pem, mode=0o600)
+    return {"cn": record.cn, "serial": f"{record.serial:X}", "sha1": record.sha1,
+            "files": {k: str(v) for k, v in files.items()}}
+
+
+def _issue(args: argparse.Namespace) -> None:
+    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    password = read_password(args, "password", prompt="Password for the new private key: ", confirm=True)
+    if args.server:
+        dns = tuple(s for s in args.san if not _is_ip(s)) or (args.cn,)
+        profile = server_profile(dns, tuple(s for s in args.san if _is_ip(s)), args.days)
+    else:
+        profile = device_profile(args.days, client_auth=not args.no_client_auth)
+    key = args.key_type.generate()
+    with _store(args) as store:
+        record = store.issue(args.ca, ca_password, parse_dn(f"CN={_escape(args.cn)}"), key.public_key(), profile)
+        result = _write_issued(args.out, record, store.chain(args.ca), dump_private_key_pem(key, password))
+    emit(args, result, lambda r: f"Issued '{r['cn']}' (serial {r['serial']}, id {r['sha1']}) into {args.out}")
+
+
+def _escape(cn: str) -> str:
+    return cn.replace("\\", "\\\\").replace(",", "\\,").replace("+", "\\+").replace("=", "\\=")
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _sign_csr(args: argparse.Namespace) -> None:
+    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    csr = load_csr(read_file_bytes(args.csr, "CSR"))
+    profile = server_profile((), (), args.days) if args.server else device_profile(args.days)
+    with _store(args) as store:
+        record = store.sign_csr(args.ca, ca_password, csr, profile)
+        write_atomic(args.out, record.certificate.public_bytes(serialization.Encoding.PEM))
+    emit(args, {"cn": record.cn, "serial": f"{record.serial:X}", "out": str(args.out)},
+         lambda r: f"Signed '{r['cn']}' with serial {r['serial']} into {r['out']}")
+
+
+def _import(args: argparse.Namespace) -> None:
+    cert = load_certificate(read_file_bytes(args.cert, "CA certificate"), "CA certificate file")
+    key_data = read_file_bytes(args.key, "private key")
+    key_password = read_password(args, "key_password", prompt="Password of the key file: ", required=False) \
+        if b"ENCRYPTED" in key_data else None
+    key = load_private_key(key_data, key_password)
+    password = read_password(args, "password", prompt="Password for the key in the store: ", confirm=True)
+    with _store(args) as store:
+        record = store.import_ca(cert, key, password, parent=args.parent, name=args.name)
+        emit(args, _ca_summary(store, record.name), lambda r: f"Imported CA '{r['name']}' ({r['subject']})")
+
+
+def _revoke(args: argparse.Namespace) -> None:
+    try:
+        serial = int(args.serial.removeprefix("0x").removeprefix("0X"), 16)
+    except ValueError as exc:
+        raise InvalidInputError(f"'{args.serial}' is not a hex serial", ("Copy it from 'workbench ca list'.",)) from exc
+    with _store(args) as store:
+        record = store.revoke(args.ca, serial, args.reason)
+    emit(args, {"cn": record.cn, "serial": f"{serial:X}", "reason": args.reason},
+         lambda r: f"Revoked '{r['cn']}' (serial {r['serial']}, {r['reason']}); run 'workbench ca crl' to publish")
+
+
+def _crl(args: argparse.Namespace) -> None:
+    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    with _store(args) as store:
+        crl = store.generate_crl(args.ca, ca_password, days=args.days)
+    write_atomic(args.out, crl.public_bytes(serialization.Encoding.PEM))
+    number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    emit(args, {"crl_number": number, "revoked": len(crl), "out": str(args.out)},
+         lambda r: f"CRL number {r['crl_number']} with {r['revoked']} revoked certificate(s) in {r['out']}")
+
+
+def _export(args: argparse.Namespace) -> None:
+    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    with _store(args) as store:
+        folder = export_openssl(store, args.ca, ca_password, args.folder)
+    emit(args, {"folder": str(folder)}, lambda r: f"Exported to {r['folder']}; continue with: cd {r['folder']} && "
+         "openssl ca -config caConfig.cnf -extensions v3_signed -in request.csr -out cert.pem")
+
+
+def _list(args: argparse.Namespace) -> None:
+    with _store(args) as store:
+        tree = []
+        for ca in store.cas():
+            issued = [{"cn": r.cn, "serial": f"{r.serial:X}", "kind": r.kind, "status": r.status(), "sha1": r.sha1}
+                      for r in store.certificates(ca.name)]
+            tree.append({"name": ca.name, "parent": ca.parent, "subject": format_dn(ca.certificate.subject),
+                         "next_serial": f"{ca.next_serial:X}", "issued": issued})
+    emit(args, tree, _format_tree)
+
+
+def _format_tree(tree: list[dict[str, Any]]) -> str:
+    if not tree:
+        return "The CA store is empty: start with 'workbench ca init --cn \"My Root CA\"'."
+    lines = []
+    for ca in tree:
+        depth = 0
+        parent = ca["parent"]
+        while parent:
+            depth += 1
+            parent = next((c["parent"] for c in tree if c["name"] == parent), None)
+        indent = "  " * depth
+        lines.append(f"{indent}{ca['name']}  [{ca['subject']}]  next serial {ca['next_serial']}")
+        for cert in ca["issued"]:
+            if cert["kind"] != "intermediate-ca":
+                lines.append(f"{indent}  - {cert['cn']:<24} {cert['serial']:>6}  {cert['kind']:<7} {cert['status']}")
+    return "\n".join(lines)
