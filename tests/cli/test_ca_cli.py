@@ -61,3 +61,16 @@ def test_ca_errors_are_summaries_with_causes(tmp_path: Path, pwfile: str, capsys
     assert code == 2 and "Could not unlock the key of CA 'R'" in err
     code, out, _ = _run(capsys, "ca", "list", "--workspace", str(tmp_path / "empty"))
     assert "The CA store is empty" in out
+
+
+def test_fleet_from_a_store_ca_takes_store_serials_and_records_them(tmp_path: Path, pwfile: str,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    ws = ["--workspace", str(tmp_path / "ws")]
+    _run(capsys, "ca", "init", *ws, "--cn", "Fleet Root", "--key-type", "ec-p256", "--password-file", pwfile)
+    code, out, err = _run(capsys, "fleet", "issue", *ws, "--ca", "Fleet Root", "--count", "5", "--out",
+                          str(tmp_path / "fleet"), "--ca-password-file", pwfile, "--password-file", pwfile, "--json")
+    assert code == 0, err
+    code, out, _ = _run(capsys, "ca", "list", *ws, "--json")
+    issued = json.loads(out)[0]["issued"]
+    assert sorted(i["serial"] for i in issued) == ["1000", "1001", "1002", "1003", "1004"]
+    assert {i["cn"] for i in issued} == {f"wb-dev-{n:04d}" for n in range(1, 6)}

@@ -8,14 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from cryptography import x509
+
 from workbench.core.pki.certio import load_certificates
 from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions, build_truststore, order_chain_above
 from workbench.core.pki.fleet_ids import DeviceEntry, ids_from_pattern, parse_ids_csv
 from workbench.core.pki.issuance import Issuer
 from workbench.core.pki.keys import KeySpec, load_private_key
-from workbench.core.pki.profiles import device_profile
+from workbench.core.pki.profiles import ProfileKind, device_profile
+from workbench.core.pki.store import CAStore
 from workbench.errors import InvalidInputError
-from workbench.services.fleet import FleetProgress, FleetRequest, FleetResult, issue_fleet
+from workbench.paths import default_workspace
+from workbench.services.fleet import FleetProgress, FleetRequest, FleetResult, issue_fleet, random_serials
 
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
 
@@ -32,9 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     "--no-password), deviceCert.pem and deviceCertChain.pem (leaf first, up to the root); the "
                     "folder also gets bulk-registration.csv for the platform and manifest.json.")
     ca = issue.add_argument_group("signing CA")
-    ca.add_argument("--ca-cert", required=True, metavar="FILE",
-                    help="the CA certificate (PEM; further certificates in the file are taken as its chain)")
-    ca.add_argument("--ca-key", required=True, metavar="FILE", help="the CA private key")
+    ca.add_argument("--ca", metavar="NAME", help="a CA of the CA store (serials and records go to the store)")
+    ca.add_argument("--workspace", type=Path, help="the CA store folder for --ca (default: the user's workspace)")
+    ca.add_argument("--ca-cert", metavar="FILE",
+                    help="or a CA certificate file (PEM; further certificates in the file are taken as its chain)")
+    ca.add_argument("--ca-key", metavar="FILE", help="the CA private key, with --ca-cert")
     ca.add_argument("--ca-chain", metavar="FILE", help="certificates above the CA, up to the root (PEM bundle)")
     add_password_options(ca, "ca_password", "the CA key (only asked when the key is encrypted)")
     ids = issue.add_argument_group("device ids (the certificate CN and MQTT client id)")
@@ -65,6 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _issuer(args: argparse.Namespace) -> tuple[Issuer, list]:
+    if args.ca:
+        with CAStore(args.workspace or default_workspace()) as store:
+            password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+            return store.issuer(args.ca, password), store.chain(args.ca)[1:]
+    if not (args.ca_cert and args.ca_key):
+        raise InvalidInputError("Say which CA signs the devices",
+                                ("Use --ca NAME for a CA of the store, or --ca-cert FILE with --ca-key FILE.",))
     certs = load_certificates(read_file_bytes(args.ca_cert, "CA certificate"), "CA certificate file")
     extra = load_certificates(read_file_bytes(args.ca_chain, "CA chain"), "CA chain file") if args.ca_chain else []
     key_bytes = read_file_bytes(args.ca_key, "CA key")
@@ -124,9 +137,19 @@ def run_issue(args: argparse.Namespace) -> int:
     template = FleetTemplate.for_issuer(
         issuer, chain, key_spec=spec, profile=profile, subject_extra=args.subject_extra, key_password=key_password,
         keystore=keystore, truststore=truststore, truststore_kind=kind)
-    request = FleetRequest(template, devices, Path(args.out), jobs=args.jobs, csv_separator=args.csv_separator,
-                           device_type=args.device_type, id_type=args.id_type)
-    result = issue_fleet(request, progress=progress_printer(sys.stderr))
+    store = CAStore(args.workspace or default_workspace()) if args.ca else None
+    try:
+        serials = (lambda n: store.reserve_serials(args.ca, n)) if store else random_serials
+        request = FleetRequest(template, devices, Path(args.out), jobs=args.jobs, csv_separator=args.csv_separator,
+                               device_type=args.device_type, id_type=args.id_type, serials=serials)
+        result = issue_fleet(request, progress=progress_printer(sys.stderr))
+        if store is not None:
+            for record in result.records:
+                store.record_issued(args.ca, x509.load_der_x509_certificate(record.certificate_der),
+                                    ProfileKind.DEVICE)
+    finally:
+        if store is not None:
+            store.close()
     emit(args, _summary(result), _human)
     return 0
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from workbench import __version__
+from workbench.paths import resource_path
 
 
 def create_application() -> QApplication:
@@ -16,6 +18,7 @@ def create_application() -> QApplication:
     app.setApplicationName("Device Onboarding Workbench")
     app.setOrganizationName("Workbench")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "workbench.svg"))))
     return app  # type: ignore[return-value]
 
 
