@@ -91,6 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     export.add_argument("--ca", required=True, help="the root or intermediate to export (with its intermediates)")
     export.add_argument("folder", type=Path, help="a new or empty folder")
     add_password_options(export, "ca_password", "the CA key (the export keeps it encrypted with it)")
+    export.add_argument("--intermediate-password-file", action="append", default=[], metavar="NAME=FILE",
+                        help="the key password of an intermediate included in the export (repeatable)")
 
     _command(sub, "list", "list CAs and issued certificates as a tree with their status", _list)
 
@@ -138,7 +140,7 @@ def _init(args: argparse.Namespace) -> None:
     password = read_password(args, "password", prompt="Password for the new CA key: ", confirm=True)
     with _store(args) as store:
         record = store.init_root(_subject(args), password, key_spec=args.key_type, name=args.name,
-                                 profile=root_ca_profile(args.pathlen, args.days))
+                                 profile=root_ca_profile(args.pathlen, args.days), allow_plaintext=args.no_password)
         emit(args, _ca_summary(store, record.name), lambda r: f"Created root CA '{r['name']}' ({r['subject']}), "
              f"valid until {r['not_after'][:10]}, in {r['workspace']}")
 
@@ -148,7 +150,8 @@ def _intermediate(args: argparse.Namespace) -> None:
     password = read_password(args, "password", prompt="Password for the new intermediate key: ", confirm=True)
     with _store(args) as store:
         record = store.create_intermediate(args.ca, ca_password, _subject(args), password, key_spec=args.key_type,
-                                           name=args.name, profile=intermediate_ca_profile(args.pathlen, args.days))
+                                           name=args.name, profile=intermediate_ca_profile(args.pathlen, args.days),
+                                           allow_plaintext=args.no_password)
         emit(args, _ca_summary(store, record.name),
              lambda r: f"Created intermediate CA '{r['name']}' signed by '{r['parent']}'")
 
@@ -212,7 +215,8 @@ def _import(args: argparse.Namespace) -> None:
     key = load_private_key(key_data, key_password)
     password = read_password(args, "password", prompt="Password for the key in the store: ", confirm=True)
     with _store(args) as store:
-        record = store.import_ca(cert, key, password, parent=args.parent, name=args.name)
+        record = store.import_ca(cert, key, password, parent=args.parent, name=args.name,
+                                 allow_plaintext=args.no_password)
         emit(args, _ca_summary(store, record.name), lambda r: f"Imported CA '{r['name']}' ({r['subject']})")
 
 
@@ -239,8 +243,15 @@ def _crl(args: argparse.Namespace) -> None:
 
 def _export(args: argparse.Namespace) -> None:
     ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    passwords: dict[str, bytes | None] = {}
+    for item in args.intermediate_password_file:
+        name, sep, file_name = item.partition("=")
+        if not sep:
+            raise InvalidInputError(f"'{item}' is not NAME=FILE", ("e.g. --intermediate-password-file 'Line A=a.pw'",))
+        lines = read_file_bytes(Path(file_name), "password").splitlines()
+        passwords[name] = lines[0] if lines else None
     with _store(args) as store:
-        folder = export_openssl(store, args.ca, ca_password, args.folder)
+        folder = export_openssl(store, args.ca, ca_password, args.folder, intermediate_passwords=passwords)
     emit(args, {"folder": str(folder)}, lambda r: f"Exported to {r['folder']}; continue with: cd {r['folder']} && "
          "openssl ca -config caConfig.cnf -extensions v3_signed -in request.csr -out cert.pem")
 

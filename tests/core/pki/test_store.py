@@ -140,3 +140,21 @@ def test_exported_folder_works_with_openssl_ca(store: CAStore, tmp_path: Path) -
     assert "X509v3 Authority Key Identifier" in crl_text and "Serial Number: 1001" in crl_text
     with pytest.raises(CAStoreError, match="not empty"):
         export_openssl(store, "Workbench Root", PW, out)
+
+
+def test_plaintext_ca_keys_need_an_explicit_choice(tmp_path: Path) -> None:
+    with CAStore(tmp_path / "ws") as s:
+        with pytest.raises(PasswordError, match="needs a password"):
+            s.init_root(parse_dn("CN=R"), None, key_spec=EC)
+        assert not s.init_root(parse_dn("CN=R"), None, key_spec=EC, allow_plaintext=True).key_encrypted
+
+
+def test_search_treats_wildcards_literally_and_export_names_a_missing_intermediate_password(
+        store: CAStore, tmp_path: Path) -> None:
+    _device(store, "dev_1")
+    _device(store, "devX1")
+    assert [r.cn for r in store.search("dev_1")] == ["dev_1"]
+    store.create_intermediate("Workbench Root", PW, parse_dn("CN=Line A"), b"sub", key_spec=EC)
+    with pytest.raises(CAStoreError, match="needs its key password"):
+        export_openssl(store, "Workbench Root", PW, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

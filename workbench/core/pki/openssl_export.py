@@ -113,9 +113,13 @@ def index_lines(store: CAStore, ca_name: str) -> list[str]:
 
 
 def _write(path: Path, data: bytes | str, mode: int = 0o644) -> None:
+    """Write and fsync one file of the staging folder, so the final rename publishes complete files."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.chmod(path, mode)
+    with open(path, "wb") as handle:
+        os.fchmod(handle.fileno(), mode)
+        handle.write(data.encode() if isinstance(data, str) else data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _pem(cert: x509.Certificate) -> bytes:
@@ -143,14 +147,20 @@ def _export_ca(store: CAStore, name: str, password: bytes | None, folder: Path, 
     _write(folder / f"{prefix}Config.cnf", _CONFIG.format(dir=final, prefix=prefix, pathlen=pathlen))
     children = [c for c in store.cas() if c.parent == name]
     for index, child in enumerate(children):
+        if child.name not in passwords:
+            raise CAStoreError(f"The export includes intermediate '{child.name}' and needs its key password",
+                               ("Give it with --intermediate-password-file NAME=FILE, or export that "
+                                "intermediate on its own.",))
         sub = "intermediateCertificate" if index == 0 else f"intermediateCertificate-{index + 1}"
-        _export_ca(store, child.name, passwords.get(child.name, password), folder / sub, final / sub,
-                   "intermediate", crl_days, passwords)
+        _export_ca(store, child.name, passwords[child.name], folder / sub, final / sub, "intermediate", crl_days,
+                   passwords)
 
 
 def export_openssl(store: CAStore, ca_name: str, password: bytes | None, destination: Path, *,
                    intermediate_passwords: dict[str, bytes | None] | None = None, crl_days: int = 30) -> Path:
     """Write the guide's caCertificate folder for ``ca_name`` (and its intermediates) in one atomic step.
+
+    Each export signs a fresh CRL, so it uses up one CRL number of every exported CA.
 
     Raises:
         CAStoreError: the destination exists and is not empty, or cannot be written.

@@ -77,6 +77,14 @@ def certificate_status(cert: x509.Certificate, revoked_at: datetime.datetime | N
     return "valid"
 
 
+def _require_password(password: bytes | None, allow_plaintext: bool) -> None:
+    """CA keys are encrypted at rest unless the user explicitly asks otherwise."""
+    if not password and not allow_plaintext:
+        raise PasswordError("A CA key is stored encrypted and needs a password",
+                            ("Give a password, or explicitly allow a plaintext key (--no-password; not "
+                             "recommended).",))
+
+
 def _iso(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).isoformat()
 
@@ -101,36 +109,39 @@ class CAStore:
     # --- CAs ---------------------------------------------------------------------------------------------------
     def init_root(self, subject: x509.Name, password: bytes | None, *, key_spec: KeySpec = DEFAULT_KEY_SPEC,
                   profile: CertificateProfile | None = None, name: str | None = None,
-                  now: datetime.datetime | None = None) -> CARecord:
+                  now: datetime.datetime | None = None, allow_plaintext: bool = False) -> CARecord:
         """The guide's self-signed CA (`openssl req -x509 -extensions v3_ca -days 7300`)."""
+        _require_password(password, allow_plaintext)
         key = key_spec.generate()
         cert = create_root_ca(subject, key, profile or root_ca_profile(), now=now)
-        return self._add_ca(cert, key, password, None, name)
+        return self._add_ca(cert, key, password, None, name, allow_plaintext)
 
     def create_intermediate(self, parent: str, parent_password: bytes | None, subject: x509.Name,
                             password: bytes | None, *, key_spec: KeySpec = DEFAULT_KEY_SPEC,
                             profile: CertificateProfile | None = None, name: str | None = None,
-                            now: datetime.datetime | None = None) -> CARecord:
+                            now: datetime.datetime | None = None, allow_plaintext: bool = False) -> CARecord:
         """An intermediate signed by ``parent`` (`openssl ca -extensions v3_ca -days 3650`), pathlen 0 by default."""
+        _require_password(password, allow_plaintext)
         issuer = self.issuer(parent, parent_password)
         key = key_spec.generate()
         serial = self.reserve_serials(parent, 1).start
         cert = issue_certificate(subject, key.public_key(), profile or intermediate_ca_profile(), issuer,
                                  serial=serial, now=now)
-        record = self._add_ca(cert, key, password, parent, name)
+        record = self._add_ca(cert, key, password, parent, name, allow_plaintext)
         self.record_issued(parent, cert, ProfileKind.INTERMEDIATE_CA)
         return record
 
     def import_ca(self, cert: x509.Certificate, key: PrivateKey, password: bytes | None, *,
-                  parent: str | None = None, name: str | None = None) -> CARecord:
+                  parent: str | None = None, name: str | None = None, allow_plaintext: bool = False) -> CARecord:
         """Bring in a CA made elsewhere, e.g. with the guide's openssl commands."""
         if not public_key_matches(key, cert.public_key()):
             raise InvalidInputError("The key does not belong to this CA certificate",
                                     ("Pick the key file created together with the certificate.",))
-        return self._add_ca(cert, key, password, parent, name)
+        return self._add_ca(cert, key, password, parent, name, allow_plaintext)
 
     def _add_ca(self, cert: x509.Certificate, key: PrivateKey, password: bytes | None, parent: str | None,
-                name: str | None) -> CARecord:
+                name: str | None, allow_plaintext: bool = False) -> CARecord:
+        _require_password(password, allow_plaintext)
         ca_name = name or common_name(cert.subject) or format_dn(cert.subject)
         parent_id = self._ca_row(parent)["id"] if parent else None
         key_pem = dump_private_key_pem(key, password)
@@ -265,8 +276,9 @@ class CAStore:
     def search(self, text: str) -> list[IssuedRecord]:
         """Find by CN (substring, case-insensitive) or serial (hex)."""
         needle = text.strip()
-        rows = self._db.execute("SELECT * FROM certificates WHERE lower(cn) LIKE ? OR serial_hex = ? ORDER BY id",
-                                (f"%{needle.lower()}%", needle.upper().removeprefix("0X")))
+        pattern = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._db.execute("SELECT * FROM certificates WHERE lower(cn) LIKE ? ESCAPE '\\' OR serial_hex = ? "
+                                "ORDER BY id", (f"%{pattern}%", needle.upper().removeprefix("0X")))
         return [self._issued(r) for r in rows]
 
     # --- revocation ----------------------------------------------------------------------------------------------
