@@ -26,6 +26,7 @@ from workbench.core.pki.fleet_ids import ids_from_pattern
 from workbench.core.pki.issuance import Issuer, create_root_ca
 from workbench.core.pki.keys import KeySpec, dump_private_key_pem, generate_key
 from workbench.core.pki.names import parse_dn
+from workbench.core.pki.openssl_export import guide_ca_config
 from workbench.core.pki.profiles import root_ca_profile
 from workbench.services.fleet import FleetRequest, issue_fleet
 
@@ -33,47 +34,6 @@ PASSWORD = "bench-pass"
 TARGETS = {KeySpec.EC_P256: 8.0, KeySpec.RSA_2048: 6.0}
 EC_SECONDS_TARGET = 10.0
 
-CA_CONFIG = """[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir               = {dir}
-certs             = $dir
-crl_dir           = $dir/crl
-new_certs_dir     = $dir/deviceCertificates
-database          = $dir/database.txt
-serial            = $dir/serial
-private_key       = $dir/caKey.pem
-certificate       = $dir/caCert.pem
-default_md        = sha256
-default_days      = 375
-preserve          = no
-policy            = signing_policy
-[ req ]
-default_bits        = 4096
-distinguished_name  = req_distinguished_name
-string_mask         = utf8only
-default_md          = sha256
-x509_extensions     = v3_ca
-[ req_distinguished_name ]
-commonName                      = Common Name
-[ v3_ca ]
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always,issuer
-basicConstraints = critical, CA:true, pathlen:10
-keyUsage = digitalSignature, cRLSign, keyCertSign
-[ v3_signed ]
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid,issuer
-basicConstraints = critical, CA:false
-keyUsage = nonRepudiation, digitalSignature, keyEncipherment
-[ signing_policy ]
-countryName             = optional
-stateOrProvinceName     = optional
-organizationName        = optional
-organizationalUnitName  = optional
-commonName              = supplied
-emailAddress            = optional
-"""
 
 
 def make_ca(folder: Path) -> Issuer:
@@ -95,7 +55,7 @@ def fresh_openssl_ca(template: Path, folder: Path) -> Path:
     (folder / "serial").write_text("1000\n")
     (folder / "deviceCertificates").mkdir()
     (folder / "crl").mkdir()
-    (folder / "caConfig.cnf").write_text(CA_CONFIG.format(dir=folder))
+    (folder / "caConfig.cnf").write_text(guide_ca_config(folder, path_length=10))
     return folder
 
 

@@ -82,6 +82,12 @@ emailAddress            = optional
 """
 
 
+def guide_ca_config(folder: Path, prefix: str = "ca", path_length: int | None = None) -> str:
+    """The guide's caConfig.cnf for a CA folder (also used by the benchmark's openssl recipe)."""
+    pathlen = f", pathlen:{path_length}" if path_length is not None else ""
+    return _CONFIG.format(dir=folder, prefix=prefix, pathlen=pathlen)
+
+
 def _hex(number: int) -> str:
     """openssl writes serials and CRL numbers as upper-case hex with an even number of digits."""
     text = f"{number:X}"
@@ -143,8 +149,7 @@ def _export_ca(store: CAStore, name: str, password: bytes | None, folder: Path, 
     _write(folder / "crl" / "crlnumber", _hex(store.next_crl_number(name)) + "\n")
     _write(folder / "crl" / f"{prefix}Crl.pem", crl.public_bytes(serialization.Encoding.PEM))
     bc = record.certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    pathlen = f", pathlen:{bc.path_length}" if bc.path_length is not None else ""
-    _write(folder / f"{prefix}Config.cnf", _CONFIG.format(dir=final, prefix=prefix, pathlen=pathlen))
+    _write(folder / f"{prefix}Config.cnf", guide_ca_config(final, prefix, bc.path_length))
     children = [c for c in store.cas() if c.parent == name]
     for index, child in enumerate(children):
         if child.name not in passwords:
