@@ -8,7 +8,7 @@ from workbench.ui.models.message_table import MessageTableModel
 
 def test_messages_from_another_thread_arrive_in_batches(qtbot: QtBot) -> None:
     model = MessageTableModel(MessageRing(1000), flush_ms=10)
-    worker = threading.Thread(target=lambda: [model.submit("in", f"t/{i}", b"x") for i in range(500)])
+    worker = threading.Thread(target=lambda: [model.add_message("in", f"t/{i}", b"x") for i in range(500)])
     with qtbot.waitSignal(model.counts_changed, timeout=5000):
         worker.start()
     worker.join()
@@ -22,7 +22,7 @@ def test_ring_capacity_bounds_the_rows_and_counts_evictions(qtbot: QtBot) -> Non
     counts: list[tuple[int, int, int, int]] = []
     model.counts_changed.connect(lambda *c: counts.append(c))
     for i in range(250):
-        model.submit("in", f"t/{i}", b"x")
+        model.add_message("in", f"t/{i}", b"x")
     model.flush()
     assert model.rowCount() == 100
     assert model.message(0).topic == "t/150"
@@ -32,12 +32,12 @@ def test_ring_capacity_bounds_the_rows_and_counts_evictions(qtbot: QtBot) -> Non
 def test_filter_pause_resume_and_clear(qtbot: QtBot) -> None:
     model = MessageTableModel(MessageRing(1000), flush_ms=10)
     for i in range(10):
-        model.submit("in", "s/ds" if i % 2 else "s/e", f"{i}".encode())
+        model.add_message("in", "s/ds" if i % 2 else "s/e", f"{i}".encode())
     model.flush()
     model.set_filter(MessageFilter(topic_filter="s/e"))
     assert model.rowCount() == 5
     model.set_paused(True)
-    model.submit("in", "s/e", b"late")
+    model.add_message("in", "s/e", b"late")
     model.flush()
     assert model.rowCount() == 5 and model.pending == 1
     model.set_paused(False)

@@ -28,13 +28,16 @@ def run_gui() -> int:
 
     from .errors import ErrorBridge
     from .main_window import MainWindow
+    from .pages.connections import ConnectionsPage
     from .theme import apply_theme
 
     app = create_application()
     apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow()
+    connections = ConnectionsPage()
+    window = MainWindow({"Connections": connections})
+    connections.connection_count_changed.connect(window.set_connection_count)
     bridge = ErrorBridge(lambda: window)
     bridge.install()
     loop.set_exception_handler(bridge.asyncio_handler)

@@ -16,7 +16,7 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 class MessageTableModel(QAbstractTableModel):
-    """Rows are the visible (filtered) messages of a MessageRing; `submit()` is safe from any thread.
+    """Rows are the visible (filtered) messages of a MessageRing; `add_message()` is safe from any thread.
 
     Messages are queued and applied every ``flush_ms`` on the GUI thread as one row insertion, so a flood
     costs one model update per tick, not one per message. While paused the ring keeps filling (bounded), the
@@ -44,7 +44,8 @@ class MessageTableModel(QAbstractTableModel):
         self._timer.start()
 
     # --- feeding -----------------------------------------------------------------------------------------
-    def submit(self, direction: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
+    # Not named `submit`: QAbstractItemModel.submit() is a virtual slot views call; overriding it crashes Qt.
+    def add_message(self, direction: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
                properties: dict[str, Any] | None = None, subscription: str = "") -> None:
         """Queue a message from any thread (paho's network thread calls this)."""
         item = (time.time(), direction, topic, payload, qos, retain, properties, subscription)

@@ -1,0 +1,85 @@
+"""The Connections page: one console tab per live connection, several at once."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+from workbench.services.mqtt_session import SessionSettings, SessionState
+from workbench.ui.console.console_widget import ConsoleWidget
+from workbench.ui.dialogs.connection_dialog import ConnectionDialog
+
+
+class ConnectionsPage(QWidget):
+    """Tabs of ConsoleWidgets; the status bar learns how many are connected.
+
+    Signals:
+        connection_count_changed: the number of connected sessions.
+    """
+
+    connection_count_changed = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("<h2>Connections</h2>"))
+        bar.addStretch(1)
+        new = QPushButton("New connection…")
+        new.clicked.connect(self._on_new_clicked)
+        bar.addWidget(new)
+        layout.addLayout(bar)
+        self.stack = QStackedWidget()
+        empty = QLabel("No connection yet. Click <b>New connection…</b> to connect to the local platform, "
+                       "mosquitto or any MQTT broker; each connection gets its own console tab.")
+        empty.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.setTabsClosable(True)
+        self.tabs.tabCloseRequested.connect(self._on_tab_close_requested)
+        self.stack.addWidget(empty)
+        self.stack.addWidget(self.tabs)
+        layout.addWidget(self.stack, 1)
+
+    def open_console(self, settings: SessionSettings, connect: bool = True) -> ConsoleWidget:
+        """Add a tab for a connection (and connect it)."""
+        console = ConsoleWidget(settings)
+        index = self.tabs.addTab(console, f"{settings.client_id} @ {settings.broker}")
+        self.tabs.setCurrentIndex(index)
+        self.stack.setCurrentWidget(self.tabs)
+        console.state_changed.connect(lambda state, c=console: self._on_console_state(c, state))
+        if connect:
+            console.connect_session()
+        return console
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the page (or the app) stops every session cleanly."""
+        for console in self.consoles():
+            console.shutdown()
+        super().closeEvent(event)
+
+    def consoles(self) -> list[ConsoleWidget]:
+        """Every open console."""
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]  # type: ignore[misc]
+
+    def _on_new_clicked(self) -> None:
+        dialog = ConnectionDialog(self)
+        if dialog.exec() and dialog.settings() is not None:
+            self.open_console(dialog.settings())  # type: ignore[arg-type]
+
+    def _on_console_state(self, console: ConsoleWidget, state: SessionState) -> None:
+        marks = {SessionState.CONNECTED: "● ", SessionState.CONNECTING: "◌ ", SessionState.FAILED: "✗ "}
+        index = self.tabs.indexOf(console)
+        s = console.settings
+        self.tabs.setTabText(index, f"{marks.get(state, '')}{s.client_id} @ {s.broker}")
+        self.connection_count_changed.emit(sum(c.session.state is SessionState.CONNECTED for c in self.consoles()))
+
+    def _on_tab_close_requested(self, index: int) -> None:
+        console = self.tabs.widget(index)
+        assert isinstance(console, ConsoleWidget)
+        console.shutdown()
+        self.tabs.removeTab(index)
+        console.deleteLater()
+        if not self.tabs.count():
+            self.stack.setCurrentIndex(0)
+        self.connection_count_changed.emit(sum(c.session.state is SessionState.CONNECTED for c in self.consoles()))
