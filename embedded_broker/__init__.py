@@ -1,6 +1,39 @@
-"""The local platform: an MQTT broker over mutual TLS plus a REST API that emulates the cloud platform's server side.
+"""The local platform: an MQTT broker plus (later) a REST API that emulates the cloud platform's server side.
 
-Public API (the only names `workbench` may use) is exported here as it lands.
+Public API (the only names `workbench` may use) is exported here.
 """
 
 __version__ = "0.1.0"
+
+# __version__ must exist before these imports: server.py reads it.
+from embedded_broker.config import BrokerConfig, ListenerConfig
+from embedded_broker.errors import AuthError, BrokerError, ConfigError, ProtocolError
+from embedded_broker.events import BrokerEvent, EventKind
+from embedded_broker.mqtt.extension import Action, AuthResult, BrokerExtension, ClientInfo
+from embedded_broker.mqtt.limits import Limits
+from embedded_broker.server import BackgroundBroker, Broker
+
+try:  # the TLS module is built in parallel; re-export its peer type once it exists
+    from embedded_broker.tls import TlsPeer
+except ImportError:  # pragma: no cover - only while tls.py does not exist yet
+    TlsPeer = None  # type: ignore[assignment, misc]
+
+__all__ = [
+    "Action",
+    "AuthError",
+    "AuthResult",
+    "BackgroundBroker",
+    "Broker",
+    "BrokerConfig",
+    "BrokerError",
+    "BrokerEvent",
+    "BrokerExtension",
+    "ClientInfo",
+    "ConfigError",
+    "EventKind",
+    "Limits",
+    "ListenerConfig",
+    "ProtocolError",
+    "TlsPeer",
+    "__version__",
+]
