@@ -1,0 +1,278 @@
+"""TLS for the broker's listeners: live contexts with runtime trust anchors, SNI virtual hosts, the peer's full chain.
+
+The stdlib cannot remove an anchor from a live SSLContext, so every change builds fresh contexts and new
+connections use them at once; open connections keep theirs. Listeners accept plain TCP and upgrade with
+`StreamWriter.start_tls`, so a failed handshake surfaces per connection as TlsHandshakeFailed with words.
+A chain that reaches no anchor fails inside OpenSSL, which does not hand the rejected chain to Python, so the
+reason names the failure but not the client's subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+import ssl
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from embedded_broker.errors import BrokerError, ConfigError
+
+ClientAuth = Literal["none", "optional", "required"]
+_VERIFY = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
+_VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+_DER_ENCODING = 2  # _ssl.ENCODING_DER, for Python 3.11's private chain accessors
+
+
+class TlsHandshakeFailed(BrokerError):
+    """A client's TLS handshake failed; `alert` is a short name, `reason` a sentence for the event log."""
+
+    def __init__(self, reason: str, alert: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.alert = alert
+
+
+@dataclass(frozen=True)
+class TlsPeer:
+    """What the handshake established; `chain_der` is everything the client sent, leaf first."""
+
+    version: str
+    cipher: str
+    server_name: str | None
+    chain_der: tuple[bytes, ...]
+    verified_chain_der: tuple[bytes, ...]
+
+    @property
+    def leaf(self) -> x509.Certificate | None:
+        """The client certificate, if one was sent."""
+        return x509.load_der_x509_certificate(self.chain_der[0]) if self.chain_der else None
+
+    def chain(self) -> list[x509.Certificate]:
+        """The sent chain as certificates."""
+        return [x509.load_der_x509_certificate(d) for d in self.chain_der]
+
+
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """PEM bundle or one DER certificate, for anchors given as files or API bytes.
+
+    Raises:
+        ConfigError: no certificate in the bytes.
+    """
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise ConfigError(f"not a PEM or DER certificate: {exc}") from exc
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """Lower-case SHA-1 hex of the DER certificate: the platform's certificate id."""
+    return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+class TlsManager:
+    """Owns a listener's SSL contexts; anchors and client-auth mode may change while the broker runs."""
+
+    def __init__(self, cert_chain_pem: bytes, key_pem: bytes, *, key_password: bytes | None = None,
+                 client_auth: ClientAuth = "optional", trust_anchors: Iterable[bytes | x509.Certificate] = (),
+                 minimum_version: str = "TLSv1.2", maximum_version: str | None = None,
+                 virtual_hosts: Mapping[str, tuple[bytes, bytes]] | None = None) -> None:
+        if minimum_version not in _VERSIONS or (maximum_version and maximum_version not in _VERSIONS):
+            raise ConfigError(f"TLS versions must be one of {', '.join(_VERSIONS)}")
+        self._identity = _Identity(cert_chain_pem, key_pem, key_password)
+        self._vhosts = {name.lower(): _Identity(c, k, None) for name, (c, k) in (virtual_hosts or {}).items()}
+        self._client_auth: ClientAuth = client_auth
+        self._anchors: dict[str, x509.Certificate] = {}
+        self._versions = (_VERSIONS[minimum_version], _VERSIONS[maximum_version] if maximum_version else None)
+        for anchor in trust_anchors:
+            self._add(anchor)
+        self._rebuild()
+
+    # --- configuration --------------------------------------------------------------------------------------
+    def add_trust_anchors(self, data: bytes) -> list[str]:
+        """Trust every CA certificate in a PEM bundle (or one DER certificate); returns their fingerprints."""
+        added = [self._add(c) for c in load_certificates(data)]
+        self._rebuild()
+        return added
+
+    def add_trust_anchor(self, cert: bytes | x509.Certificate) -> str:
+        """Trust one more CA; new connections see it at once."""
+        added = self._add(cert)
+        self._rebuild()
+        return added
+
+    def remove_trust_anchor(self, cert_or_fingerprint: str | x509.Certificate) -> bool:
+        """Stop trusting a CA for new connections (open ones are the broker's business)."""
+        key = cert_or_fingerprint.lower() if isinstance(cert_or_fingerprint, str) else fingerprint(cert_or_fingerprint)
+        removed = self._anchors.pop(key, None) is not None
+        if removed:
+            self._rebuild()
+        return removed
+
+    def set_trust_anchors(self, certs: Iterable[bytes | x509.Certificate]) -> None:
+        """Replace every anchor."""
+        self._anchors.clear()
+        for cert in certs:
+            self._add(cert)
+        self._rebuild()
+
+    def trust_anchors(self) -> list[x509.Certificate]:
+        """The anchors new connections are checked against."""
+        return list(self._anchors.values())
+
+    def set_client_cert_mode(self, mode: str) -> None:
+        """none, optional or required."""
+        if mode not in _VERIFY:
+            raise ConfigError(f"client certificate mode must be none, optional or required, not {mode!r}")
+        self._client_auth = mode  # type: ignore[assignment]
+        self._rebuild()
+
+    @property
+    def client_auth(self) -> ClientAuth:
+        """The current client-certificate mode."""
+        return self._client_auth
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """The context for the next connection (its SNI callback switches to a virtual host's)."""
+        return self._default
+
+    def _add(self, cert: bytes | x509.Certificate) -> str:
+        certificate = cert if isinstance(cert, x509.Certificate) else load_certificates(cert)[0]
+        key = fingerprint(certificate)
+        self._anchors[key] = certificate
+        return key
+
+    def _rebuild(self) -> None:
+        vhost_contexts = {name: self._context(identity) for name, identity in self._vhosts.items()}
+        default = self._context(self._identity)
+
+        def choose(ssl_object: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+            """Remember the client's server name and switch to its virtual host; unknown names keep the default."""
+            ssl_object._workbench_sni = server_name  # type: ignore[attr-defined]
+            chosen = vhost_contexts.get((server_name or "").lower())
+            if chosen is not None:
+                ssl_object.context = chosen
+
+        default.sni_callback = choose  # type: ignore[assignment]
+        self._default = default
+
+    def _context(self, identity: _Identity) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = self._versions[0]
+        if self._versions[1] is not None:
+            ctx.maximum_version = self._versions[1]
+        identity.load_into(ctx)
+        ctx.verify_mode = _VERIFY[self._client_auth]
+        if self._anchors:
+            ctx.load_verify_locations(cadata="".join(
+                c.public_bytes(serialization.Encoding.PEM).decode() for c in self._anchors.values()))
+        return ctx
+
+
+class _Identity:
+    """A server certificate and key; the key reaches OpenSSL only re-encrypted, through a 0600 temp file."""
+
+    def __init__(self, cert_chain_pem: bytes, key_pem: bytes, password: bytes | None) -> None:
+        try:
+            key = serialization.load_pem_private_key(key_pem, password)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"cannot read the server key: {exc}") from exc
+        self._password = secrets.token_hex(16).encode()
+        self._key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.BestAvailableEncryption(self._password))
+        self._chain = cert_chain_pem
+
+    def load_into(self, ctx: ssl.SSLContext) -> None:
+        fd_c, cert_path = tempfile.mkstemp(suffix=".pem")
+        fd_k, key_path = tempfile.mkstemp(suffix=".pem")
+        try:
+            for fd, data in ((fd_c, self._chain), (fd_k, self._key)):
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            ctx.load_cert_chain(cert_path, key_path, password=self._password)
+        except ssl.SSLError as exc:
+            raise ConfigError(f"the server certificate and key do not fit together: {exc}") from exc
+        finally:
+            os.unlink(cert_path)
+            os.unlink(key_path)
+
+
+def _chain(ssl_object: Any, verified: bool) -> tuple[bytes, ...]:
+    """The peer chain as DER; Python 3.13 has a public method, 3.11 only the private one (platform-notes)."""
+    public = getattr(ssl_object, "get_verified_chain" if verified else "get_unverified_chain", None)
+    if public is not None:
+        return tuple(public() or ())
+    inner = getattr(ssl_object, "_sslobj", None)
+    method = getattr(inner, "get_verified_chain" if verified else "get_unverified_chain", None)
+    if method is None:
+        return ()
+    try:
+        return tuple(c.public_bytes(_DER_ENCODING) for c in (method() or ()))
+    except ssl.SSLError:
+        return ()
+
+
+def describe_ssl_error(exc: BaseException) -> tuple[str, str]:
+    """An ssl failure as (alert, sentence) for the event log."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = (exc.verify_message or "").lower()
+        if "expired" in message:
+            return "certificate_expired", "the client's certificate (or a CA in its chain) has expired"
+        if "not yet valid" in message:
+            return "certificate_not_yet_valid", "the client's certificate is not valid yet (check the clocks)"
+        if "issuer" in message or "self-signed" in message or "self signed" in message:
+            return "unknown_ca", ("the client's certificate chain does not reach any trusted CA; upload that CA "
+                                  "or send the full chain")
+        return "bad_certificate", f"the client's certificate was rejected: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        reason = (exc.reason or str(exc)).upper()
+        if "PEER_DID_NOT_RETURN_A_CERTIFICATE" in reason or "CERTIFICATE_REQUIRED" in reason:
+            return "certificate_required", "the client sent no certificate, but this listener requires one"
+        if "UNKNOWN_CA" in reason or ("BAD_CERTIFICATE" in reason and "ALERT" in reason):
+            return "client_rejected_server", "the client does not trust this server's certificate (add our CA)"
+        if "VERSION" in reason or "UNSUPPORTED_PROTOCOL" in reason:
+            if "WRONG_VERSION_NUMBER" in reason:
+                return "not_tls", "the client does not speak TLS on this port (plain MQTT goes to the plain port)"
+            return "protocol_version", "the client and this listener share no TLS version"
+        if "HTTP_REQUEST" in reason or "UNEXPECTED_MESSAGE" in reason or "RECORD" in reason:
+            return "not_tls", "the client does not speak TLS on this port (plain MQTT goes to the plain port)"
+        if "NO_SHARED_CIPHER" in reason:
+            return "handshake_failure", "the client and this listener share no cipher"
+        return "handshake_failure", f"TLS handshake failed: {exc.reason or exc}"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "handshake_timeout", "the client did not complete the TLS handshake in time"
+    return "connection_closed", f"the client closed the connection during the TLS handshake ({exc!r})"
+
+
+async def upgrade_to_tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, manager: TlsManager,
+                         timeout: float) -> TlsPeer:
+    """Server-side handshake on an accepted TCP stream.
+
+    Raises:
+        TlsHandshakeFailed: with the alert name and a sentence for the event log.
+    """
+    try:
+        await writer.start_tls(manager.context, ssl_handshake_timeout=max(timeout, 0.01))
+    except (ssl.SSLError, OSError, EOFError, TimeoutError) as exc:
+        alert, reason = describe_ssl_error(exc)
+        raise TlsHandshakeFailed(reason, alert) from exc
+    ssl_object = writer.get_extra_info("ssl_object")
+    cipher = ssl_object.cipher()
+    return TlsPeer(ssl_object.version() or "", cipher[0] if cipher else "",
+                   _sni(ssl_object),
+                   _chain(ssl_object, False), _chain(ssl_object, True))
+
+
+def _sni(ssl_object: Any) -> str | None:
+    """The SNI the client sent (kept by the context switch in the SNI callback)."""
+    return getattr(ssl_object, "_workbench_sni", None)
