@@ -89,3 +89,7 @@ class MqttConnectError(WorkbenchError):
 
 class Cancelled(WorkbenchError):
     """The user cancelled a long operation; partial results were cleaned up."""
+
+
+class KeystorePasswordError(KeystoreOpenError):
+    """The store password does not open the keystore's integrity check (wrong password, or the file was altered)."""

@@ -1,0 +1,90 @@
+"""`workbench tls fetch HOST:PORT`: the guide's `openssl s_client -showcerts`, optionally straight into a truststore."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from workbench.cli.common import add_json_option, add_password_options, emit, read_file_bytes, read_password
+from workbench.cli.keystore import optional_password, save, store_password
+from workbench.core.files import write_atomic
+from workbench.core.keystore import TRUST_ALIAS, Change, Keystore, StoreKind, add_trusted, read_store
+from workbench.core.pki.certio import load_certificates
+from workbench.core.tls import HandshakeReport, identity_from_store, trust_anchor
+from workbench.services.tls_fetch import DEFAULT_TIMEOUT, fetch_server_chain, parse_endpoint
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `tls` and its subcommands."""
+    tls = subparsers.add_parser("tls", help="talk TLS to a server: fetch its certificate chain")
+    sub = tls.add_subparsers(dest="tls_command", metavar="SUBCOMMAND", required=True)
+    p = sub.add_parser("fetch", help="show the chain a server presents (openssl s_client -showcerts)")
+    p.add_argument("endpoint", metavar="HOST:PORT", help="server address (default port 8883)")
+    p.add_argument("--servername", metavar="NAME", help="SNI name to send, apart from HOST (like -servername)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait (default %(default)s)")
+    p.add_argument("--min-tls", choices=("1.2", "1.3"), help="lowest TLS version to offer")
+    p.add_argument("--max-tls", choices=("1.2", "1.3"), help="highest TLS version to offer")
+    p.add_argument("--keystore", type=Path, metavar="FILE", help="client certificate keystore for mutual TLS")
+    p.add_argument("--keystore-alias", metavar="ALIAS", help="key entry in --keystore (default: the only one)")
+    add_password_options(p, "keystore_password", "--keystore")
+    p.add_argument("--trust", metavar="FILE", help="also verify the chain and name against these CA certificates")
+    p.add_argument("--showcerts", action="store_true", help="print every certificate as PEM")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the server certificate PEM "
+                                                            "(serverCertificate.pem in the guide)")
+    p.add_argument("--to-truststore", type=Path, metavar="FILE",
+                   help="put the server certificate into this truststore (created when missing)")
+    p.add_argument("--which", choices=("leaf", "root"), default="leaf",
+                   help="the server's own certificate or the top of its chain (default leaf)")
+    p.add_argument("--alias", default=TRUST_ALIAS, help=f"truststore alias (default {TRUST_ALIAS})")
+    p.add_argument("--type", dest="kind", choices=("pkcs12", "jks"), default="pkcs12",
+                   help="format of a new truststore (default pkcs12)")
+    add_password_options(p, "store_password", "the truststore")
+    add_json_option(p)
+    p.set_defaults(handler=_fetch)
+
+
+def _human(report: HandshakeReport, showcerts: bool) -> str:
+    sni = f" (SNI {report.server_name})" if report.server_name else ""
+    lines = [f"Connected to {report.host}:{report.port}{sni}: {report.version}, {report.cipher}",
+             f"Client certificate requested: {'yes' if report.client_cert_requested else 'no'}"
+             + (" (sent)" if report.client_cert_sent else ""), "Certificate chain"]
+    for index, cert in enumerate(report.chain):
+        lines += [f" {index} s:{cert.subject.rfc4514_string()}", f"   i:{cert.issuer.rfc4514_string()}"]
+        if showcerts:
+            lines.append(cert.public_bytes(serialization.Encoding.PEM).decode().rstrip())
+    lines += [f"Warning: {w}" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    host, port = parse_endpoint(args.endpoint)
+    identity = None
+    if args.keystore:
+        password = read_password(args, "keystore_password", prompt=f"Password of {args.keystore.name}: ")
+        identity = identity_from_store(read_store(args.keystore, password), args.keystore_alias)
+    trust = load_certificates(read_file_bytes(args.trust, "CA certificate"), "CA file") if args.trust else None
+    report = fetch_server_chain(host, port, server_name=args.servername, identity=identity, timeout=args.timeout,
+                                min_version=args.min_tls, max_version=args.max_tls, trust=trust)
+    emit(args, report.to_dict(), lambda _r: _human(report, args.showcerts))
+    if args.out or args.to_truststore:
+        cert, remark = trust_anchor(report.chain, args.which)
+        if remark:
+            emit(args, {"remark": remark}, remark)
+        if args.out:
+            write_atomic(args.out, cert.public_bytes(serialization.Encoding.PEM))
+            emit(args, {"out": str(args.out)}, f"Wrote {args.out}")
+        if args.to_truststore:
+            _into_truststore(args, args.to_truststore, cert)
+
+
+def _into_truststore(args: argparse.Namespace, path: Path, cert: object) -> None:
+    if path.exists():
+        password = store_password(args, path)
+        store = read_store(path, password, key_passwords=optional_password(args, "key_password"))
+    else:
+        password = store_password(args, path, confirm=True)
+        store = Keystore(StoreKind.parse(args.kind))
+    change = add_trusted(store, [cert], args.alias)  # type: ignore[list-item]
+    save(args, path, Change(change.store, change.messages), password)

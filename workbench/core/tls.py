@@ -1,0 +1,276 @@
+"""Client TLS contexts from PEM or keystores (with an SNI name apart from the host), handshake reports, and TLS
+failures explained in words. Builds contexts only: the connecting is done in workbench.services."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+from workbench.core.files import private_temp_file
+from workbench.core.keystore.chains import key_chain
+from workbench.core.keystore.model import Keystore, PrivateKeyEntry
+from workbench.core.pki.certio import load_certificates
+from workbench.core.pki.keys import load_private_key
+from workbench.errors import InvalidInputError, KeystoreError, TlsError
+
+_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """A client certificate chain (leaf first) and its key, for mutual TLS."""
+
+    key: PrivateKeyTypes = field(repr=False)
+    chain: tuple[x509.Certificate, ...]
+
+    @property
+    def subject(self) -> str:
+        return self.chain[0].subject.rfc4514_string()
+
+
+def identity_from_store(store: Keystore, alias: str | None = None) -> ClientIdentity:
+    """The client identity in a keystore: the named key entry, or its only one.
+
+    Raises:
+        KeystoreError: no key entry, several without an alias given, or the alias is a trusted certificate.
+        PasswordError: the key is sealed by its own JKS key password.
+    """
+    if alias is not None:
+        entry = store.get(alias)
+        if not isinstance(entry, PrivateKeyEntry):
+            raise KeystoreError(f"'{entry.alias}' is a trusted certificate, not a key entry",
+                                ("Pick the device key entry (usually 'devicekeyentry').",))
+    else:
+        keys = store.key_entries()
+        if len(keys) != 1:
+            found = ", ".join(e.alias for e in keys) or "none"
+            raise KeystoreError(f"The keystore holds {len(keys)} key entries; say which one to use",
+                                (f"Key entries: {found}.",))
+        entry = keys[0]
+    return ClientIdentity(entry.require_key(), entry.chain)
+
+
+def identity_from_pem(key_data: bytes, chain_data: bytes, password: bytes | None = None) -> ClientIdentity:
+    """The client identity from the guide's files: deviceKey.pem and deviceCertChain.pem (any order inside).
+
+    Raises:
+        PasswordError / KeyMaterialError: the key cannot be read or decrypted.
+        KeystoreError: no certificate in the chain file belongs to the key.
+    """
+    key = load_private_key(key_data, password)
+    return ClientIdentity(key, tuple(key_chain(key, load_certificates(chain_data, "certificate chain file"))))
+
+
+def trusted_certificates(store: Keystore) -> list[x509.Certificate]:
+    """What a truststore trusts: its trusted entries (a PEM bundle's certificates are trusted entries too).
+
+    Raises:
+        KeystoreError: the store holds no trusted certificate.
+    """
+    certs = [e.cert for e in store.trusted_entries()]
+    if not certs:
+        raise KeystoreError("The truststore holds no trusted certificate",
+                            ("Add the server's or CA's certificate (workbench truststore add).",))
+    return certs
+
+
+class SniContext(ssl.SSLContext):
+    """An SSLContext that sends a fixed SNI name (and checks the hostname against it) whatever host it connects to.
+
+    Python cannot set SNI apart from the connect host and sends none for IP literals (platform-notes); this is
+    `openssl s_client -connect HOST:PORT -servername NAME`.
+    """
+
+    server_name_override: str | None = None
+
+    def wrap_socket(self, sock: socket.socket, server_side: bool = False, do_handshake_on_connect: bool = True,
+                    suppress_ragged_eofs: bool = True, server_hostname: str | bytes | None = None,
+                    session: ssl.SSLSession | None = None) -> ssl.SSLSocket:
+        return super().wrap_socket(sock, server_side, do_handshake_on_connect, suppress_ragged_eofs,
+                                   self.server_name_override or server_hostname, session)
+
+    def wrap_bio(self, incoming: ssl.MemoryBIO, outgoing: ssl.MemoryBIO, server_side: bool = False,
+                 server_hostname: str | bytes | None = None, session: ssl.SSLSession | None = None) -> ssl.SSLObject:
+        return super().wrap_bio(incoming, outgoing, server_side, self.server_name_override or server_hostname,
+                                session)
+
+
+def _load_identity(context: ssl.SSLContext, identity: ClientIdentity) -> None:
+    """load_cert_chain needs a file: the key goes there re-encrypted with a one-time password, 0600, then deleted."""
+    one_time = secrets.token_urlsafe(24).encode()
+    key_pem = identity.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                         serialization.BestAvailableEncryption(one_time))
+    chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in identity.chain)
+    with private_temp_file(key_pem + chain_pem) as path:
+        try:
+            context.load_cert_chain(str(path), password=one_time)
+        except ssl.SSLError as exc:
+            raise TlsError("The client certificate cannot be used for TLS", (str(exc),)) from exc
+
+
+def client_context(*, trust: Sequence[x509.Certificate] | None = None, verify: bool = True,
+                   server_name: str | None = None, identity: ClientIdentity | None = None,
+                   min_version: str | None = None, max_version: str | None = None) -> SniContext:
+    """A client context: trust from the given certificates (or the system's), optional client identity and SNI name.
+
+    Raises:
+        InvalidInputError: an unknown TLS version.
+        TlsError: the client certificate and key cannot be loaded.
+    """
+    context = SniContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.server_name_override = server_name
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif trust:
+        pem = "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in trust)
+        context.load_verify_locations(cadata=pem)
+    else:
+        context.load_default_certs()
+    for attribute, value in (("minimum_version", min_version), ("maximum_version", max_version)):
+        if value is not None:
+            if value not in _VERSIONS:
+                raise InvalidInputError(f"Unknown TLS version '{value}'", ("Choose 1.2 or 1.3.",))
+            setattr(context, attribute, _VERSIONS[value])
+    if identity is not None:
+        _load_identity(context, identity)
+    return context
+
+
+def watch_certificate_request(context: ssl.SSLContext) -> list[bool]:
+    """Note whether the server sends a CertificateRequest (TLS 1.2 and 1.3); returns a one-slot flag list.
+
+    Uses CPython's handshake message hook (``_msg_callback``), present since 3.8; without it the flag stays False.
+    """
+    seen = [False]
+
+    def hook(_conn: object, direction: str, _version: object, content_type: object, msg_type: object,
+             _data: bytes) -> None:
+        if direction == "read" and content_type == ssl._TLSContentType.HANDSHAKE \
+                and msg_type == ssl._TLSMessageType.CERTIFICATE_REQUEST:
+            seen[0] = True
+
+    if hasattr(context, "_msg_callback"):
+        context._msg_callback = hook
+    return seen
+
+
+@dataclass(frozen=True)
+class HandshakeReport:
+    """What `openssl s_client -showcerts` tells: the presented chain, version, cipher, and whether a client
+    certificate was asked for."""
+
+    host: str
+    port: int
+    server_name: str | None
+    version: str
+    cipher: str
+    chain: tuple[x509.Certificate, ...]
+    client_cert_requested: bool
+    client_cert_sent: bool
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """For --json: certificates as PEM text plus subject/issuer."""
+        return {
+            "host": self.host, "port": self.port, "server_name": self.server_name, "version": self.version,
+            "cipher": self.cipher, "client_cert_requested": self.client_cert_requested,
+            "client_cert_sent": self.client_cert_sent, "warnings": list(self.warnings),
+            "chain": [{"subject": c.subject.rfc4514_string(), "issuer": c.issuer.rfc4514_string(),
+                       "pem": c.public_bytes(serialization.Encoding.PEM).decode()} for c in self.chain],
+        }
+
+
+def chain_from_der(ders: Sequence[bytes]) -> tuple[x509.Certificate, ...]:
+    """Certificates from the DER blobs a handshake presented."""
+    return tuple(x509.load_der_x509_certificate(d) for d in ders)
+
+
+def trust_anchor(chain: Sequence[x509.Certificate], which: str = "leaf") -> tuple[x509.Certificate, str | None]:
+    """The certificate to put in a truststore: the server's own ('leaf') or the top of its chain ('root').
+
+    Returns the certificate and a remark when the server did not send its root.
+
+    Raises:
+        InvalidInputError: empty chain or unknown choice.
+    """
+    if not chain:
+        raise InvalidInputError("The server presented no certificate", ("Check host, port and server name.",))
+    if which == "leaf":
+        return chain[0], None
+    if which != "root":
+        raise InvalidInputError(f"Unknown choice '{which}'", ("Choose leaf or root.",))
+    top = chain[-1]
+    if top.subject != top.issuer:
+        return top, (f"The server did not send its root; the top certificate sent ('{top.subject.rfc4514_string()}',"
+                     f" issued by '{top.issuer.rfc4514_string()}') was used.")
+    return top, None
+
+
+_ALERT = re.compile(r"(?:ALERT_|TLSV1_)(?!ALERT)([A-Z_]+)")  # TLSV1_UNRECOGNIZED_NAME has no ALERT_
+
+
+def _alert_name(exc: ssl.SSLError) -> str | None:
+    match = _ALERT.search(str(getattr(exc, "reason", "") or exc))
+    return match.group(1).lower().replace("_", " ") if match else None
+
+
+def explain_failure(exc: BaseException, *, host: str, port: int, server_name: str | None = None,
+                    timeout: float | None = None, cert_requested: bool = False,
+                    cert_sent: bool = False) -> TlsError:
+    """Turn a socket or TLS exception into a TlsError naming the likely causes."""
+    where = f"{host}:{port}"
+    sni = f" (server name '{server_name}')" if server_name else ""
+    cert_causes = (("The server asked for a client certificate and none was sent: give the device keystore.",)
+                   if cert_requested and not cert_sent else
+                   ("The server did not accept the client certificate: its CA is not trusted there.",)
+                   if cert_requested else ())
+    if isinstance(exc, ConnectionRefusedError):
+        return TlsError(f"Connection refused by {where}",
+                        ("Nothing listens on that port: check the port (MQTT over TLS is usually 8883).",
+                         "The server is not running, or a firewall rejects the connection."))
+    if isinstance(exc, socket.gaierror):
+        return TlsError(f"Cannot resolve the host name '{host}'", ("Check the spelling and your DNS/network.",))
+    if isinstance(exc, TimeoutError | socket.timeout):
+        waited = f" within {timeout:g} s" if timeout else ""
+        return TlsError(f"No answer from {where}{waited}",
+                        ("The host is down or a firewall drops the packets.",
+                         "The port may not speak TLS (plain MQTT is 1883), so the handshake never completes."))
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TlsError(f"The server certificate of {where} is not trusted{sni}",
+                        (exc.verify_message or str(exc), "Add the server's CA to the truststore."))
+    if isinstance(exc, ssl.SSLError):
+        alert = _alert_name(exc)
+        if alert == "certificate required" or (alert in ("handshake failure", "bad certificate") and cert_requested):
+            return TlsError(f"{where} asked for a client certificate and refused the connection (TLS alert "
+                            f"'{alert}')", cert_causes or ("Give the device keystore (--keystore).",))
+        if alert:
+            causes = {"unrecognized name": (f"The server does not serve the name '{server_name or host}' (SNI).",),
+                      "protocol version": ("Client and server share no TLS version (try --min-tls 1.2).",),
+                      "unknown ca": ("The server does not trust the CA of the client certificate.",)}
+            return TlsError(f"{where} ended the handshake with the TLS alert '{alert}'{sni}",
+                            causes.get(alert, cert_causes or (str(exc),)))
+        if "WRONG_VERSION_NUMBER" in str(exc) or "record layer failure" in str(exc).lower():
+            return TlsError(f"{where} does not speak TLS", ("It may be a plain (non-TLS) port, e.g. MQTT on 1883.",))
+        if isinstance(exc, ssl.SSLEOFError) or "EOF" in str(exc):
+            return _closed(where, sni, cert_causes)
+        return TlsError(f"The TLS handshake with {where} failed{sni}", (str(exc),))
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | EOFError):
+        return _closed(where, sni, cert_causes)
+    if isinstance(exc, OSError):
+        return TlsError(f"Cannot connect to {where}", (exc.strerror or str(exc),))
+    return TlsError(f"The TLS connection to {where} failed", (str(exc),))
+
+
+def _closed(where: str, sni: str, cert_causes: tuple[str, ...]) -> TlsError:
+    return TlsError(f"{where} closed the connection during the TLS handshake{sni}",
+                    (*cert_causes, "The server may not serve this SNI name.", "The port may not speak TLS."))
