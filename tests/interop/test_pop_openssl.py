@@ -103,3 +103,17 @@ def test_cli_sign_checks_the_key_against_the_certificate(tmp_path: Path, capsys:
     assert run_cli(["pop", "sign", "--key", str(tmp_path / "other.pem"), "--cert", str(tmp_path / "ca.pem"),
                     "--code", CODE]) == 2
     assert "does not belong to the certificate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["pkcs12", "jks"])
+def test_cli_signs_with_the_ca_key_inside_a_keystore(tmp_path: Path, kind: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.core.keystore import build_device_keystore
+
+    key = generate_key(KeySpec.RSA_2048)
+    ca = create_root_ca(parse_dn("CN=R"), key, root_ca_profile())
+    (tmp_path / "ca.store").write_bytes(build_device_keystore(key, [ca], b"storepw", kind=kind, alias="cakey"))
+    (tmp_path / "pw").write_text("storepw\n")
+    assert run_cli(["pop", "sign", "--key", str(tmp_path / "ca.store"), "--key-password-file",
+                    str(tmp_path / "pw"), "--code", CODE]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == sign_code(key, CODE.encode()).signature_b64

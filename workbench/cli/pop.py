@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from workbench.core.files import write_atomic
+from workbench.core.keystore import StoreKind, detect_format, load_keystore
 from workbench.core.pki.certio import load_certificate
 from workbench.core.pki.issuance import Issuer
 from workbench.core.pki.keys import PrivateKey, load_private_key
@@ -20,7 +20,8 @@ from workbench.core.pop import (
     verification_certificate,
     verify_code,
 )
-from workbench.errors import InvalidInputError
+from workbench.core.tls import identity_from_store
+from workbench.errors import InvalidInputError, UnsupportedFormatError
 from workbench.paths import default_workspace
 
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
@@ -75,15 +76,16 @@ def _code(args: argparse.Namespace) -> bytes:
 
 
 def _load_key(path: Path, args: argparse.Namespace, name: str) -> PrivateKey:
+    """A CA key from a PEM/DER key file, or from a PKCS#12 or JKS keystore (its only or first key entry)."""
     data = read_file_bytes(path, "key")
-    if b"-----BEGIN" not in data:
-        try:  # a PKCS#12 keystore holding the CA key
-            password = read_password(args, name, prompt=f"Password of {path}: ")
-            key, _cert, _chain = pkcs12.load_key_and_certificates(data, password)
-            if key is not None:
-                return key  # type: ignore[return-value]
-        except ValueError:
-            pass
+    try:
+        kind = detect_format(data)
+    except UnsupportedFormatError:
+        kind = StoreKind.PEM  # a DER key: load_private_key reads it or says what is wrong
+    if kind in (StoreKind.PKCS12, StoreKind.JKS, StoreKind.JCEKS):
+        password = read_password(args, name, prompt=f"Password of {path}: ")
+        store = load_keystore(data, password, key_passwords=password)
+        return identity_from_store(store).key  # type: ignore[return-value]
     password = read_password(args, name, prompt=f"Password of {path}: ", required=False) \
         if b"ENCRYPTED" in data else None
     return load_private_key(data, password)
