@@ -74,3 +74,24 @@ def test_fleet_from_a_store_ca_takes_store_serials_and_records_them(tmp_path: Pa
     issued = json.loads(out)[0]["issued"]
     assert sorted(i["serial"] for i in issued) == ["1000", "1001", "1002", "1003", "1004"]
     assert {i["cn"] for i in issued} == {f"wb-dev-{n:04d}" for n in range(1, 6)}
+
+
+@pytest.mark.parametrize("kind", ["pkcs12", "jks"])
+def test_fleet_keystores_with_a_password_per_device(tmp_path: Path, pwfile: str, kind: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.core.keystore import load_keystore
+    from workbench.errors import KeystoreOpenError
+
+    ws = ["--workspace", str(tmp_path / "ws")]
+    _run(capsys, "ca", "init", *ws, "--cn", "KS Root", "--key-type", "ec-p256", "--password-file", pwfile)
+    code, _, err = _run(capsys, "fleet", "issue", *ws, "--ca", "KS Root", "--count", "2", "--out",
+                        str(tmp_path / "fleet"), "--keystore", kind, "--keystore-password-per-device",
+                        "--ca-password-file", pwfile, "--password-file", pwfile)
+    assert code == 0, err
+    folders = sorted(p for p in (tmp_path / "fleet").iterdir() if p.is_dir())
+    passwords = [(f / "keystorePassword.txt").read_bytes().strip() for f in folders]
+    assert len(set(passwords)) == 2 and oct((folders[0] / "keystorePassword.txt").stat().st_mode)[-3:] == "600"
+    stores = [next(f.glob("deviceKeystore.*")).read_bytes() for f in folders]
+    assert load_keystore(stores[0], passwords[0], key_passwords=passwords[0]).entries
+    with pytest.raises(KeystoreOpenError):
+        load_keystore(stores[1], passwords[0], key_passwords=passwords[0])

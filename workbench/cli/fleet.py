@@ -60,6 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     out.add_argument("--out", required=True, metavar="DIR", help="new (or empty) folder to create")
     out.add_argument("--keystore", choices=("pkcs12", "jks"), help="also write deviceKeystore.<type> per device")
     add_password_options(out, "keystore_password", "the keystores (default: the device key password)")
+    out.add_argument("--keystore-password-per-device", action="store_true",
+                     help="a random keystore password per device, in <id>/keystorePassword.txt (mode 0600)")
     out.add_argument("--truststore-cert", metavar="FILE",
                      help="also write deviceTruststore.<type> with this server (or CA) certificate per device")
     out.add_argument("--csv-separator", default=";", choices=(";", ",", "tab"), help="bulk CSV separator")
@@ -123,14 +125,15 @@ def run_issue(args: argparse.Namespace) -> int:
     truststore = b""
     kind = args.keystore or "pkcs12"
     store_password = None
-    if args.keystore or args.truststore_cert:
+    if (args.keystore and not args.keystore_password_per_device) or args.truststore_cert:
         store_password = read_password(args, "keystore_password", prompt="Keystore password: ", confirm=True,
                                        required=False) or key_password
         if not store_password:
             raise InvalidInputError("Keystores and truststores need a password",
                                     ("Give --keystore-password-file/-env, or a device key password to reuse.",))
     if args.keystore:
-        keystore = KeystoreOptions(kind=args.keystore, password=store_password)
+        keystore = KeystoreOptions(kind=args.keystore, password=store_password,
+                                   per_device_password=args.keystore_password_per_device)
     if args.truststore_cert:
         trusted = load_certificates(read_file_bytes(args.truststore_cert, "truststore certificate"))
         truststore = build_truststore(trusted, store_password or b"", kind)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ PKCS12_KDF_ROUNDS = 2048
 
 # (key, chain leaf-first, password, kind, alias) -> keystore bytes; the keystore core's signature.
 KeystoreBuilder = Callable[..., bytes]
+KEYSTORE_PASSWORD_FILE = "keystorePassword.txt"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class KeystoreOptions:
     kind: str = "pkcs12"
     password: bytes | None = None
     alias: str = "devicekeyentry"
+    per_device_password: bool = False  # a random password per device, written beside it in keystorePassword.txt
 
     def __post_init__(self) -> None:
         if self.kind not in KEYSTORE_FILES:
@@ -197,7 +200,7 @@ class DeviceMaker:
         options = self.template.keystore
         if options is None:
             return
-        if not (options.password or self.template.key_password):
+        if not (options.password or self.template.key_password or options.per_device_password):
             raise KeystoreError("A keystore needs a password",
                                 ("keytool reports an unprotected PKCS#12 as failing its integrity check.",
                                  "Give a keystore password, or a key password to reuse."))
@@ -229,6 +232,9 @@ class DeviceMaker:
         options = self.template.keystore
         if options is not None:
             store_password = options.password or password or b""
+            if options.per_device_password:
+                store_password = secrets.token_urlsafe(18).encode()
+                result[KEYSTORE_PASSWORD_FILE] = (store_password + b"\n", PRIVATE)
             chain = [device.certificate, *self.chain]
             builder = self._keystore_builder or _fallback_keystore
             data = builder(device.key, chain, store_password, kind=options.kind, alias=options.alias)
