@@ -171,7 +171,10 @@ class TlsManager:
         if self._versions[1] is not None:
             ctx.maximum_version = self._versions[1]
         identity.load_into(ctx)
-        ctx.verify_mode = _VERIFY[self._client_auth]
+        # With no anchors an optional certificate could only be rejected: do not ask for one then.
+        ctx.verify_mode = ssl.CERT_NONE if self._client_auth == "optional" and not self._anchors \
+            else _VERIFY[self._client_auth]
+        ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # an uploaded intermediate is an anchor
         if self._anchors:
             ctx.load_verify_locations(cadata="".join(
                 c.public_bytes(serialization.Encoding.PEM).decode() for c in self._anchors.values()))
@@ -211,13 +214,13 @@ def _chain(ssl_object: Any, verified: bool) -> tuple[bytes, ...]:
     """The peer chain as DER; Python 3.13 has a public method, 3.11 only the private one (platform-notes)."""
     public = getattr(ssl_object, "get_verified_chain" if verified else "get_unverified_chain", None)
     if public is not None:
-        return tuple(public() or ())
+        return tuple(c for c in (public() or ()) if c is not None)
     inner = getattr(ssl_object, "_sslobj", None)
     method = getattr(inner, "get_verified_chain" if verified else "get_unverified_chain", None)
     if method is None:
         return ()
     try:
-        return tuple(c.public_bytes(_DER_ENCODING) for c in (method() or ()))
+        return tuple(c.public_bytes(_DER_ENCODING) for c in (method() or ()) if c is not None)
     except ssl.SSLError:
         return ()
 
@@ -264,6 +267,9 @@ async def upgrade_to_tls(reader: asyncio.StreamReader, writer: asyncio.StreamWri
     try:
         await writer.start_tls(manager.context, ssl_handshake_timeout=max(timeout, 0.01))
     except (ssl.SSLError, OSError, EOFError, TimeoutError) as exc:
+        if isinstance(exc, ConnectionAbortedError) and "taking longer" in str(exc):
+            raise TlsHandshakeFailed(f"the client did not complete the TLS handshake within {timeout:g} s",
+                                     "handshake_timeout") from exc
         alert, reason = describe_ssl_error(exc)
         raise TlsHandshakeFailed(reason, alert) from exc
     ssl_object = writer.get_extra_info("ssl_object")

@@ -196,3 +196,31 @@ def test_bad_settings_are_config_errors(pki: dict[str, Any]) -> None:
         _manager(pki).set_client_cert_mode("sometimes")
 
 
+
+
+def test_optional_mode_accepts_a_client_without_certificate(start_broker: Any, pki: dict[str, Any]) -> None:
+    recorder = Recorder()
+    broker, events = _start(start_broker, _manager(pki, client_auth="optional"), recorder)
+    assert _connect(broker.ports["mqtts"], _client_context(pki, with_cert=False)) == b"\x20\x02\x00\x00"
+    assert recorder.peers[0].chain_der == () and recorder.peers[0].leaf is None
+    assert not [e for e in events.events if e.kind is EventKind.TLS_FAILED]
+
+
+def test_an_intermediate_can_be_the_trust_anchor_for_leaf_only_clients(start_broker: Any,
+                                                                      pki: dict[str, Any]) -> None:
+    server, key = pki["server"]
+    manager = TlsManager(_pem(server), dump_private_key_pem(key, None), client_auth="required",
+                         trust_anchors=[pki["inter"].certificate])
+    broker, _ = _start(start_broker, manager)
+    folder = pki["folder"]
+    (folder / "leaf.pem").write_bytes(_pem(pki["device"]))
+    assert _connect(broker.ports["mqtts"], _client_context(pki, chain="leaf.pem")) == b"\x20\x02\x00\x00"
+
+
+def test_a_stalled_handshake_is_reported_as_a_timeout(start_broker: Any, pki: dict[str, Any]) -> None:
+    config = BrokerConfig(listeners=(ListenerConfig("mqtts", "127.0.0.1", 0, _manager(pki)),),
+                          limits=Limits(connect_timeout=0.5), sys_interval=0)
+    broker, events = start_broker(config)
+    with socket.create_connection(("127.0.0.1", broker.ports["mqtts"]), timeout=5):
+        event = events.wait_for(lambda e: e.kind is EventKind.TLS_FAILED)
+    assert ("handshake" in event.reason and "timed out" in event.reason) or "within" in event.reason
