@@ -75,8 +75,10 @@ class _Reader:
 
     def varint(self) -> int:
         value, shift = 0, 0
-        for _ in range(4):
+        for i in range(4):
             byte = self.u8()
+            if i and byte == 0:
+                raise MalformedPacket("variable byte integer not in its shortest form [MQTT-1.5.5-1]")
             value |= (byte & 0x7F) << shift
             if not byte & 0x80:
                 return value
@@ -143,6 +145,8 @@ def parse_fixed_header(buf: bytes | bytearray | memoryview, offset: int = 0) -> 
         if i >= available:
             return None
         byte = buf[offset + i]
+        if i > 1 and byte == 0:
+            raise MalformedPacket("remaining length not in its shortest form [MQTT-1.5.5-1]")
         value |= (byte & 0x7F) << shift
         if not byte & 0x80:
             return buf[offset], value, i + 1
@@ -271,7 +275,10 @@ def _decode_unsubscribe(r: _Reader, version: int) -> Unsubscribe:
     properties = r.properties(PacketType.UNSUBSCRIBE) if version == 5 else {}
     filters = []
     while r.remaining():
-        filters.append(r.utf8())
+        topic_filter = r.utf8()
+        if not topic_filter:
+            raise MalformedPacket("empty topic filter", 0x8F)
+        filters.append(topic_filter)
     if not filters:
         raise MalformedPacket("UNSUBSCRIBE without any topic filter", 0x82)
     return Unsubscribe(packet_id, tuple(filters), properties)

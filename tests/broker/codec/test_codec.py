@@ -91,6 +91,7 @@ def test_exact_wire_bytes() -> None:
 
 def test_reason_table_maps_v5_refusals_to_v3() -> None:
     assert [connack_return_code(c, 4) for c in (0, 0x84, 0x85, 0x88, 0x86, 0x87)] == [0, 1, 2, 3, 4, 5]
+    assert [connack_return_code(c, 4) for c in (0x90, 0x99, 0x9A, 0x9B)] == [3, 3, 3, 3]
     assert connack_return_code(0x87, 5) == 0x87
     assert suback_code(0x87, 4) == 0x80 and suback_code(0x87, 5) == 0x87 and suback_code(1, 4) == 1
     assert reason_text(0x87) == "Not authorized"
@@ -120,6 +121,8 @@ MALFORMED = [
     ("retain handling 3", 0x82, b"\x00\x01\x00\x00\x01a\x30", 5, 0x81),
     ("v3 option bits", 0x82, b"\x00\x01\x00\x01a\x04", 4, 0x81),
     ("empty unsubscribe", 0xA2, b"\x00\x01", 4, 0x82),
+    ("empty unsubscribe filter", 0xA2, b"\x00\x01\x00\x00", 4, 0x8F),
+    ("padded property length", 0x30, b"\x00\x01a\x80\x00", 5, 0x81),
     ("trailing bytes", 0xC0, b"\x00", 4, 0x81),
     ("truncated", 0x40, b"\x00", 4, 0x81),
     ("auth in v3", 0xF0, b"", 4, 0x81),
@@ -148,6 +151,8 @@ def test_remaining_length_longer_than_four_bytes_is_malformed() -> None:
     with pytest.raises(MalformedPacket):
         parse_fixed_header(b"\x30\xff\xff\xff\xff\x01")
     assert parse_fixed_header(b"\x30\xff") is None
+    with pytest.raises(MalformedPacket, match="shortest form"):
+        parse_fixed_header(b"\xc0\x80\x00")
 
 
 _topic = st.text(st.characters(blacklist_characters="+#\x00", blacklist_categories=("Cs",)), min_size=1,
