@@ -7,8 +7,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
+import shutil
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from embedded_broker.config import BrokerConfig, ListenerConfig
@@ -18,11 +21,29 @@ from embedded_broker.mqtt.limits import Limits
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; later issues add their platform options to it (kept as a separate function for that)."""
-    parser = argparse.ArgumentParser(prog="embedded-broker", description="Local MQTT broker (and platform).")
-    parser.add_argument("--sandbox", action="store_true", help="run a plain standards MQTT broker (no platform)")
+    parser = argparse.ArgumentParser(
+        prog="embedded-broker", description="The local platform: MQTT (1883), MQTT over mutual TLS (8883) and HTTPS "
+        "REST (8443) emulating the cloud's device-certificate onboarding. With --sandbox: a plain MQTT broker.")
+    parser.add_argument("--sandbox", action="store_true", help="run only a plain standards MQTT broker (no platform)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=1883, help="plain MQTT port (0 = any free port)")
-    parser.add_argument("--tls-port", type=int, default=None, help="MQTT over TLS port (needs --cert and --key)")
+    platform = parser.add_argument_group("local platform")
+    platform.add_argument("--data-dir", type=Path, default=None,
+                          help="where the platform keeps its data (default: the workbench data folder)")
+    platform.add_argument("--ephemeral", action="store_true", help="keep everything in memory (nothing is saved)")
+    platform.add_argument("--mqtt-port", type=int, default=1883, help="plain MQTT with user and password")
+    platform.add_argument("--mqtts-port", type=int, default=8883, help="MQTT over TLS, client certificate optional")
+    platform.add_argument("--https-port", type=int, default=8443, help="HTTPS REST, client certificate optional")
+    platform.add_argument("--sandbox-port", type=int, default=None,
+                          help="also run a standards MQTT 3.1.1/5 listener without platform rules on this port")
+    platform.add_argument("--max-chain", type=int, default=10, help="longest device chain accepted (default 10)")
+    platform.add_argument("--strict-chain", action="store_true",
+                          help="require the device to send the trusted CA itself in its chain (the old rule)")
+    platform.add_argument("--create-tenant", metavar="ID", help="create another tenant (e.g. t200), print its admin "
+                          "password and exit")
+    platform.add_argument("--reset", action="store_true", help="delete the platform's data folder first")
+    sandbox = parser.add_argument_group("sandbox broker (--sandbox)")
+    sandbox.add_argument("--port", type=int, default=1883, help="plain MQTT port (0 = any free port)")
+    sandbox.add_argument("--tls-port", type=int, default=None, help="MQTT over TLS port (needs --cert and --key)")
     parser.add_argument("--cert", help="server certificate chain (PEM) for the TLS listener")
     parser.add_argument("--key", help="server private key (PEM) for the TLS listener")
     parser.add_argument("--client-ca", help="PEM trust anchors for client certificates (enables client auth)")
@@ -97,25 +118,90 @@ async def run_broker(config: BrokerConfig, extension: object | None = None) -> N
         await stop.wait()
 
 
+def default_data_dir() -> Path:
+    """The workbench's data folder (same rule as the app, without importing it) plus `local-platform`."""
+    override = os.environ.get("WORKBENCH_DATA_DIR")
+    if override:
+        return Path(override) / "local-platform"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("DeviceOnboardingWorkbench", "Workbench")) / "local-platform"
+
+
+def platform_settings(args: argparse.Namespace) -> Any:
+    """The PlatformSettings of the command line."""
+    from embedded_broker.local_platform import PlatformSettings
+
+    return PlatformSettings(data_dir=None if args.ephemeral else (args.data_dir or default_data_dir()),
+                            host=args.host, mqtt_port=args.mqtt_port, mqtts_port=args.mqtts_port,
+                            https_port=args.https_port, sandbox_port=args.sandbox_port, max_chain=args.max_chain,
+                            strict_anchor_in_chain=args.strict_chain,
+                            sys_interval=10.0 if args.sys_interval is None else args.sys_interval)
+
+
+async def run_platform(settings: Any) -> None:
+    """Run the local platform until SIGINT/SIGTERM; prints ports, the CA file and new credentials first."""
+    from embedded_broker.local_platform import LocalPlatform
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with LocalPlatform(settings) as local:
+        print("embedded-broker ports: " + " ".join(f"{n}={p}" for n, p in local.ports.items()), flush=True)
+        for line in local.summary()[1:]:
+            print(line, flush=True)
+        if settings.data_dir is not None:
+            print(f"data folder: {settings.data_dir}", flush=True)
+        await stop.wait()
+
+
+def _create_tenant(settings: Any, tenant: str) -> int:
+    from embedded_broker.platform.core import Platform
+    from embedded_broker.platform.errors import PlatformError
+    from embedded_broker.store import Store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.data_dir / "platform.db")
+    try:
+        platform = Platform(store)
+        platform.bootstrap()
+        password = platform.accounts.create_tenant(tenant)
+    except PlatformError as exc:
+        print(f"embedded-broker: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"tenant {tenant} created: user admin, password {password}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `embedded-broker`."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.sandbox:
-        print("embedded-broker: only --sandbox is available so far (the platform lands with a later issue).",
-              file=sys.stderr)
-        return 2
     try:
-        config = sandbox_config(args)
-        asyncio.run(run_broker(config, sandbox_extension(args)))
+        if args.sandbox:
+            asyncio.run(run_broker(sandbox_config(args), sandbox_extension(args)))
+            return 0
+        settings = platform_settings(args)
+        if args.reset and settings.data_dir is not None and settings.data_dir.exists():
+            shutil.rmtree(settings.data_dir)
+            print(f"embedded-broker: deleted {settings.data_dir}")
+        if args.create_tenant:
+            if settings.data_dir is None:
+                print("embedded-broker: --create-tenant needs a data folder, not --ephemeral", file=sys.stderr)
+                return 2
+            return _create_tenant(settings, args.create_tenant)
+        asyncio.run(run_platform(settings))
     except BrokerError as exc:
         print(f"embedded-broker: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -227,25 +227,36 @@ class BackgroundBroker:
     def call(self, func: Callable[..., T], *args: Any, timeout: float = 10.0, **kwargs: Any) -> T:
         """Run `func(*args, **kwargs)` on the broker's loop and return its result (use for the Broker verbs)."""
         assert self._loop is not None
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(func(*args, **kwargs))
-            except BaseException as exc:
-                future.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(run)
-        return future.result(timeout)
+        return call_on_loop(self._loop, func, *args, timeout=timeout, **kwargs)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the broker gracefully and join the thread."""
-        if self._thread is None:
-            return
-        if self._loop is not None and self._stop_event is not None and not self._loop.is_closed():
-            try:
-                self._loop.call_soon_threadsafe(self._stop_event.set)
-            except RuntimeError:
-                pass  # the loop already ended
-        self._thread.join(timeout)
-        self._thread = None
+        if self._thread is not None:
+            stop_loop_thread(self._loop, self._stop_event, self._thread, timeout)
+            self._thread = None
+
+
+def call_on_loop(loop: asyncio.AbstractEventLoop, func: Callable[..., T], *args: Any, timeout: float = 10.0,
+                 **kwargs: Any) -> T:
+    """Run `func` on another thread's loop and wait for its result (or its exception)."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(func(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    loop.call_soon_threadsafe(run)
+    return future.result(timeout)
+
+
+def stop_loop_thread(loop: asyncio.AbstractEventLoop | None, stop_event: asyncio.Event | None,
+                     thread: threading.Thread, timeout: float) -> None:
+    """Set the event that ends a loop thread's main coroutine, then join the thread."""
+    if loop is not None and stop_event is not None and not loop.is_closed():
+        try:
+            loop.call_soon_threadsafe(stop_event.set)
+        except RuntimeError:
+            pass  # the loop already ended
+    thread.join(timeout)

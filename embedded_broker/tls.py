@@ -27,6 +27,7 @@ from embedded_broker.errors import BrokerError, ConfigError
 ClientAuth = Literal["none", "optional", "required"]
 _VERIFY = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
 _VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+_NO_CHECK_TIME = 0x200000  # X509_V_FLAG_NO_CHECK_TIME, which the ssl module does not name
 _DER_ENCODING = 2  # _ssl.ENCODING_DER, for Python 3.11's private chain accessors
 
 
@@ -84,12 +85,13 @@ class TlsManager:
     def __init__(self, cert_chain_pem: bytes, key_pem: bytes, *, key_password: bytes | None = None,
                  client_auth: ClientAuth = "optional", trust_anchors: Iterable[bytes | x509.Certificate] = (),
                  minimum_version: str = "TLSv1.2", maximum_version: str | None = None,
-                 virtual_hosts: Mapping[str, tuple[bytes, bytes]] | None = None) -> None:
+                 virtual_hosts: Mapping[str, tuple[bytes, bytes]] | None = None, check_time: bool = True) -> None:
         if minimum_version not in _VERSIONS or (maximum_version and maximum_version not in _VERSIONS):
             raise ConfigError(f"TLS versions must be one of {', '.join(_VERSIONS)}")
         self._identity = _Identity(cert_chain_pem, key_pem, key_password)
         self._vhosts = {name.lower(): _Identity(c, k, None) for name, (c, k) in (virtual_hosts or {}).items()}
         self._client_auth: ClientAuth = client_auth
+        self._check_time = check_time
         self._anchors: dict[str, x509.Certificate] = {}
         self._versions = (_VERSIONS[minimum_version], _VERSIONS[maximum_version] if maximum_version else None)
         for anchor in trust_anchors:
@@ -145,6 +147,20 @@ class TlsManager:
         """The context for the next connection (its SNI callback switches to a virtual host's)."""
         return self._default
 
+    def stable_context(self) -> ssl.SSLContext:
+        """One context that always verifies with the current anchors, for servers that keep the context they got.
+
+        Its SNI callback (called for every ClientHello, with or without SNI) switches the connection to the
+        current context before the client certificate is verified.
+        """
+        wrapper = self._context(self._identity)
+
+        def switch(ssl_object: ssl.SSLObject, _server_name: str | None, _ctx: ssl.SSLContext) -> None:
+            ssl_object.context = self._default
+
+        wrapper.sni_callback = switch  # type: ignore[assignment]
+        return wrapper
+
     def _add(self, cert: bytes | x509.Certificate) -> str:
         certificate = cert if isinstance(cert, x509.Certificate) else load_certificates(cert)[0]
         key = fingerprint(certificate)
@@ -175,6 +191,8 @@ class TlsManager:
         ctx.verify_mode = ssl.CERT_NONE if self._client_auth == "optional" and not self._anchors \
             else _VERIFY[self._client_auth]
         ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # an uploaded intermediate is an anchor
+        if not self._check_time:  # the application judges validity dates itself and says so in words
+            ctx.verify_flags |= _NO_CHECK_TIME
         if self._anchors:
             ctx.load_verify_locations(cadata="".join(
                 c.public_bytes(serialization.Encoding.PEM).decode() for c in self._anchors.values()))
@@ -223,6 +241,11 @@ def _chain(ssl_object: Any, verified: bool) -> tuple[bytes, ...]:
         return tuple(c.public_bytes(_DER_ENCODING) for c in (method() or ()) if c is not None)
     except ssl.SSLError:
         return ()
+
+
+def peer_chain(ssl_object: Any) -> tuple[bytes, ...]:
+    """The DER chain a client sent on an established TLS connection (leaf first), e.g. for the HTTPS listener."""
+    return _chain(ssl_object, False) if ssl_object is not None else ()
 
 
 def describe_ssl_error(exc: BaseException) -> tuple[str, str]:

@@ -25,6 +25,8 @@ class AuthResult:
     reason_code: int = 0
     human_reason: str = ""
     identity: Any = None
+    force_clean_start: bool = False
+    """True makes the session clean whatever the client asked (a platform that cannot keep sessions)."""
 
     @classmethod
     def accept(cls, identity: Any = None) -> AuthResult:

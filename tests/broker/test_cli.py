@@ -35,11 +35,6 @@ def test_sandbox_prints_ports_serves_and_stops_on_sigint() -> None:
             proc.communicate()
 
 
-def test_without_sandbox_flag_explains_itself() -> None:
-    result = subprocess.run([sys.executable, "-m", "embedded_broker"], capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2 and "--sandbox" in result.stderr
-
-
 def test_sandbox_deny_list() -> None:
     from embedded_broker.__main__ import build_parser, sandbox_extension
     from embedded_broker.mqtt.acl import TopicAcl

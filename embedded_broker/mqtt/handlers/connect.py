@@ -38,11 +38,13 @@ async def handle_connect(conn: Connection, connect: Connect) -> None:
         raise AuthError(f"authentication method {props['authentication_method']!r} is not supported",
                         BAD_AUTH_METHOD)
     hooks = engine.hooks
+    clean_start = connect.clean_start
     if hooks.authenticate is not None:
         result = await hooks.authenticate(connect, conn.tls_peer, conn.listener)
         if not result.ok:
             raise AuthError(result.human_reason or "not authorized", result.reason_code or 0x87)
         conn.identity = result.identity
+        clean_start = clean_start or result.force_clean_start
     if conn.closing:
         return
     keepalive = connect.keepalive
@@ -69,10 +71,10 @@ async def handle_connect(conn: Connection, connect: Connect) -> None:
         if expiry != props.get("session_expiry_interval", 0):
             ack_props["session_expiry_interval"] = expiry
     else:
-        expiry = 0 if connect.clean_start else NEVER_EXPIRES
+        expiry = 0 if clean_start else NEVER_EXPIRES
     conn.info = ClientInfo(client_id, conn.identity, conn.tls_peer, conn.listener, version, connect.username,
                            conn.peer)
-    session, present = engine.attach(conn, connect.clean_start, expiry, connect.will)
+    session, present = engine.attach(conn, clean_start, expiry, connect.will)
     conn.start_keepalive(keepalive)
     conn.send_packet(Connack(present, 0, ack_props))
     conn.connected = True

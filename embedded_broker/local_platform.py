@@ -1,0 +1,265 @@
+"""The local platform assembled: store, platform rules, MQTT listeners (plain, mTLS, optional sandbox) and HTTPS REST.
+
+`LocalPlatform` runs on the caller's asyncio loop; `BackgroundLocalPlatform` runs one in a thread for synchronous
+callers and tests. Ports that are busy move to the next free one, and the move is reported, never silent (A1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from embedded_broker.config import BrokerConfig, ListenerConfig
+from embedded_broker.errors import BrokerError
+from embedded_broker.events import BrokerEvent, EventKind
+from embedded_broker.platform.core import Platform
+from embedded_broker.platform.mqtt_rules import PlatformMqtt
+from embedded_broker.platform.server_identity import load_or_create, placeholder_anchor
+from embedded_broker.rest.app import build_app
+from embedded_broker.rest.http import PORTS
+from embedded_broker.server import Broker, call_on_loop, stop_loop_thread
+from embedded_broker.store import Store
+from embedded_broker.tls import TlsManager
+
+log = logging.getLogger("embedded_broker.local_platform")
+T = TypeVar("T")
+_PORT_TRIES = 20
+
+
+@dataclass
+class PlatformSettings:
+    """Where the local platform listens and keeps its data; port 0 picks any free port (tests)."""
+
+    data_dir: Path | None = None  # None: ephemeral, everything in memory
+    host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtts_port: int = 8883
+    https_port: int = 8443
+    sandbox_port: int | None = None  # a standards MQTT 3.1.1/5 listener without platform rules
+    max_chain: int = 10
+    strict_anchor_in_chain: bool = False
+    clock: Callable[[], float] = time.time
+    sys_interval: float = 10.0
+    notices: list[str] = field(default_factory=list)
+
+
+def _free_port(host: str, wanted: int, taken: set[int]) -> int:
+    """`wanted` if it can be bound, else the next free port above it (0 stays 0)."""
+    if wanted == 0:
+        return 0
+    for port in range(wanted, wanted + _PORT_TRIES):
+        if port in taken:
+            continue
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    continue
+                raise BrokerError(f"cannot listen on {host}:{port}: {exc}") from exc
+            return port
+    raise BrokerError(f"ports {wanted}..{wanted + _PORT_TRIES - 1} on {host} are all busy")
+
+
+class LocalPlatform:
+    """The whole local platform; `async with LocalPlatform(settings) as lp:` then `lp.ports`."""
+
+    def __init__(self, settings: PlatformSettings | None = None) -> None:
+        self.settings = settings or PlatformSettings()
+        self.ports: dict[str, int] = {}
+        self.admin_password: str | None = None
+        self.server_ca_path: Path | None = None
+        self._temp_dir: str | None = None
+        self._runner: web.AppRunner | None = None
+        self.broker: Broker | None = None
+        self.sandbox: Broker | None = None
+        self.platform: Platform | None = None
+        self.tls: TlsManager | None = None
+        self._placeholder = placeholder_anchor()
+
+    async def __aenter__(self) -> LocalPlatform:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Open the data, create tenant t100 on first start, then bind every listener."""
+        s = self.settings
+        if s.data_dir is not None:
+            s.data_dir.mkdir(parents=True, exist_ok=True)
+            db_path = s.data_dir / "platform.db"
+            store = Store(db_path)
+            os.chmod(db_path, 0o600)  # it holds the platform's keys
+            folder = s.data_dir
+        else:
+            store = Store(None)
+            self._temp_dir = tempfile.mkdtemp(prefix="local-platform-")
+            folder = Path(self._temp_dir)
+        platform = Platform(store, clock=s.clock, max_chain=s.max_chain,
+                            strict_anchor_in_chain=s.strict_anchor_in_chain)
+        self.platform = platform
+        self.admin_password = platform.bootstrap()
+        hosts = ("localhost", "127.0.0.1") + ((s.host,) if s.host not in ("localhost", "127.0.0.1", "0.0.0.0") else ())
+        identity = load_or_create(store, hosts)
+        self.server_ca_path = folder / "server-ca.pem"
+        self.server_ca_path.write_bytes(identity.ca_pem)
+        self.tls = TlsManager(identity.chain_pem, identity.key_pem, client_auth="optional",
+                              trust_anchors=[self._placeholder, *platform.trust.all_anchors()], check_time=False)
+        platform.trust_listeners.append(self._refresh_anchors)
+        taken: set[int] = set()
+        chosen = {}
+        for name, wanted in (("mqtt", s.mqtt_port), ("mqtts", s.mqtts_port), ("https", s.https_port),
+                             ("sandbox", s.sandbox_port)):
+            if wanted is None:
+                continue
+            chosen[name] = _free_port(s.host, wanted, taken)
+            taken.add(chosen[name])
+            if wanted and chosen[name] != wanted:
+                s.notices.append(f"port {wanted} ({name}) is busy; using {chosen[name]}")
+        rules = PlatformMqtt(platform)
+        config = BrokerConfig(listeners=(ListenerConfig("mqtt", s.host, chosen["mqtt"]),
+                                         ListenerConfig("mqtts", s.host, chosen["mqtts"], self.tls)),
+                              sys_interval=s.sys_interval)
+        self.broker = Broker(config, rules)
+        rules.attach(self.broker)
+        self.broker.add_event_listener(self._broker_event)
+        try:
+            await self.broker.start()
+            self.ports.update(self.broker.ports)
+            if "sandbox" in chosen:
+                self.sandbox = Broker(BrokerConfig(listeners=(ListenerConfig("sandbox", s.host, chosen["sandbox"]),),
+                                                   sys_interval=s.sys_interval))
+                await self.sandbox.start()
+                self.ports["sandbox"] = self.sandbox.ports["sandbox"]
+            app = build_app(platform)
+            app[PORTS] = self.ports
+            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, s.host, chosen["https"], ssl_context=self.tls.stable_context())
+            await site.start()
+            server = site._server
+            self.ports["https"] = server.sockets[0].getsockname()[1] if server is not None else chosen["https"]
+        except BaseException:
+            await self.stop()
+            raise
+        platform.set_base_url(f"https://{'localhost' if s.host in ('127.0.0.1', '0.0.0.0') else s.host}:"
+                              f"{self.ports['https']}")
+        platform.events.emit("started", "local platform started: " + ", ".join(f"{k}={v}" for k, v in
+                                                                               self.ports.items()))
+
+    def _refresh_anchors(self, _tenant: str, _fp: str, what: str) -> None:
+        if self.tls is not None and self.platform is not None and what in ("uploaded", "deleted"):
+            self.tls.set_trust_anchors([self._placeholder, *self.platform.trust.all_anchors()])
+
+    def _broker_event(self, event: BrokerEvent) -> None:
+        if event.kind is EventKind.TLS_FAILED and self.platform is not None:
+            self.platform.events.emit("tls_failed", f"MQTT TLS handshake from {event.peer} failed: {event.reason}",
+                                      peer=event.peer, alert=event.detail.get("alert"))
+
+    async def stop(self) -> None:
+        """Close REST, then the brokers, then the store."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for broker in (self.sandbox, self.broker):
+            if broker is not None:
+                await broker.stop()
+        self.sandbox = self.broker = None
+        if self.platform is not None:
+            self.platform.store.close()
+            self.platform = None
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            self._temp_dir = None
+
+    def summary(self) -> list[str]:
+        """What a person needs to connect: ports, the CA file for truststores, and new admin credentials."""
+        lines = [f"local platform ports: {' '.join(f'{k}={v}' for k, v in self.ports.items())}",
+                 f"server CA (add it to truststores): {self.server_ca_path}"]
+        if self.admin_password is not None:
+            lines.append(f"admin credentials (shown once): tenant t100, user admin, password {self.admin_password}")
+        lines += self.settings.notices
+        return lines
+
+
+class BackgroundLocalPlatform:
+    """A LocalPlatform on its own loop in a daemon thread; `call(fn)` runs code on that loop."""
+
+    def __init__(self, settings: PlatformSettings | None = None) -> None:
+        self.settings = settings or PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0)
+        self.local: LocalPlatform | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> BackgroundLocalPlatform:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 30.0) -> BackgroundLocalPlatform:
+        """Start and wait until every listener is bound; raises the start error, if any."""
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), name="local-platform", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise BrokerError("the local platform did not start in time")
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        return self
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            async with LocalPlatform(self.settings) as local:
+                self.local = local
+                self._ready.set()
+                await self._stop.wait()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Bound ports by name: mqtt, mqtts, https (and sandbox)."""
+        assert self.local is not None
+        return self.local.ports
+
+    @property
+    def platform(self) -> Platform:
+        """The platform object (call its methods through `call`, on the platform's loop)."""
+        assert self.local is not None and self.local.platform is not None
+        return self.local.platform
+
+    def call(self, func: Callable[..., T], *args: Any, timeout: float = 10.0, **kwargs: Any) -> T:
+        """Run `func` on the platform's loop and return its result."""
+        assert self._loop is not None
+        return call_on_loop(self._loop, func, *args, timeout=timeout, **kwargs)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop gracefully and join the thread."""
+        if self._thread is not None:
+            stop_loop_thread(self._loop, self._stop, self._thread, timeout)
+            self._thread = None
