@@ -149,7 +149,7 @@ class LocalPlatform:
                 self.ports["sandbox"] = self.sandbox.ports["sandbox"]
             app = build_app(platform)
             app[PORTS] = self.ports
-            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
             await self._runner.setup()
             site = web.TCPSite(self._runner, s.host, chosen["https"], ssl_context=self.tls.stable_context())
             await site.start()
@@ -174,6 +174,8 @@ class LocalPlatform:
 
     async def stop(self) -> None:
         """Close REST, then the brokers, then the store."""
+        if self.platform is not None:
+            self.platform.events.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -58,6 +58,13 @@ class PlatformEvents:
         """Stop feeding a queue."""
         self._queues.discard(queue)
 
+    def close(self) -> None:
+        """End every subscriber's stream (a None arrives in each queue) so servers can shut down at once."""
+        for queue in tuple(self._queues):
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(None)  # type: ignore[arg-type]
+
     def add_callback(self, callback: Callable[[dict[str, Any]], None]) -> None:
         """Call `callback(event)` synchronously for every future event (tests and the CLI use it)."""
         self._callbacks.append(callback)

@@ -47,6 +47,8 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if event is None:  # the platform is stopping
+                break
             await response.write(_sse(event))
     except (ConnectionResetError, asyncio.CancelledError):
         pass

@@ -168,9 +168,11 @@ class Device:
     """paho 2.x MQTT 3.1.1 client over TLS with a client certificate; queues for CONNACKs and messages."""
 
     def __init__(self, port: int, ca_path: Path, client_id: str, cert: tuple[Path, Path] | None = None,
-                 username: str | None = None, password: str | None = None, version: int = 4) -> None:
+                 username: str | None = None, password: str | None = None, version: int = 4,
+                 clean: bool = True) -> None:
         protocol = {3: mqtt.MQTTv31, 4: mqtt.MQTTv311, 5: mqtt.MQTTv5}[version]
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+        options: dict[str, Any] = {} if version == 5 else {"clean_session": clean}
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, **options)
         self.client.tls_set(ca_certs=str(ca_path), certfile=str(cert[0]) if cert else None,
                             keyfile=str(cert[1]) if cert else None)
         if username is not None:
@@ -180,7 +182,9 @@ class Device:
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.subacks: queue.Queue[Any] = queue.Queue()
         self.disconnects: queue.Queue[Any] = queue.Queue()
-        self.client.on_connect = lambda c, u, flags, rc, props: self.connacks.put(rc)
+        self.session_present: bool | None = None
+        self.client.on_connect = lambda c, u, flags, rc, props: (
+            setattr(self, "session_present", flags.session_present), self.connacks.put(rc))
         self.client.on_message = lambda c, u, msg: self.messages.put(msg)
         self.client.on_subscribe = lambda c, u, mid, codes, props: self.subacks.put(codes)
         self.client.on_disconnect = lambda c, u, flags, rc, props: self.disconnects.put(rc)
