@@ -1,4 +1,4 @@
-"""The local platform: an MQTT broker plus (later) a REST API that emulates the cloud platform's server side.
+"""The local platform: an MQTT broker plus a REST API that emulates the cloud platform's server side.
 
 Public API (the only names `workbench` may use) is exported here.
 """
@@ -18,11 +18,25 @@ try:  # the TLS module is built in parallel; re-export its peer type once it exi
 except ImportError:  # pragma: no cover - only while tls.py does not exist yet
     TlsPeer = None  # type: ignore[assignment, misc]
 
+_LAZY = {"LocalPlatform", "BackgroundLocalPlatform", "PlatformSettings", "STATE_FILE"}
+
+
+def __getattr__(name: str) -> object:
+    """The local platform (aiohttp, PyJWT) loads only when asked for, so importing the broker stays light."""
+    if name in _LAZY:  # imported by name, so the MQTT engine's import graph stays free of the platform
+        import importlib
+
+        return getattr(importlib.import_module("embedded_broker.local_platform"), name)
+    raise AttributeError(f"module 'embedded_broker' has no attribute {name!r}")
+
+
 __all__ = [
+    "STATE_FILE",
     "Action",
     "AuthError",
     "AuthResult",
     "BackgroundBroker",
+    "BackgroundLocalPlatform",
     "Broker",
     "BrokerConfig",
     "BrokerError",
@@ -33,6 +47,8 @@ __all__ = [
     "EventKind",
     "Limits",
     "ListenerConfig",
+    "LocalPlatform",
+    "PlatformSettings",
     "ProtocolError",
     "TlsPeer",
     "__version__",

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     platform.add_argument("--create-tenant", metavar="ID", help="create another tenant (e.g. t200), print its admin "
                           "password and exit")
     platform.add_argument("--reset", action="store_true", help="delete the platform's data folder first")
+    parser.epilog = ("On the first start the admin password is generated and printed, unless the environment "
+                     "variable EMBEDDED_BROKER_ADMIN_PASSWORD gives one (the workbench keeps it in the OS keyring).")
     sandbox = parser.add_argument_group("sandbox broker (--sandbox)")
     sandbox.add_argument("--port", type=int, default=1883, help="plain MQTT port (0 = any free port)")
     sandbox.add_argument("--tls-port", type=int, default=None, help="MQTT over TLS port (needs --cert and --key)")
@@ -136,6 +138,7 @@ def platform_settings(args: argparse.Namespace) -> Any:
                             host=args.host, mqtt_port=args.mqtt_port, mqtts_port=args.mqtts_port,
                             https_port=args.https_port, sandbox_port=args.sandbox_port, max_chain=args.max_chain,
                             strict_anchor_in_chain=args.strict_chain,
+                            admin_password=os.environ.get("EMBEDDED_BROKER_ADMIN_PASSWORD") or None,
                             sys_interval=10.0 if args.sys_interval is None else args.sys_interval)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from embedded_broker import __version__
 from embedded_broker.config import BrokerConfig, ListenerConfig
 from embedded_broker.errors import BrokerError
 from embedded_broker.events import BrokerEvent, EventKind
@@ -37,6 +39,7 @@ from embedded_broker.tls import TlsManager
 log = logging.getLogger("embedded_broker.local_platform")
 T = TypeVar("T")
 _PORT_TRIES = 20
+STATE_FILE = "running.json"
 
 
 @dataclass
@@ -53,6 +56,7 @@ class PlatformSettings:
     strict_anchor_in_chain: bool = False
     clock: Callable[[], float] = time.time
     sys_interval: float = 10.0
+    admin_password: str | None = None  # for the first start only; generated when None
     notices: list[str] = field(default_factory=list)
 
 
@@ -114,7 +118,7 @@ class LocalPlatform:
         platform = Platform(store, clock=s.clock, max_chain=s.max_chain,
                             strict_anchor_in_chain=s.strict_anchor_in_chain)
         self.platform = platform
-        self.admin_password = platform.bootstrap()
+        self.admin_password = platform.bootstrap(s.admin_password)
         hosts = ("localhost", "127.0.0.1") + ((s.host,) if s.host not in ("localhost", "127.0.0.1", "0.0.0.0") else ())
         identity = load_or_create(store, hosts)
         self.server_ca_path = folder / "server-ca.pem"
@@ -162,6 +166,16 @@ class LocalPlatform:
                               f"{self.ports['https']}")
         platform.events.emit("started", "local platform started: " + ", ".join(f"{k}={v}" for k, v in
                                                                                self.ports.items()))
+        if s.data_dir is not None:
+            self._write_state(s.data_dir)
+
+    def _write_state(self, folder: Path) -> None:
+        """`running.json`: how other programs find (and reuse) this running platform; no secrets in it."""
+        state = {"pid": os.getpid(), "host": self.settings.host, "ports": self.ports,
+                 "server_ca": str(self.server_ca_path), "version": __version__, "started": time.time()}
+        temp = folder / f".running.json.{os.getpid()}"
+        temp.write_text(json.dumps(state, indent=2))
+        os.replace(temp, folder / STATE_FILE)
 
     def _refresh_anchors(self, _tenant: str, _fp: str, what: str) -> None:
         if self.tls is not None and self.platform is not None and what in ("uploaded", "deleted"):
@@ -186,6 +200,13 @@ class LocalPlatform:
         if self.platform is not None:
             self.platform.store.close()
             self.platform = None
+        if self.settings.data_dir is not None:
+            state = self.settings.data_dir / STATE_FILE
+            try:
+                if json.loads(state.read_text()).get("pid") == os.getpid():
+                    state.unlink()
+            except (OSError, ValueError):
+                pass
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None

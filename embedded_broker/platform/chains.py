@@ -19,6 +19,7 @@ from embedded_broker.platform.trust import TrustedCertificates, fingerprint
 from embedded_broker.store import Store
 
 DEFAULT_MAX_CHAIN = 10
+CLOCK_SKEW = 300.0  # seconds a certificate may start "in the future": device and platform clocks differ
 
 
 class ChainRefused(Exception):
@@ -155,7 +156,7 @@ class ChainChecker:
         for cert in path:
             if cert.not_valid_after_utc.timestamp() < now:
                 raise ChainRefused(f"{describe(cert)} expired on {iso_ms(cert.not_valid_after_utc)}")
-            if cert.not_valid_before_utc.timestamp() > now:
+            if cert.not_valid_before_utc.timestamp() > now + CLOCK_SKEW:
                 raise ChainRefused(f"{describe(cert)} is not valid before {iso_ms(cert.not_valid_before_utc)} "
                                    "(check the clocks)")
 

@@ -68,11 +68,11 @@ class Platform:
         """The URL `self` links start with (known once the HTTPS port is bound)."""
         self.base_url = self.trust.base_url = self.options.base_url = self.inventory.base_url = url
 
-    def bootstrap(self) -> str | None:
-        """Create tenant t100 and its admin on first start; returns the new admin password, or None."""
+    def bootstrap(self, admin_password: str | None = None) -> str | None:
+        """Create tenant t100 and its admin on first start (password generated unless given); None if not first."""
         if self.accounts.tenants():
             return None
-        password = self.accounts.create_tenant(DEFAULT_TENANT)
+        password = self.accounts.create_tenant(DEFAULT_TENANT, admin_password)
         self.events.emit("tenant_created", f"tenant {DEFAULT_TENANT} created with user admin", tenant=DEFAULT_TENANT)
         return password
 

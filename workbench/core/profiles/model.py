@@ -41,6 +41,7 @@ class SecretName(Enum):
     CLIENT_KEYSTORE_PASSWORD = "client-keystore-password"
     CLIENT_KEY_PAIR_PASSWORD = "client-key-pair-password"
     PROXY_PASSWORD = "proxy-password"
+    PLATFORM_PASSWORD = "platform-password"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ProfileSecrets:
     client_keystore_password: str | None = field(default=None, repr=False)
     client_key_pair_password: str | None = field(default=None, repr=False)
     proxy_password: str | None = field(default=None, repr=False)
+    platform_password: str | None = field(default=None, repr=False)
 
     def get(self, name: SecretName) -> str | None:
         """One secret by its store name."""

@@ -1,0 +1,145 @@
+"""`workbench onboard`: the guide's whole onboarding in one command, against the local platform or a real tenant."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench import paths
+from workbench.cli.common import add_json_option, add_password_options, read_file_bytes, read_password
+from workbench.core.pki.keys import KeySpec
+from workbench.core.profiles.model import SecretName
+from workbench.core.profiles.secrets import SecretStore
+from workbench.errors import InvalidInputError
+from workbench.services.local_platform import LocalPlatformProcess
+from workbench.services.onboarding import Onboarding, OnboardingOptions, StepResult, server_context, trust_from_pem
+from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+
+STEP_TITLES = {"ca": "CA", "upload": "upload", "pop": "PoP", "device": "device", "devices": "devices",
+               "register": "register", "fleet": "fleet", "mqtt": "MQTT", "token": "token", "rest": "REST",
+               "measurement": "measurement"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `onboard` to the CLI."""
+    parser = sub.add_parser("onboard", help="rehearse the whole device onboarding (local platform or a tenant)",
+                            description="CA → upload → proof of possession → device keystore → MQTT over mTLS → "
+                                        "device token → REST with the token → one measurement read back.")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--local", action="store_true", help="use the local platform (started or reused)")
+    where.add_argument("--url", help="a real tenant, e.g. https://mytenant.cumulocity.com")
+    parser.add_argument("--ephemeral", action="store_true",
+                        help="with --local: a fresh in-memory platform for this run only")
+    parser.add_argument("--user", help="with --url: the tenant user, e.g. t123/admin")
+    add_password_options(parser, "tenant_password", "the tenant user")
+    parser.add_argument("--mqtt-host", help="MQTT host (default: the tenant's host)")
+    parser.add_argument("--mqtt-port", type=int, default=8883, help="MQTT over TLS port (default 8883)")
+    parser.add_argument("--server-ca", help="PEM file the HTTPS and MQTT clients trust (default: the system's)")
+    parser.add_argument("--ca", dest="ca_name", help="use this CA from the CA store instead of creating one")
+    add_password_options(parser, "ca_password", "the CA key (default for a new CA: generated, kept in the keyring)")
+    parser.add_argument("--device-id", help="the device's CN and MQTT id (default: wb-dev-<random>)")
+    parser.add_argument("--key-type", default="ec-p256", help="key type for the CA and device (default ec-p256)")
+    parser.add_argument("--keystore-type", choices=("pkcs12", "jks"), default="pkcs12")
+    parser.add_argument("--devices", type=int, default=0, metavar="N",
+                        help="fleet variant: N devices registered in bulk (auto-registration off) connect and get "
+                             "tokens")
+    parser.add_argument("--out", default="onboarding", help="folder for the device files (default ./onboarding)")
+    parser.add_argument("--workspace", help="CA store folder (default: the workbench workspace)")
+    add_json_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def _print_step(total: int, index: int, result: StepResult) -> None:
+    mark = "✓" if result.ok else "✗"
+    print(f"{mark} {index:>{len(str(total))}}/{total} {STEP_TITLES.get(result.step, result.step):<12} {result.message} "
+          f"({_duration(result.seconds)})", flush=True)
+    for cause in result.causes:
+        print(f"      - {cause}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the steps and print one line each; exit 1 when a step fails."""
+    if args.ephemeral and not args.local:
+        raise InvalidInputError("--ephemeral goes with --local", ("Drop --ephemeral, or use --local.",))
+    secrets_store = SecretStore()
+    key_type = KeySpec.parse(args.key_type)
+    local = LocalPlatformProcess(ephemeral=args.ephemeral, secrets=secrets_store) if args.local else None
+    try:
+        if local is not None:
+            info = local.start_or_reuse()
+            base_url, trust = info.rest_url, trust_from_pem(info.server_ca.read_bytes())
+            credentials = PlatformCredentials("admin", info.admin_password, "t100")
+            mqtt_host, mqtt_port = "localhost", info.ports["mqtts"]
+            if not args.json:
+                how = "started for this run" if info.started_here else "already running"
+                print(f"local platform {how}: {base_url}, MQTT {mqtt_port}", flush=True)
+        else:
+            if not args.user:
+                raise InvalidInputError("--url needs --user", ("For example --user t123/admin.",))
+            password = read_password(args, "tenant_password", prompt=f"Password for {args.user}: ")
+            assert password is not None
+            base_url = args.url.rstrip("/")
+            trust = trust_from_pem(read_file_bytes(args.server_ca, "server CA")) if args.server_ca else ()
+            tenant, _, user = args.user.rpartition("/")
+            credentials = PlatformCredentials(user, password.decode(), tenant or None)
+            mqtt_host = args.mqtt_host or base_url.split("://", 1)[-1].split("/")[0].split(":")[0]
+            mqtt_port = args.mqtt_port
+        ca_password = _ca_password(args, secrets_store)
+        keystore_password = secrets.token_urlsafe(12).encode()
+        device_id = args.device_id or f"wb-dev-{secrets.token_hex(3)}"
+        return asyncio.run(_run(args, base_url, credentials, trust, mqtt_host, mqtt_port, ca_password,
+                                keystore_password, device_id, key_type, local is not None))
+    finally:
+        if local is not None and local.process is not None:
+            local.stop()
+
+
+def _ca_password(args: argparse.Namespace, store: SecretStore) -> bytes:
+    given = read_password(args, "ca_password", prompt="Password of the CA key: ", required=bool(args.ca_name))
+    if given is not None:
+        return given
+    generated = secrets.token_urlsafe(16)
+    store.set("onboarding-ca", SecretName.KEY_PASSWORD, generated)
+    return generated.encode()
+
+
+async def _run(args: argparse.Namespace, base_url: str, credentials: PlatformCredentials, trust: tuple[Any, ...],
+               mqtt_host: str, mqtt_port: int, ca_password: bytes, keystore_password: bytes, device_id: str,
+               key_type: KeySpec, local: bool) -> int:
+    async with PlatformHttp(base_url, credentials, trust=server_context(trust)) as http:
+        options = OnboardingOptions(
+            http=http, mqtt_host=mqtt_host, mqtt_port=mqtt_port,
+            workspace=Path(args.workspace) if args.workspace else paths.default_workspace(),
+            out_dir=Path(args.out), ca_password=ca_password, keystore_password=keystore_password,
+            ca_name=args.ca_name, device_id=device_id, key_type=key_type, keystore_type=args.keystore_type,
+            server_trust=trust, jwks=local, devices=max(args.devices, 0))
+        onboarding = Onboarding(options)
+        total = len(onboarding.steps())
+        counter = iter(range(1, total + 1))
+        if not args.json:
+            def show(result: StepResult) -> None:
+                _print_step(total, next(counter), result)
+                for row in onboarding.fleet_rows if result.step == "fleet" else ():
+                    print(f"      {row}", flush=True)
+
+            onboarding.on_step = show
+        report = await onboarding.run()
+    if args.json:
+        print(json.dumps(report.to_json() | {"fleet": onboarding.fleet_rows}, indent=2))
+        return 0 if report.ok else 1
+    if report.ok:
+        print(f"onboarding rehearsal complete: device {device_id} is registered, connected and sent data")
+    else:
+        print("stopped at the failed step; what exists now:", file=sys.stderr)
+        for what, detail in report.created.items() or {"nothing": "was created"}.items():
+            print(f"  {what}: {detail}", file=sys.stderr)
+    return 0 if report.ok else 1

@@ -1,0 +1,225 @@
+"""Start, find and reuse the bundled local platform as a child process, with its admin password in the keyring.
+
+The workbench never imports the platform's internals: it runs `embedded-broker` (or the bundled executable's
+`local-platform` command) and reads the ports it prints, or the `running.json` a running one leaves in its folder.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench import paths
+from workbench.core.profiles.model import SecretName
+from workbench.core.profiles.secrets import SecretStore
+from workbench.errors import WorkbenchError
+
+ADMIN_USER = "t100/admin"
+SECRET_ID = "local-platform-admin"
+STATE_FILE = "running.json"  # the platform's `embedded_broker.STATE_FILE`
+_PASSWORD_ENV = "EMBEDDED_BROKER_ADMIN_PASSWORD"
+
+
+class LocalPlatformError(WorkbenchError):
+    """The local platform could not be started or reached."""
+
+
+@dataclass
+class LocalPlatformInfo:
+    """How to reach a running local platform."""
+
+    ports: dict[str, int]
+    server_ca: Path
+    admin_password: str = field(repr=False)
+    host: str = "127.0.0.1"
+    data_dir: Path | None = None
+    pid: int | None = None
+    started_here: bool = False
+
+    @property
+    def rest_url(self) -> str:
+        """The HTTPS base URL (the server certificate names localhost and 127.0.0.1)."""
+        return f"https://localhost:{self.ports['https']}"
+
+
+def default_data_dir() -> Path:
+    """The local platform's folder inside the workbench data folder."""
+    return paths.data_dir() / "local-platform"
+
+
+def platform_command() -> list[str]:
+    """How to run the platform: the bundled executable's subcommand, or this Python's module."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "local-platform"]
+    return [sys.executable, "-m", "embedded_broker"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _healthy(ports: dict[str, int], server_ca: Path) -> bool:
+    import ssl
+
+    try:
+        context = ssl.create_default_context(cafile=str(server_ca))
+        with urllib.request.urlopen(f"https://localhost:{ports['https']}/health", context=context, timeout=3) as r:
+            return r.status == 200
+    except (OSError, KeyError, ValueError, urllib.error.URLError):
+        return False
+
+
+class LocalPlatformProcess:
+    """One local platform: reused when it already runs for this folder, else started (and later stopped) by us."""
+
+    def __init__(self, data_dir: Path | None = None, *, ephemeral: bool = False, secrets: SecretStore | None = None,
+                 ports: dict[str, int] | None = None) -> None:
+        self.ephemeral = ephemeral
+        self.data_dir = None if ephemeral else (data_dir or default_data_dir())
+        self.secrets = secrets or SecretStore()
+        self.ports = ports or ({"mqtt": 0, "mqtts": 0, "https": 0} if ephemeral else {})
+        self.process: subprocess.Popen[str] | None = None
+        self.info: LocalPlatformInfo | None = None
+
+    def running(self) -> LocalPlatformInfo | None:
+        """The platform already running for this folder, if its `running.json` answers /health."""
+        if self.data_dir is None:
+            return None
+        try:
+            state = json.loads((self.data_dir / STATE_FILE).read_text())
+            ports, server_ca, pid = state["ports"], Path(state["server_ca"]), int(state["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not _alive(pid) or not _healthy(ports, server_ca):
+            return None
+        password = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
+        if password is None:
+            raise LocalPlatformError(
+                f"the local platform in {self.data_dir} runs, but its admin password is not in the keyring",
+                ("it was started outside the workbench: its password was printed on its first start",
+                 "or reset it: stop it, then run `embedded-broker --reset` and start it from the workbench"))
+        return LocalPlatformInfo(ports, server_ca, password, data_dir=self.data_dir, pid=pid)
+
+    def start_or_reuse(self, timeout: float = 60.0) -> LocalPlatformInfo:
+        """A running platform: the existing one for this folder, or a new child process."""
+        existing = self.running()
+        if existing is not None:
+            self.info = existing
+            return existing
+        return self.start(timeout)
+
+    def start(self, timeout: float = 60.0) -> LocalPlatformInfo:
+        """Start a child process and wait until it printed its ports (and, on a first start, took our password)."""
+        command = platform_command()
+        if self.data_dir is None:
+            command.append("--ephemeral")
+        else:
+            command += ["--data-dir", str(self.data_dir)]
+        for name, option in (("mqtt", "--mqtt-port"), ("mqtts", "--mqtts-port"), ("https", "--https-port")):
+            if name in self.ports:
+                command += [option, str(self.ports[name])]
+        env = dict(os.environ)
+        password = None if self.data_dir is None else self._password_for_new_platform()
+        if password is not None:
+            env[_PASSWORD_ENV] = password
+        try:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                            env=env)
+        except OSError as exc:
+            raise LocalPlatformError("cannot start the local platform", (f"{command[0]}: {exc}",)) from exc
+        lines = self._read_banner(timeout)
+        ports = {k: int(v) for k, v in (p.split("=") for p in lines["ports"].split())}
+        printed = lines.get("password")
+        if printed is not None and password is None:
+            password = printed
+        if password is None:
+            password = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
+        if password is None:
+            self.stop()
+            raise LocalPlatformError(
+                f"the local platform in {self.data_dir} was created outside the workbench",
+                ("its admin password was printed when it first started; the workbench does not know it",
+                 f"reset it with `embedded-broker --reset --data-dir {self.data_dir}`"))
+        self.info = LocalPlatformInfo(ports, Path(lines["ca"]), password, data_dir=self.data_dir,
+                                      pid=self.process.pid, started_here=True)
+        return self.info
+
+    def _password_for_new_platform(self) -> str | None:
+        """Our keyring password, created (and stored) when the platform's folder is new."""
+        assert self.data_dir is not None
+        stored = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
+        if stored is None and not (self.data_dir / "platform.db").exists():
+            import secrets as random
+
+            stored = random.token_urlsafe(12)
+            self.secrets.set(SECRET_ID, SecretName.PLATFORM_PASSWORD, stored)
+        return stored
+
+    def _read_banner(self, timeout: float) -> dict[str, str]:
+        """The banner lines, read by a drain thread that keeps reading (so the child never blocks on a full pipe)."""
+        assert self.process is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        _drain(self.process.stdout, lines.put)
+        _drain(self.process.stderr, self._stderr_tail.append)
+        found: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        last = "data" if self.data_dir is not None else "password"  # the banner's last line
+        while last not in found:
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                self.stop()
+                raise LocalPlatformError("the local platform did not start in time", (f"waited {timeout:g} s",)) \
+                    from None
+            if line is None:
+                self.process.wait()
+                raise LocalPlatformError("the local platform stopped while starting",
+                                         tuple(x for x in list(self._stderr_tail)[-3:] if x) or ("no output",))
+            for prefix, key in (("embedded-broker ports: ", "ports"), ("server CA (add it to truststores): ", "ca"),
+                                ("admin credentials (shown once): ", "password"), ("data folder: ", "data")):
+                if line.startswith(prefix):
+                    found[key] = line.rsplit(" ", 1)[1] if key == "password" else line.removeprefix(prefix)
+        return found
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the child process we started (a reused platform keeps running)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def _drain(stream: Any, sink: Callable[[Any], None]) -> None:
+    """Read a child's pipe to the end on a daemon thread, handing each line (then None) to `sink`."""
+    def run() -> None:
+        with stream:
+            for line in stream:
+                sink(line.rstrip("\n"))
+        sink(None)
+
+    threading.Thread(target=run, name="local-platform-pipe", daemon=True).start()

@@ -1,0 +1,349 @@
+"""The guide's whole onboarding as named steps, against the local platform or a real tenant with the same code.
+
+Each step reports one result (what happened, how long it took); the first failure stops the run, and the
+report lists what exists by then (CA in the store, uploaded certificate, device files), so nothing is a mystery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
+
+from workbench.core.files import write_atomic
+from workbench.core.keystore import build_device_keystore, build_truststore
+from workbench.core.pki.fleet_ids import DeviceEntry, bulk_registration_csv
+from workbench.core.pki.keys import KeySpec
+from workbench.core.pki.profiles import device_profile, root_ca_profile
+from workbench.core.pki.store import CAStore
+from workbench.core.platform_client import requests as api
+from workbench.core.platform_client.tokens import DeviceToken
+from workbench.core.pop import sign_code
+from workbench.core.tls import ClientIdentity, client_context
+from workbench.errors import PlatformError, WorkbenchError
+from workbench.services.platform_http import PlatformHttp
+from workbench.services.token_flow import DeviceConnection
+
+KEYSTORE_SUFFIX = {"pkcs12": "p12", "jks": "jks"}
+
+
+@dataclass
+class OnboardingOptions:
+    """Where to onboard and what to create; only URL, credentials and trust differ for a real tenant."""
+
+    http: PlatformHttp
+    mqtt_host: str
+    mqtt_port: int
+    workspace: Path
+    out_dir: Path
+    ca_password: bytes = field(repr=False)
+    keystore_password: bytes = field(repr=False)
+    ca_name: str | None = None  # None: create a new CA
+    device_id: str = ""
+    key_type: KeySpec = KeySpec.EC_P256
+    keystore_type: str = "pkcs12"
+    server_trust: tuple[x509.Certificate, ...] = ()  # empty: the system's trust store
+    jwks: bool = False  # verify the token with /.well-known/jwks.json (the local platform publishes one)
+    devices: int = 0  # > 0: the fleet variant with bulk registration
+
+
+@dataclass
+class StepResult:
+    """One line of the report."""
+
+    step: str
+    ok: bool
+    message: str
+    seconds: float
+    causes: tuple[str, ...] = ()
+
+
+@dataclass
+class OnboardingReport:
+    """Every step's result, and what exists after the run."""
+
+    steps: list[StepResult] = field(default_factory=list)
+    created: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every step passed."""
+        return bool(self.steps) and all(s.ok for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine report of `--json`."""
+        return {"ok": self.ok, "steps": [vars(s) | {"causes": list(s.causes)} for s in self.steps],
+                "created": self.created}
+
+
+class Onboarding:
+    """Runs the steps in order; `on_step` sees each result as soon as it is known."""
+
+    def __init__(self, options: OnboardingOptions, on_step: Callable[[StepResult], None] = lambda r: None) -> None:
+        self.o = options
+        self.on_step = on_step
+        self.report = OnboardingReport()
+        self.tenant = ""
+        self.ca_name = ""
+        self.ca_cert: x509.Certificate | None = None
+        self.fingerprint = ""
+        self.identity: ClientIdentity | None = None
+        self.connection: DeviceConnection | None = None
+        self.token: DeviceToken | None = None
+        self.identities: dict[str, ClientIdentity] = {}
+        self.fleet_rows: list[str] = []
+
+    async def run(self) -> OnboardingReport:
+        """All steps; stops at the first failure (the report says where and what exists)."""
+        steps = self.steps()
+        try:
+            for name, step in steps:
+                started = time.monotonic()
+                try:
+                    message = await step()
+                except WorkbenchError as exc:
+                    self._record(StepResult(name, False, exc.summary, time.monotonic() - started, tuple(exc.causes)))
+                    break
+                self._record(StepResult(name, True, message, time.monotonic() - started))
+        finally:
+            if self.connection is not None:
+                await asyncio.to_thread(self.connection.close)
+        return self.report
+
+    def steps(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+        """The step list: one auto-registered device, or the fleet variant with bulk registration."""
+        if self.o.devices > 0:
+            return [("ca", self.create_ca), ("upload", self.upload), ("pop", self.prove),
+                    ("devices", self.issue_fleet), ("register", self.register_fleet), ("fleet", self.connect_fleet),
+                    ("mqtt", self.connect), ("token", self.get_token), ("rest", self.current_user),
+                    ("measurement", self.measurement)]
+        return [("ca", self.create_ca), ("upload", self.upload), ("pop", self.prove),
+                ("device", self.issue_device), ("mqtt", self.connect), ("token", self.get_token),
+                ("rest", self.current_user), ("measurement", self.measurement)]
+
+    def _record(self, result: StepResult) -> None:
+        self.report.steps.append(result)
+        self.on_step(result)
+
+    # --- 1. CA ---------------------------------------------------------------------------------------------
+    async def create_ca(self) -> str:
+        def work() -> str:
+            with CAStore(self.o.workspace) as store:
+                if self.o.ca_name:
+                    record = store.ca(self.o.ca_name)
+                    store.issuer(record.name, self.o.ca_password)  # checks the password now, not at step 3
+                    self.ca_name, self.ca_cert = record.name, record.certificate
+                    return f"using CA '{record.name}' from the CA store"
+                stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H%M%S")
+                subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Device Onboarding Workbench"),
+                                     x509.NameAttribute(NameOID.COMMON_NAME, f"Onboarding Rehearsal CA {stamp}")])
+                record = store.init_root(subject, self.o.ca_password, key_spec=self.o.key_type,
+                                         profile=root_ca_profile())
+                self.ca_name, self.ca_cert = record.name, record.certificate
+                self.report.created["ca"] = {"name": record.name, "workspace": str(self.o.workspace)}
+                return f"created CA '{record.name}' ({self.o.key_type.value}) in the CA store"
+
+        return await asyncio.to_thread(work)
+
+    # --- 2. upload -----------------------------------------------------------------------------------------
+    async def upload(self) -> str:
+        assert self.ca_cert is not None
+        http = self.o.http
+        self.tenant = await http.tenant_id()
+        auto = self.o.devices == 0  # the fleet variant registers its devices in bulk instead
+        self.fingerprint = self.ca_cert.fingerprint(_sha1()).hex()
+        try:
+            await http.trusted_certificate_call(api.upload_trusted_certificate(
+                self.tenant, self.ca_cert, self.ca_name, auto_registration=auto))
+            verb = "uploaded"
+        except PlatformError as exc:
+            if "409" not in exc.summary and not any("409" in c for c in exc.causes):
+                raise
+            await http.trusted_certificate_call(api.update_trusted_certificate(
+                self.tenant, self.fingerprint, enabled=True, auto_registration=auto))
+            verb = "was already uploaded; enabled"
+        self.report.created["trusted_certificate"] = {"tenant": self.tenant, "fingerprint": self.fingerprint}
+        return (f"{verb} '{self.ca_name}' in tenant {self.tenant} (fingerprint {self.fingerprint[:12]}…), "
+                f"auto-registration {'on' if auto else 'off'}")
+
+    # --- 3. proof of possession ----------------------------------------------------------------------------
+    async def prove(self) -> str:
+        http = self.o.http
+        certificate = await http.trusted_certificate_call(api.new_verification_code(self.tenant, self.fingerprint))
+        code = certificate.pop_code or ""
+
+        def sign() -> Any:
+            with CAStore(self.o.workspace) as store:
+                return sign_code(store.issuer(self.ca_name, self.o.ca_password).key, code.encode())
+
+        signature = await asyncio.to_thread(sign)
+        try:
+            result = await http.trusted_certificate_call(api.submit_proof_of_possession(
+                self.tenant, self.fingerprint, signature.signature_b64))
+        except PlatformError as exc:
+            raise PlatformError("the signature does not match the certificate's key",
+                                (f"signed with the {signature.key_description} key of CA '{self.ca_name}'",
+                                 *exc.causes)) from exc
+        state = "Complete" if result.pop_valid else "Incomplete"
+        return f"proof of possession {state} (signed with the {signature.key_description} key)"
+
+    # --- 4. device -----------------------------------------------------------------------------------------
+    async def issue_device(self) -> str:
+        return await asyncio.to_thread(self._issue, self.o.device_id)
+
+    def _issue(self, device_id: str) -> str:
+        """Key, certificate, keystore (+ truststore), chain PEM and password file of one device, atomically."""
+        key = self.o.key_type.generate()
+        with CAStore(self.o.workspace) as store:
+            subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_id)])
+            record = store.issue(self.ca_name, self.o.ca_password, subject, key.public_key(), device_profile())
+            chain = (record.certificate, *store.chain(self.ca_name))
+        folder = self.o.out_dir / device_id
+        suffix = KEYSTORE_SUFFIX[self.o.keystore_type]
+        keystore = build_device_keystore(key, chain, self.o.keystore_password, self.o.keystore_type)
+        write_atomic(folder / f"deviceKeystore.{suffix}", keystore, mode=0o600)
+        files = [f"deviceKeystore.{suffix}"]
+        if self.o.server_trust:
+            trust = build_truststore(list(self.o.server_trust), self.o.keystore_password, self.o.keystore_type)
+            write_atomic(folder / f"truststore.{suffix}", trust, mode=0o644)
+            files.append(f"truststore.{suffix}")
+        write_atomic(folder / "deviceCertChain.pem",
+                     b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+        write_atomic(folder / "keystorePassword.txt", self.o.keystore_password + b"\n", mode=0o600)
+        identity = ClientIdentity(key, chain)
+        self.identities[device_id] = identity
+        if device_id == self.o.device_id:
+            self.identity = identity
+        self.report.created.setdefault("devices", []).append({"id": device_id, "folder": str(folder),
+                                                               "files": files})
+        return f"issued {device_id} (serial {record.certificate.serial_number:x}); {', '.join(files)} in {folder}"
+
+    # --- fleet variant -------------------------------------------------------------------------------------
+    def fleet_ids(self) -> list[str]:
+        """The fleet's device ids: the main device first, then numbered ones."""
+        return [self.o.device_id] + [f"{self.o.device_id}-{i:03d}" for i in range(2, self.o.devices + 1)]
+
+    async def issue_fleet(self) -> str:
+        ids = self.fleet_ids()
+        for device_id in ids:
+            await asyncio.to_thread(self._issue, device_id)
+        return f"issued {len(ids)} devices with {self.o.keystore_type} keystores in {self.o.out_dir}"
+
+    async def register_fleet(self) -> str:
+        csv = bulk_registration_csv([DeviceEntry(d) for d in self.fleet_ids()])
+        write_atomic(self.o.out_dir / "bulk-registration.csv", csv)
+        result = await self.o.http.bulk_register(csv)
+        if not result.ok:
+            raise PlatformError(f"bulk registration accepted {result.successful} of {result.total} devices",
+                                tuple(f"{device}: {reason}" for device, reason in result.failures))
+        self.report.created["registered"] = result.successful
+        return f"bulk registration: {result.successful} of {result.total} devices registered (auto-registration off)"
+
+    async def connect_fleet(self) -> str:
+        """Every device but the main one connects and gets a token; the main one continues with the next steps."""
+        rows: list[str] = []
+
+        def one(device_id: str) -> str:
+            identity = self.identities[device_id]
+            context = client_context(trust=list(self.o.server_trust) or None, identity=identity)
+            connection = DeviceConnection(self.o.mqtt_host, self.o.mqtt_port, f"d:{device_id}", context)
+            started = time.monotonic()
+            try:
+                connection.connect()
+                token = connection.request_token()
+            finally:
+                connection.close()
+            took = (time.monotonic() - started) * 1000
+            return f"{device_id}: connected, token until {_hhmm(token.token.expires_at)} ({took:.0f} ms)"
+
+        for device_id in self.fleet_ids()[1:]:
+            rows.append(await asyncio.to_thread(one, device_id))
+        self.fleet_rows = rows
+        return f"{len(rows)} more devices connected and got tokens"
+
+    # --- 5. MQTT -------------------------------------------------------------------------------------------
+    async def connect(self) -> str:
+        assert self.identity is not None
+        context = client_context(trust=list(self.o.server_trust) or None, identity=self.identity)
+        self.connection = DeviceConnection(self.o.mqtt_host, self.o.mqtt_port, f"d:{self.o.device_id}", context)
+        started = time.monotonic()
+        await asyncio.to_thread(self.connection.connect)
+        return (f"connected to {self.o.mqtt_host}:{self.o.mqtt_port} as d:{self.o.device_id} over mutual TLS "
+                f"({(time.monotonic() - started) * 1000:.0f} ms to CONNACK 0)")
+
+    # --- 6. token ------------------------------------------------------------------------------------------
+    async def get_token(self) -> str:
+        assert self.connection is not None
+        jwks = None
+        if self.o.jwks:
+            _status, body = await self.o.http.send(api.ApiRequest("GET", "/.well-known/jwks.json", auth="none",
+                                                                   what="read the token signing keys"))
+            import json
+
+            jwks = json.loads(body)
+        result = await asyncio.to_thread(self.connection.request_token, jwks)
+        self.token = result.token
+        until = result.token.expires_at
+        refresh = result.token.refresh_at
+        checked = "; signature verified with the platform's JWKS" if result.verified else ""
+        return (f"token for {result.token.claims.get('sub')} valid until {_hhmm(until)}, refresh after "
+                f"{_hhmm(refresh)}{checked}")
+
+    # --- 7. REST with the token ----------------------------------------------------------------------------
+    async def current_user(self) -> str:
+        assert self.token is not None
+        me = await self.o.http.json(api.current_user(), bearer=self.token.raw)
+        return f"GET /user/currentUser with the token: {me.get('userName') or me.get('id')}"
+
+    # --- 8. a measurement, read back -----------------------------------------------------------------------
+    async def measurement(self) -> str:
+        assert self.connection is not None and self.token is not None
+        value = 21.5
+        await asyncio.to_thread(self.connection.publish, "s/us", f"200,c8y_Temperature,T,{value},C")
+        bearer = self.token.raw
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                external = await self.o.http.json(api.external_id("c8y_Serial", self.o.device_id), bearer=bearer)
+                source = str(external["managedObject"]["id"])
+                found = await self.o.http.json(api.measurements(source, 5), bearer=bearer)
+                for item in found.get("measurements", []):
+                    if item.get("c8y_Temperature", {}).get("T", {}).get("value") == value:
+                        return (f"sent 200,c8y_Temperature,T,{value},C; read back measurement {item['id']} of "
+                                f"device {source}")
+            except PlatformError:
+                pass  # the device object appears with the first data; keep asking until the deadline
+            if time.monotonic() > deadline:
+                raise PlatformError("the measurement did not appear over REST within 10 s",
+                                    (*[e.describe() for e in self.connection.errors],
+                                     "look at the platform's s/e lines and event log"))
+            await asyncio.sleep(0.2)
+
+
+def _sha1() -> Any:
+    from cryptography.hazmat.primitives import hashes
+
+    return hashes.SHA1()  # the platform names a certificate by its SHA-1 fingerprint
+
+
+def _hhmm(moment: dt.datetime | None) -> str:
+    return moment.astimezone().strftime("%H:%M:%S") if moment is not None else "?"
+
+
+def trust_from_pem(data: bytes) -> tuple[x509.Certificate, ...]:
+    """Certificates the HTTPS and MQTT clients trust (the local platform's CA file)."""
+    return tuple(x509.load_pem_x509_certificates(data))
+
+
+def server_context(trust: tuple[x509.Certificate, ...]) -> ssl.SSLContext:
+    """The HTTPS trust for the platform client: given certificates, or the system's."""
+    return client_context(trust=list(trust) or None)
