@@ -76,6 +76,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _login_works(info: LocalPlatformInfo) -> bool:
+    """True when the admin password opens `GET /tenant/currentTenant`."""
+    import base64
+    import ssl
+
+    request = urllib.request.Request(info.rest_url + "/tenant/currentTenant", headers={
+        "Accept": "application/json",
+        "Authorization": "Basic " + base64.b64encode(f"{ADMIN_USER}:{info.admin_password}".encode()).decode()})
+    try:
+        context = ssl.create_default_context(cafile=str(info.server_ca))
+        with urllib.request.urlopen(request, context=context, timeout=5) as answer:
+            return answer.status == 200
+    except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            return False
+        raise LocalPlatformError("the local platform answered with an error", (f"HTTP {exc.code}",)) from exc
+    except (OSError, urllib.error.URLError) as exc:
+        raise LocalPlatformError("the local platform does not answer over HTTPS", (str(exc),)) from exc
+
+
+_WRONG_PASSWORD = ("the admin password in the keyring does not open this local platform",
+                   "it was created outside the workbench, or its data folder was replaced",
+                   "reset it: stop it, run `embedded-broker --reset`, and start it from the workbench")
+
+
 def _healthy(ports: dict[str, int], server_ca: Path) -> bool:
     import ssl
 
@@ -116,7 +141,10 @@ class LocalPlatformProcess:
                 f"the local platform in {self.data_dir} runs, but its admin password is not in the keyring",
                 ("it was started outside the workbench: its password was printed on its first start",
                  "or reset it: stop it, then run `embedded-broker --reset` and start it from the workbench"))
-        return LocalPlatformInfo(ports, server_ca, password, data_dir=self.data_dir, pid=pid)
+        info = LocalPlatformInfo(ports, server_ca, password, data_dir=self.data_dir, pid=pid)
+        if not _login_works(info):
+            raise LocalPlatformError(f"cannot log in to the local platform in {self.data_dir}", _WRONG_PASSWORD)
+        return info
 
     def start_or_reuse(self, timeout: float = 60.0) -> LocalPlatformInfo:
         """A running platform: the existing one for this folder, or a new child process."""
@@ -158,9 +186,14 @@ class LocalPlatformProcess:
                 f"the local platform in {self.data_dir} was created outside the workbench",
                 ("its admin password was printed when it first started; the workbench does not know it",
                  f"reset it with `embedded-broker --reset --data-dir {self.data_dir}`"))
-        self.info = LocalPlatformInfo(ports, Path(lines["ca"]), password, data_dir=self.data_dir,
-                                      pid=self.process.pid, started_here=True)
-        return self.info
+        info = LocalPlatformInfo(ports, Path(lines["ca"]), password, data_dir=self.data_dir,
+                                 pid=self.process.pid, started_here=True)
+        if not _login_works(info):
+            self.stop()
+            raise LocalPlatformError(f"the local platform in {self.data_dir} was created outside the workbench",
+                                     _WRONG_PASSWORD)
+        self.info = info
+        return info
 
     def _password_for_new_platform(self) -> str | None:
         """Our keyring password, created (and stored) when the platform's folder is new."""
