@@ -141,7 +141,7 @@ def parse_ids_csv(data: bytes | str, source: str = "the CSV file") -> list[Devic
     if not lines:
         raise InvalidInputError(f"{source} contains no device ids", ("Put one id per line, or an ID column.",))
     separator = _sniff_separator(lines[0][1])
-    rows = list(csv.reader([line for _, line in lines], delimiter=separator))
+    rows = [_row(line, number, separator, source) for number, line in lines]  # a quote never spans lines
     header = [cell.strip().upper() for cell in rows[0]]
     columns = {"ID": 0}
     if "ID" in header:
@@ -166,6 +166,13 @@ def parse_ids_csv(data: bytes | str, source: str = "the CSV file") -> list[Devic
         _raise_line_errors(problems, source)
     check_unique(entries, numbers, source)
     return entries
+
+
+def _row(line: str, number: int, separator: str, source: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=separator), [])
+    except csv.Error as exc:
+        raise InvalidInputError(f"{source}, line {number}: {exc}", ("Check the quotes on that line.",)) from exc
 
 
 def _registration_columns(entries: Iterable[DeviceEntry], device_type: str, id_type: str) -> list[str]:
