@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from workbench.core.platform_client.responses import (
     parse_json,
     platform_error,
 )
-from workbench.errors import PlatformError, TlsError
+from workbench.errors import PlatformError, TlsError, WorkbenchError
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,10 @@ class PlatformHttp:
                 body = await response.read()
                 status = response.status
         except aiohttp.ClientConnectorCertificateError as exc:
+            presented = await self._presented_chain()
             raise TlsError(f"The server certificate of {self.base_url} is not trusted",
-                           (str(exc.certificate_error), "Add the platform's CA to the trust settings.")) from exc
+                           (str(exc.certificate_error), *presented,
+                            "Add the platform's CA to the trust settings.")) from exc
         except aiohttp.ClientSSLError as exc:
             raise TlsError(f"TLS with {self.base_url} failed while trying to {request.what}",
                            (str(exc), "For the device token: the client certificate was refused or missing.")) from exc
@@ -100,6 +103,20 @@ class PlatformHttp:
         if status >= 400:
             raise platform_error(request, status, body, credential)
         return status, body
+
+    async def _presented_chain(self) -> tuple[str, ...]:
+        """What the server showed, for an untrusted-certificate message (best effort, never raises)."""
+        from urllib.parse import urlsplit
+
+        from workbench.services.tls_fetch import fetch_server_chain
+
+        parts = urlsplit(self.base_url)
+        try:
+            report = await asyncio.to_thread(fetch_server_chain, parts.hostname or "", parts.port or 443, timeout=5)
+        except WorkbenchError:
+            return ()
+        return tuple(f"The server presented {i}: {c.subject.rfc4514_string()}, issued by "
+                     f"{c.issuer.rfc4514_string()}" for i, c in enumerate(report.chain, start=1))
 
     async def json(self, request: api.ApiRequest, **kwargs: Any) -> Any:
         """Send and decode the JSON answer."""
