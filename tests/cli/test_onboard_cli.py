@@ -56,3 +56,33 @@ def test_onboard_needs_a_target(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--local" in capsys.readouterr().err
     assert run_cli(["onboard", "--url", "https://tenant.example", "--json"]) == 2
     assert "--url needs --user" in capsys.readouterr().err
+
+
+def test_onboard_url_runs_the_tenant_path(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """--url/--user is the real-tenant path; the local platform stands in for the tenant (loopback only)."""
+    from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+    from workbench.cli.onboard import tenant_secret_id
+    from workbench.core.profiles.model import SecretName
+    from workbench.core.profiles.secrets import SecretStore
+
+    with BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0)) as lp:
+        assert lp.local is not None and lp.local.server_ca_path is not None
+        url = f"https://localhost:{lp.ports['https']}"
+        common = ["onboard", "--url", url, "--user", "t100/admin", "--server-ca", str(lp.local.server_ca_path),
+                  "--mqtt-host", "localhost", "--mqtt-port", str(lp.ports["mqtts"]), "--out", str(tmp_path / "out"),
+                  "--workspace", str(tmp_path / "ws")]
+        monkeypatch.setenv("TENANT_PW", lp.local.admin_password or "")
+        assert run_cli([*common, "--tenant-password-env", "TENANT_PW", "--device-id", "dev-url"]) == 0
+        out = capsys.readouterr().out
+        assert "✓ 8/8 measurement" in out and "verified with the platform's JWKS" not in out
+        # the keyring path: no prompt, no file
+        SecretStore().set(tenant_secret_id(url, "t100/admin"), SecretName.PLATFORM_PASSWORD,
+                          lp.local.admin_password or "")
+        assert run_cli([*common, "--device-id", "dev-url-2", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["ok"] is True
+        monkeypatch.setenv("TENANT_PW", "wrong")
+        assert run_cli([*common, "--tenant-password-env", "TENANT_PW", "--device-id", "dev-url-3"]) == 1
+        captured = capsys.readouterr()
+        assert "✗ 2/8 upload" in captured.out and "t100/admin (Basic)" in captured.out
+        assert "ca: {'name': 'Onboarding Rehearsal CA" in captured.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import secrets
 import sys
@@ -36,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--ephemeral", action="store_true",
                         help="with --local: a fresh in-memory platform for this run only")
     parser.add_argument("--user", help="with --url: the tenant user, e.g. t123/admin")
-    add_password_options(parser, "tenant_password", "the tenant user")
+    parser.add_argument("--tenant-password-env", metavar="VAR",
+                        help="read the tenant password from environment variable VAR (else: the keyring, else a "
+                             "prompt; a prompted password is kept in the keyring)")
     parser.add_argument("--mqtt-host", help="MQTT host (default: the tenant's host)")
     parser.add_argument("--mqtt-port", type=int, default=8883, help="MQTT over TLS port (default 8883)")
     parser.add_argument("--server-ca", help="PEM file the HTTPS and MQTT clients trust (default: the system's)")
@@ -85,9 +88,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             if not args.user:
                 raise InvalidInputError("--url needs --user", ("For example --user t123/admin.",))
-            password = read_password(args, "tenant_password", prompt=f"Password for {args.user}: ")
-            assert password is not None
             base_url = args.url.rstrip("/")
+            password = _tenant_password(args, base_url, secrets_store)
             trust = trust_from_pem(read_file_bytes(args.server_ca, "server CA")) if args.server_ca else ()
             tenant, _, user = args.user.rpartition("/")
             credentials = PlatformCredentials(user, password.decode(), tenant or None)
@@ -103,6 +105,25 @@ def run(args: argparse.Namespace) -> int:
             local.stop()
 
 
+def tenant_secret_id(url: str, user: str) -> str:
+    """The keyring slot of a tenant login (ids allow letters, digits and '-' only)."""
+    return "tenant-" + hashlib.sha256(f"{url}|{user}".encode()).hexdigest()[:24]
+
+
+def _tenant_password(args: argparse.Namespace, url: str, store: SecretStore) -> bytes:
+    """From --tenant-password-env, the keyring, or a prompt (then kept in the keyring); never from a file."""
+    if args.tenant_password_env:
+        return read_password(argparse.Namespace(tenant_password_env=args.tenant_password_env), "tenant_password")
+    slot = tenant_secret_id(url, args.user)
+    stored = store.get(slot, SecretName.PLATFORM_PASSWORD)
+    if stored:
+        return stored.encode()
+    typed = read_password(argparse.Namespace(), "tenant_password", prompt=f"Password for {args.user} at {url}: ")
+    assert typed is not None
+    args.save_tenant_password = (store, slot, typed.decode())  # kept once the tenant accepted it
+    return typed
+
+
 def _ca_password(args: argparse.Namespace, store: SecretStore) -> bytes:
     given = read_password(args, "ca_password", prompt="Password of the CA key: ", required=bool(args.ca_name))
     if given is not None:
@@ -116,6 +137,11 @@ async def _run(args: argparse.Namespace, base_url: str, credentials: PlatformCre
                mqtt_host: str, mqtt_port: int, ca_password: bytes, keystore_password: bytes, device_id: str,
                key_type: KeySpec, local: bool) -> int:
     async with PlatformHttp(base_url, credentials, trust=server_context(trust)) as http:
+        to_save = getattr(args, "save_tenant_password", None)
+        if to_save is not None:
+            await http.tenant_id()  # a wrong password stops here and is not kept
+            store, slot, password = to_save
+            store.set(slot, SecretName.PLATFORM_PASSWORD, password)
         options = OnboardingOptions(
             http=http, mqtt_host=mqtt_host, mqtt_port=mqtt_port,
             workspace=Path(args.workspace) if args.workspace else paths.default_workspace(),

@@ -144,8 +144,11 @@ class Onboarding:
                     self.ca_name, self.ca_cert = record.name, record.certificate
                     return f"using CA '{record.name}' from the CA store"
                 stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H%M%S")
+                taken = {c.name for c in store.cas()}
+                cn = next(name for name in (f"Onboarding Rehearsal CA {stamp}" + (f" ({n})" if n > 1 else "")
+                                            for n in range(1, len(taken) + 2)) if name not in taken)
                 subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Device Onboarding Workbench"),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, f"Onboarding Rehearsal CA {stamp}")])
+                                     x509.NameAttribute(NameOID.COMMON_NAME, cn)])
                 record = store.init_root(subject, self.o.ca_password, key_spec=self.o.key_type,
                                          profile=root_ca_profile())
                 self.ca_name, self.ca_cert = record.name, record.certificate
