@@ -87,3 +87,17 @@ def test_health_and_jwks_need_no_credentials(local, rest: Rest) -> None:
     assert health["status"] == "UP" and health["tenants"] == ["t100"] and health["ports"]["mqtts"] > 0
     key = rest.call("GET", "/.well-known/jwks.json", auth=False).json["keys"][0]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["kid"]
+
+
+def test_a_busy_port_moves_to_the_next_free_one_and_says_so(settings) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        settings.mqtt_port = taken
+        with BackgroundLocalPlatform(settings) as background:
+            moved = background.ports["mqtt"]
+            assert moved != taken and taken < moved < taken + 20
+            assert f"port {taken} (mqtt) is busy; using {moved}" in background.local.summary()
