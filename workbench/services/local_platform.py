@@ -161,7 +161,8 @@ class LocalPlatformProcess:
             command.append("--ephemeral")
         else:
             command += ["--data-dir", str(self.data_dir)]
-        for name, option in (("mqtt", "--mqtt-port"), ("mqtts", "--mqtts-port"), ("https", "--https-port")):
+        for name, option in (("mqtt", "--mqtt-port"), ("mqtts", "--mqtts-port"), ("https", "--https-port"),
+                             ("sandbox", "--sandbox-port")):
             if name in self.ports:
                 command += [option, str(self.ports[name])]
         env = dict(os.environ)

@@ -27,6 +27,7 @@ def run_gui() -> int:
     import qasync  # imported after PySide6 so qasync binds to it (platform-notes)
 
     from .errors import ErrorBridge
+    from .local_platform_control import LocalPlatformControl
     from .main_window import MainWindow
     from .pages.connections import ConnectionsPage
     from .theme import apply_theme
@@ -41,9 +42,14 @@ def run_gui() -> int:
     bridge = ErrorBridge(lambda: window)
     bridge.install()
     loop.set_exception_handler(bridge.asyncio_handler)
+    platform = LocalPlatformControl()
+    platform.state_changed.connect(window.set_platform_status)
+    platform.ready.connect(connections.set_local_platform)
     window.show()
     with loop:
+        platform.start()  # first run: the local platform comes up in the background
         closing = asyncio.Event()
         app.aboutToQuit.connect(closing.set)
         loop.run_until_complete(closing.wait())
+        platform.stop()
     return 0

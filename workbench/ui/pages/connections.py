@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.mqtt_session import SessionSettings, SessionState
 from workbench.ui.console.console_widget import ConsoleWidget
 from workbench.ui.dialogs.connection_dialog import ConnectionDialog
@@ -26,6 +29,13 @@ class ConnectionsPage(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("<h2>Connections</h2>"))
         bar.addStretch(1)
+        self.sandbox_button = QPushButton("Local sandbox")
+        self.sandbox_button.setToolTip("Connect with MQTT 5 to the local platform's sandbox listener (any topic, "
+                                       "no platform rules); available once the local platform runs")
+        self.sandbox_button.setEnabled(False)
+        self.sandbox_button.clicked.connect(self._on_sandbox_clicked)
+        bar.addWidget(self.sandbox_button)
+        self.sandbox_port: int | None = None
         new = QPushButton("New connection…")
         new.clicked.connect(self._on_new_clicked)
         bar.addWidget(new)
@@ -61,6 +71,16 @@ class ConnectionsPage(QWidget):
     def consoles(self) -> list[ConsoleWidget]:
         """Every open console."""
         return [self.tabs.widget(i) for i in range(self.tabs.count())]  # type: ignore[misc]
+
+    def set_local_platform(self, info: LocalPlatformInfo) -> None:
+        """The local platform runs: offer the one-click sandbox connection."""
+        self.sandbox_port = info.ports.get("sandbox")
+        self.sandbox_button.setEnabled(self.sandbox_port is not None)
+
+    def _on_sandbox_clicked(self) -> None:
+        if self.sandbox_port is not None:
+            self.open_console(SessionSettings("127.0.0.1", self.sandbox_port, f"workbench-{secrets.token_hex(3)}",
+                                              protocol=5))
 
     def _on_new_clicked(self) -> None:
         dialog = ConnectionDialog(self)

@@ -1,0 +1,63 @@
+"""Starts (or reuses) the bundled local platform in the background when the app opens, and stops what it started.
+
+Starting takes a second or two (a child process, TLS material on first start), so it runs off the GUI thread;
+the status bar follows it, and a failure is shown in words, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from workbench.errors import WorkbenchError
+from workbench.services.local_platform import LocalPlatformInfo, LocalPlatformProcess
+
+log = logging.getLogger("workbench.ui.platform")
+SANDBOX_PORT = 1884
+
+
+class LocalPlatformControl(QObject):
+    """The app's handle on the local platform.
+
+    Signals:
+        state_changed: words for the status bar ("starting…", "running: MQTT 8883, REST 8443").
+        ready: the LocalPlatformInfo once it runs.
+        failed: the WorkbenchError that stopped it.
+    """
+
+    state_changed = Signal(str)
+    ready = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, process: LocalPlatformProcess | None = None) -> None:
+        super().__init__()
+        self.process = process or LocalPlatformProcess(ports={"sandbox": SANDBOX_PORT})
+        self.info: LocalPlatformInfo | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> asyncio.Task[None]:
+        """Begin starting in the background (on the app's qasync loop)."""
+        self.task = asyncio.get_event_loop().create_task(self._start())
+        return self.task
+
+    async def _start(self) -> None:
+        self.state_changed.emit("starting…")
+        try:
+            info = await asyncio.to_thread(self.process.start_or_reuse)
+        except WorkbenchError as exc:
+            log.warning("local platform not started: %s", exc)
+            self.state_changed.emit(f"not running ({exc.summary})")
+            self.failed.emit(exc)
+            return
+        self.info = info
+        how = "running" if info.started_here else "running (already started)"
+        self.state_changed.emit(f"{how}: MQTT/TLS {info.ports['mqtts']}, REST {info.ports['https']}")
+        self.ready.emit(info)
+
+    def stop(self) -> None:
+        """Stop the platform if this app started it (one started elsewhere keeps running)."""
+        if self.process.process is not None:
+            self.process.stop()
+            self.state_changed.emit("stopped")
