@@ -38,6 +38,7 @@ from workbench.ui.models.message_table import MessageTableModel
 
 from .detail_pane import DetailPane
 from .session_bridge import SessionBridge
+from .token_panel import TokenPanel
 
 
 class ConsoleWidget(QWidget):
@@ -49,7 +50,7 @@ class ConsoleWidget(QWidget):
 
     state_changed = Signal(object)
 
-    def __init__(self, settings: SessionSettings, capacity: int = 100_000) -> None:
+    def __init__(self, settings: SessionSettings, capacity: int = 100_000, rest_url: str = "") -> None:
         super().__init__()
         self.settings = settings
         self.model = MessageTableModel(MessageRing(capacity), parent=self)
@@ -67,6 +68,10 @@ class ConsoleWidget(QWidget):
         self.problem.setStyleSheet("QLabel { background: #fdecea; color: #611a15; padding: 6px; border-radius: 4px; }")
         self.problem.hide()
         layout.addWidget(self.problem)
+        self.token_panel: TokenPanel | None = None
+        if settings.tls is not None:  # certificate connections to a platform get the device token panel
+            self.token_panel = TokenPanel(self, rest_url)
+            layout.addWidget(self.token_panel)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._build_subscribe_panel())
         top.addWidget(self._build_publish_panel())

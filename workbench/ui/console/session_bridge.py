@@ -19,7 +19,9 @@ class SessionBridge(QObject):
     """
 
     state_changed = Signal(object, object)
+    token_line = Signal(str)
     _state_from_thread = Signal(object, object)
+    _token_from_thread = Signal(str)
 
     def __init__(self, model: MessageTableModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -27,6 +29,7 @@ class SessionBridge(QObject):
         self._subscriptions: list[str] = []
         self._attached = True
         self._state_from_thread.connect(self.state_changed, Qt.ConnectionType.QueuedConnection)
+        self._token_from_thread.connect(self.token_line, Qt.ConnectionType.QueuedConnection)
 
     def set_subscriptions(self, filters: list[str]) -> None:
         """The filters to attribute incoming messages to (for per-filter counts and colours)."""
@@ -47,5 +50,7 @@ class SessionBridge(QObject):
 
         if not self._attached:
             return
+        if topic == "s/dat":  # the device token answer, for the token panel
+            self._token_from_thread.emit(payload.decode("utf-8", "replace"))
         matched = next((f for f in self._subscriptions if topic_matches(f, topic)), "")
         self._model.add_message("in", topic, payload, qos, retain, properties, matched)

@@ -36,6 +36,7 @@ class ConnectionsPage(QWidget):
         self.sandbox_button.clicked.connect(self._on_sandbox_clicked)
         bar.addWidget(self.sandbox_button)
         self.sandbox_port: int | None = None
+        self.local_platform: LocalPlatformInfo | None = None
         new = QPushButton("New connection…")
         new.clicked.connect(self._on_new_clicked)
         bar.addWidget(new)
@@ -53,7 +54,10 @@ class ConnectionsPage(QWidget):
 
     def open_console(self, settings: SessionSettings, connect: bool = True) -> ConsoleWidget:
         """Add a tab for a connection (and connect it)."""
-        console = ConsoleWidget(settings)
+        local = self.local_platform
+        on_local = local is not None and settings.port == local.ports.get("mqtts") and \
+            settings.host in ("localhost", "127.0.0.1")
+        console = ConsoleWidget(settings, rest_url=local.rest_url if on_local and local is not None else "")
         index = self.tabs.addTab(console, f"{settings.client_id} @ {settings.broker}")
         self.tabs.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.tabs)
@@ -74,6 +78,7 @@ class ConnectionsPage(QWidget):
 
     def set_local_platform(self, info: LocalPlatformInfo) -> None:
         """The local platform runs: offer the one-click sandbox connection."""
+        self.local_platform = info
         self.sandbox_port = info.ports.get("sandbox")
         self.sandbox_button.setEnabled(self.sandbox_port is not None)
 

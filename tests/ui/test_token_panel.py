@@ -1,0 +1,80 @@
+"""The device token panel end to end with the local platform: request, decode, countdown, copy, try it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+from workbench.core.tls import ClientIdentity, client_context
+from workbench.services.mqtt_session import SessionSettings
+from workbench.services.onboarding import trust_from_pem
+from workbench.ui.console.console_widget import ConsoleWidget
+
+
+def _cert(cn: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Certificate | None,
+          issuer_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(issuer.subject if issuer else name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256()))
+
+
+@pytest.fixture
+def platform() -> Iterator[BackgroundLocalPlatform]:
+    with BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0)) as lp:
+        yield lp
+
+
+def test_token_panel_requests_decodes_copies_and_tries_the_token(
+        qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, platform: BackgroundLocalPlatform,
+        screenshot_dir: Path) -> None:
+    ca_key, device_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("GUI CA", ca_key, None, ca_key)
+    device = _cert("dev-gui", device_key, ca, ca_key)
+    pem = ca.public_bytes(serialization.Encoding.PEM).decode()
+    platform.call(lambda: platform.platform.trust.upload("t100", {"status": "ENABLED", "certInPemFormat": pem,
+                                                                  "autoRegistrationEnabled": True}))
+    assert platform.local is not None and platform.local.server_ca_path is not None
+    trust = trust_from_pem(platform.local.server_ca_path.read_bytes())
+    tls = client_context(trust=list(trust), identity=ClientIdentity(device_key, (device, ca)))
+    rest_url = f"https://localhost:{platform.ports['https']}"
+    console = ConsoleWidget(SessionSettings("localhost", platform.ports["mqtts"], "d:dev-gui", protocol=4, tls=tls),
+                            rest_url=rest_url)
+    qtbot.addWidget(console)
+    console.resize(1200, 900)
+    console.show()
+    panel = console.token_panel
+    assert panel is not None and not panel.copy_button.isEnabled()
+    panel.request()
+    assert panel.countdown.text() == "connect first"
+    console.connect_session()
+    qtbot.waitUntil(lambda: console.state_label.text() == "connected", timeout=10_000)
+    panel.request_button.click()
+    qtbot.waitUntil(lambda: panel.token is not None, timeout=10_000)
+    assert '"sub": "device_dev-gui"' in panel.claims.toPlainText() and '"alg": "RS256"' in panel.claims.toPlainText()
+    assert panel.countdown.text().startswith("expires in 59:") or panel.countdown.text().startswith("expires in 60:")
+    first = panel.token.raw
+    panel.request_button.click()
+    qtbot.waitUntil(lambda: "the same token" in panel.countdown.text(), timeout=10_000)
+    assert panel.token.raw == first
+    panel.copy_button.click()
+    assert QGuiApplication.clipboard().text() == f"Authorization: Bearer {first}"
+    panel.try_button.click()
+    qtbot.waitUntil(lambda: panel.try_result.text().startswith(("✓", "✗")), timeout=10_000)
+    assert panel.try_result.text() == f"✓ {rest_url}/user/currentUser answered: device_dev-gui"
+    console.grab().save(str(screenshot_dir / "token-panel.png"))
+    console.shutdown()

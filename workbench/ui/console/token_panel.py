@@ -1,0 +1,158 @@
+"""The device token panel of a certificate connection: `s/uat` → `71,<jwt>` on `s/dat`, decoded and counted down.
+
+It shows what the token says (without trusting it), when to refresh it (issued-at + lifetime/2, the platform's
+rule), copies it as a Bearer header, and tries it against the platform's REST API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from workbench.core.platform_client import requests as api
+from workbench.core.platform_client.smartrest import parse_token_line
+from workbench.core.platform_client.tokens import DeviceToken, decode_token
+from workbench.errors import WorkbenchError
+from workbench.services.mqtt_session import SessionState
+from workbench.services.platform_http import PlatformHttp
+
+if TYPE_CHECKING:
+    from .console_widget import ConsoleWidget
+
+
+class TokenPanel(QGroupBox):
+    """Request, inspect, refresh, copy and try the device's JWT."""
+
+    def __init__(self, console: ConsoleWidget, rest_url: str = "") -> None:
+        super().__init__("Device token")
+        self.console = console
+        self.token: DeviceToken | None = None
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.request_button = QPushButton("Request token")
+        self.request_button.setToolTip("Subscribe to s/dat and publish an empty message to s/uat")
+        self.request_button.clicked.connect(self.request)
+        self.refresh_box = QCheckBox("Refresh at half-life")
+        self.refresh_box.setToolTip("Ask again at issued-at + lifetime/2: before that the platform returns the "
+                                    "same token")
+        self.copy_button = QPushButton("Copy as Bearer header")
+        self.copy_button.clicked.connect(self.copy)
+        self.countdown = QLabel("no token yet")
+        row.addWidget(self.request_button)
+        row.addWidget(self.refresh_box)
+        row.addWidget(self.copy_button)
+        row.addStretch(1)
+        row.addWidget(self.countdown)
+        layout.addLayout(row)
+        self.claims = QPlainTextEdit()
+        self.claims.setReadOnly(True)
+        self.claims.setMaximumHeight(150)
+        self.claims.setPlaceholderText("The decoded header and claims appear here (shown, not trusted).")
+        layout.addWidget(self.claims)
+        try_row = QHBoxLayout()
+        self.rest_url = QLineEdit(rest_url)
+        self.rest_url.setPlaceholderText("REST URL, e.g. https://localhost:8443 or https://tenant.cumulocity.com")
+        self.try_button = QPushButton("Try it: GET /user/currentUser")
+        self.try_button.clicked.connect(self.try_it)
+        self.try_result = QLabel()
+        self.try_result.setWordWrap(True)
+        try_row.addWidget(self.rest_url, 1)
+        try_row.addWidget(self.try_button)
+        layout.addLayout(try_row)
+        layout.addWidget(self.try_result)
+        self._tick = QTimer(self)
+        self._tick.timeout.connect(self._update_countdown)
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.timeout.connect(self.request)
+        console.bridge.token_line.connect(self._on_line)
+        self._set_has_token(False)
+
+    def _set_has_token(self, present: bool) -> None:
+        self.copy_button.setEnabled(present)
+        self.try_button.setEnabled(present)
+
+    def request(self) -> None:
+        """`s/dat` subscription (once) and an empty `s/uat` publish."""
+        session = self.console.session
+        if session.state is not SessionState.CONNECTED:
+            self.countdown.setText("connect first")
+            return
+        if "s/dat" not in self.console.subscriptions:
+            self.console.filter_edit.setText("s/dat")
+            self.console.subscribe()
+        session.publish("s/uat", b"", 0)
+        self.countdown.setText("requested…")
+
+    def _on_line(self, line: str) -> None:
+        raw = parse_token_line(line)
+        if raw is None:
+            return
+        try:
+            token = decode_token(raw)
+        except WorkbenchError as exc:
+            self.claims.setPlainText(f"{exc.summary}\n" + "\n".join(exc.causes))
+            return
+        same = self.token is not None and self.token.raw == token.raw
+        self.token = token
+        self.claims.setPlainText(json.dumps({"header": token.header, "claims": token.claims}, indent=2))
+        self._set_has_token(True)
+        self._tick.start(1000)
+        self._update_countdown()
+        if same:
+            self.countdown.setText(self.countdown.text() + " (the same token: before half-life)")
+        if self.refresh_box.isChecked() and token.refresh_at is not None:
+            wait = (token.refresh_at - dt.datetime.now(dt.UTC)).total_seconds()
+            self._refresh.start(max(int(wait * 1000) + 1000, 1000))
+
+    def _update_countdown(self) -> None:
+        if self.token is None:
+            return
+        left = self.token.seconds_left()
+        refresh = self.token.refresh_at
+        if left is None:
+            self.countdown.setText("no expiry in the token")
+        elif left <= 0:
+            self.countdown.setText("expired: request a new token")
+            self._tick.stop()
+        else:
+            minutes, seconds = divmod(int(left), 60)
+            at = refresh.astimezone().strftime("%H:%M:%S") if refresh is not None else "?"
+            self.countdown.setText(f"expires in {minutes}:{seconds:02d} · refresh after {at}")
+
+    def copy(self) -> None:
+        """The token as `Authorization: Bearer …`, for curl or Postman."""
+        if self.token is not None:
+            QGuiApplication.clipboard().setText(self.token.bearer_header)
+
+    def try_it(self) -> asyncio.Task[None] | None:
+        """`GET /user/currentUser` with the token; the answer or the error in words."""
+        if self.token is None or not self.rest_url.text().strip():
+            self.try_result.setText("Enter the platform's REST URL first.")
+            return None
+        self.try_result.setText("calling…")
+        return asyncio.get_event_loop().create_task(self._call(self.rest_url.text().strip(), self.token.raw))
+
+    async def _call(self, url: str, bearer: str) -> None:
+        try:
+            async with PlatformHttp(url, trust=self.console.settings.tls) as http:
+                me = await http.json(api.current_user(), bearer=bearer)
+        except WorkbenchError as exc:
+            self.try_result.setText(f"✗ {exc.summary}: " + "; ".join(exc.causes))
+            return
+        self.try_result.setText(f"✓ {url}/user/currentUser answered: {me.get('userName') or me.get('id')}")
