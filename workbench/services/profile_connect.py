@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography import x509
+
 from workbench.core.keystore.model import PrivateKeyEntry, TrustedCertEntry
 from workbench.core.keystore.operations import read_store
 from workbench.core.profiles.model import ConnectionProfile, ProfileSecrets
@@ -107,3 +109,22 @@ def session_settings(profile: ConnectionProfile, secrets: ProfileSecrets) -> Ses
         tls=tls_context(profile, secrets), connect_timeout=float(profile.connect_timeout_s),
         max_inflight=profile.max_inflight, auto_reconnect=profile.auto_reconnect,
         connect_properties=properties, user_properties=profile.mqtt5.user_properties)
+
+
+def client_certificate(profile: ConnectionProfile, secrets: ProfileSecrets) -> x509.Certificate:
+    """The client certificate the profile would present (for the editor's "use certificate CN" button).
+
+    Raises:
+        ProfileError: the TLS mode has no client certificate; keystore errors as in `tls_context`.
+    """
+    tls = profile.tls
+    if tls.mode is TlsMode.KEYSTORES and tls.client_keystore_file:
+        return _key_pair(profile, secrets).chain[0]
+    if tls.mode is TlsMode.SELF_SIGNED and tls.client_certificate_file:
+        from workbench.core.pki.certio import load_certificates
+
+        return load_certificates(_read(tls.client_certificate_file, "client certificate file"),
+                                 "client certificate file")[0]
+    raise ProfileError("This profile has no client certificate yet",
+                       ("Choose 'Self signed certificates' or 'Self signed certificates in keystores' and set the "
+                        "client certificate or keystore first.",))

@@ -6,12 +6,23 @@ import secrets
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from workbench.core.profiles import ProfileStore
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.mqtt_session import SessionSettings, SessionState
 from workbench.ui.console.console_widget import ConsoleWidget
 from workbench.ui.dialogs.connection_dialog import ConnectionDialog
+from workbench.ui.pages.profiles_panel import ProfilesPanel
 
 
 class ConnectionsPage(QWidget):
@@ -23,7 +34,7 @@ class ConnectionsPage(QWidget):
 
     connection_count_changed = Signal(int)
 
-    def __init__(self) -> None:
+    def __init__(self, profiles: ProfileStore | None = None) -> None:
         super().__init__()
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
@@ -37,27 +48,37 @@ class ConnectionsPage(QWidget):
         bar.addWidget(self.sandbox_button)
         self.sandbox_port: int | None = None
         self.local_platform: LocalPlatformInfo | None = None
-        new = QPushButton("New connection…")
+        new = QPushButton("Quick connection…")
+        new.setToolTip("Connect once without saving a profile (PEM files)")
         new.clicked.connect(self._on_new_clicked)
         bar.addWidget(new)
         layout.addLayout(bar)
         self.stack = QStackedWidget()
-        empty = QLabel("No connection yet. Click <b>New connection…</b> to connect to the local platform, "
-                       "mosquitto or any MQTT broker; each connection gets its own console tab.")
+        empty = QLabel("No connection yet. Pick a profile and click <b>Connect</b> (the local platform's profiles "
+                       "appear once it runs), or use <b>Quick connection…</b> for any MQTT broker; each "
+                       "connection gets its own console tab.")
         empty.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
         self.tabs.tabCloseRequested.connect(self._on_tab_close_requested)
         self.stack.addWidget(empty)
         self.stack.addWidget(self.tabs)
-        layout.addWidget(self.stack, 1)
+        self.profiles = ProfilesPanel(profiles)
+        self.profiles.connect_requested.connect(lambda settings, url: self.open_console(settings, rest_url=url))
+        split = QSplitter()
+        split.addWidget(self.profiles)
+        split.addWidget(self.stack)
+        split.setSizes([260, 940])
+        layout.addWidget(split, 1)
 
-    def open_console(self, settings: SessionSettings, connect: bool = True) -> ConsoleWidget:
+    def open_console(self, settings: SessionSettings, connect: bool = True, rest_url: str = "") -> ConsoleWidget:
         """Add a tab for a connection (and connect it)."""
         local = self.local_platform
         on_local = local is not None and settings.port == local.ports.get("mqtts") and \
             settings.host in ("localhost", "127.0.0.1")
-        console = ConsoleWidget(settings, rest_url=local.rest_url if on_local and local is not None else "")
+        if not rest_url and on_local and local is not None:
+            rest_url = local.rest_url
+        console = ConsoleWidget(settings, rest_url=rest_url)
         index = self.tabs.addTab(console, f"{settings.client_id} @ {settings.broker}")
         self.tabs.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.tabs)
@@ -80,6 +101,7 @@ class ConnectionsPage(QWidget):
         """The local platform runs: offer the one-click sandbox connection."""
         self.local_platform = info
         self.sandbox_port = info.ports.get("sandbox")
+        self.profiles.add_local_platform(info)
         self.sandbox_button.setEnabled(self.sandbox_port is not None)
 
     def _on_sandbox_clicked(self) -> None:
