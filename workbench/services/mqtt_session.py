@@ -69,6 +69,8 @@ class SessionSettings:
     auto_reconnect: bool = False
     connect_properties: dict[str, Any] = field(default_factory=dict)
     user_properties: tuple[tuple[str, str], ...] = ()
+    identity: Any = None  # the ClientIdentity inside `tls`, kept for the TLS handshake inspector
+    trust: tuple[Any, ...] = ()  # the certificates `tls` trusts (empty: the system's), for the inspector
 
     @property
     def broker(self) -> str:

@@ -41,9 +41,15 @@ def tls_context(profile: ConnectionProfile, secrets: ProfileSecrets) -> SniConte
         InvalidInputError: a file is missing; KeystorePasswordError / PasswordError: a wrong password;
         KeystoreError: the alias is not in the store or is the wrong kind of entry.
     """
+    return tls_parts(profile, secrets)[0]
+
+
+def tls_parts(profile: ConnectionProfile, secrets: ProfileSecrets
+              ) -> tuple[SniContext | None, list[x509.Certificate] | None, ClientIdentity | None]:
+    """The context plus what it was built from (trusted certificates, client identity), for the inspector."""
     tls = profile.tls
     if not tls.enabled:
-        return None
+        return None, None, None
     missing = tls.missing()
     if missing:
         raise ProfileError(f"Profile '{profile.name}' is missing TLS settings", tuple(missing))
@@ -64,7 +70,7 @@ def tls_context(profile: ConnectionProfile, secrets: ProfileSecrets) -> SniConte
                              min_version=tls.min_version.value, max_version=tls.max_version.value)
     if not tls.verify_hostname:
         context.check_hostname = False  # the editor warns when this is chosen; the chain is still verified
-    return context
+    return context, trust, identity
 
 
 def _trusted(profile: ConnectionProfile, secrets: ProfileSecrets) -> list:
@@ -101,14 +107,16 @@ def session_settings(profile: ConnectionProfile, secrets: ProfileSecrets) -> Ses
         will = Will(w.topic, w.payload.encode(), w.qos, w.retain)
     properties = {target: getattr(profile.mqtt5, source) for source, target in _CONNECT_PROPERTIES.items()
                   if getattr(profile.mqtt5, source) is not None}
+    context, trust, identity = tls_parts(profile, secrets)
     return SessionSettings(
         host=profile.broker_host, port=profile.broker_port, client_id=profile.client_id,
         protocol=profile.mqtt_version.protocol_level, keepalive=profile.keep_alive_s,
         clean_start=profile.clean_session, username=profile.username or None,
         password=secrets.mqtt_password if profile.username else None, will=will,
-        tls=tls_context(profile, secrets), connect_timeout=float(profile.connect_timeout_s),
+        tls=context, connect_timeout=float(profile.connect_timeout_s),
         max_inflight=profile.max_inflight, auto_reconnect=profile.auto_reconnect,
-        connect_properties=properties, user_properties=profile.mqtt5.user_properties)
+        connect_properties=properties, user_properties=profile.mqtt5.user_properties, identity=identity,
+        trust=tuple(trust or ()))
 
 
 def client_certificate(profile: ConnectionProfile, secrets: ProfileSecrets) -> x509.Certificate:

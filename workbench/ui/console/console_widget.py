@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableView,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -38,6 +39,7 @@ from workbench.ui.models.message_table import MessageTableModel
 
 from .detail_pane import DetailPane
 from .session_bridge import SessionBridge
+from .status_panels import HandshakePanel, SysPanel
 from .token_panel import TokenPanel
 
 
@@ -68,18 +70,26 @@ class ConsoleWidget(QWidget):
         self.problem.setStyleSheet("QLabel { background: #fdecea; color: #611a15; padding: 6px; border-radius: 4px; }")
         self.problem.hide()
         layout.addWidget(self.problem)
+        self.tools = QTabWidget()
         self.token_panel: TokenPanel | None = None
+        self.handshake_panel: HandshakePanel | None = None
         if settings.tls is not None:  # certificate connections to a platform get the device token panel
             self.token_panel = TokenPanel(self, rest_url)
-            layout.addWidget(self.token_panel)
+            self.tools.addTab(self.token_panel, "Device token")
+            self.handshake_panel = HandshakePanel(self)
+            self.tools.addTab(self.handshake_panel, "TLS handshake")
+        self.sys_panel = SysPanel(self)
+        self.tools.addTab(self.sys_panel, "Broker status ($SYS)")
+        self.tools.setMaximumHeight(300)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self._build_subscribe_panel())
         top.addWidget(self._build_publish_panel())
         top.setSizes([380, 620])
         main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(self.tools)
         main.addWidget(top)
         main.addWidget(self._build_message_view())
-        main.setSizes([260, 520])
+        main.setSizes([200, 260, 520])
         layout.addWidget(main, 1)
         self.model.counts_changed.connect(self._on_counts_changed)
         self._set_enabled_for(SessionState.DISCONNECTED)

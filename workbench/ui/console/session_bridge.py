@@ -20,8 +20,10 @@ class SessionBridge(QObject):
 
     state_changed = Signal(object, object)
     token_line = Signal(str)
+    sys_message = Signal(str, str)
     _state_from_thread = Signal(object, object)
     _token_from_thread = Signal(str)
+    _sys_from_thread = Signal(str, str)
 
     def __init__(self, model: MessageTableModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -30,6 +32,7 @@ class SessionBridge(QObject):
         self._attached = True
         self._state_from_thread.connect(self.state_changed, Qt.ConnectionType.QueuedConnection)
         self._token_from_thread.connect(self.token_line, Qt.ConnectionType.QueuedConnection)
+        self._sys_from_thread.connect(self.sys_message, Qt.ConnectionType.QueuedConnection)
 
     def set_subscriptions(self, filters: list[str]) -> None:
         """The filters to attribute incoming messages to (for per-filter counts and colours)."""
@@ -52,5 +55,7 @@ class SessionBridge(QObject):
             return
         if topic == "s/dat":  # the device token answer, for the token panel
             self._token_from_thread.emit(payload.decode("utf-8", "replace"))
+        elif topic.startswith("$SYS/"):  # broker status, for the $SYS panel (the table shows it too)
+            self._sys_from_thread.emit(topic, payload.decode("utf-8", "replace"))
         matched = next((f for f in self._subscriptions if topic_matches(f, topic)), "")
         self._model.add_message("in", topic, payload, qos, retain, properties, matched)

@@ -1,0 +1,141 @@
+"""Two console tools: the broker's `$SYS` status (mosquitto's names) and a TLS handshake inspector.
+
+The inspector does its own short handshake with the connection's settings and shows what `openssl s_client`
+and a JSSE debug log would: version, cipher, the server chain with validity, the client certificate sent, SNI,
+and in plain words why a handshake fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from workbench.core.tls import HandshakeReport
+from workbench.errors import WorkbenchError
+from workbench.services.mqtt_session import SessionState
+from workbench.services.tls_fetch import fetch_server_chain
+from workbench.ui.dialogs.problem_dialog import problem_html
+
+if TYPE_CHECKING:
+    from .console_widget import ConsoleWidget
+
+SYS_FILTER = "$SYS/#"
+
+
+class SysPanel(QWidget):
+    """`$SYS/broker/...` topics as a live table (clients, messages, load, uptime, version)."""
+
+    def __init__(self, console: ConsoleWidget) -> None:
+        super().__init__()
+        self.console = console
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.watch_button = QPushButton("Watch $SYS")
+        self.watch_button.setToolTip("Subscribe to $SYS/# (brokers publish their status there every few seconds)")
+        self.watch_button.clicked.connect(self.watch)
+        self.note = QLabel("Not watching. The local platform, its sandbox and mosquitto publish $SYS; cloud "
+                           "platforms usually do not.")
+        self.note.setWordWrap(True)
+        row.addWidget(self.watch_button)
+        row.addWidget(self.note, 1)
+        layout.addLayout(row)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["Topic", "Value"])
+        self.table.setColumnWidth(0, 360)
+        layout.addWidget(self.table, 1)
+        self.rows: dict[str, QTreeWidgetItem] = {}
+        console.bridge.sys_message.connect(self._on_message)
+
+    def watch(self) -> None:
+        """Subscribe to `$SYS/#`."""
+        if self.console.session.state is not SessionState.CONNECTED:
+            self.note.setText("Connect first.")
+            return
+        self.console.session.subscribe(SYS_FILTER, 0)
+        self.note.setText("Watching $SYS/# …")
+
+    def _on_message(self, topic: str, value: str) -> None:
+        item = self.rows.get(topic)
+        if item is None:
+            item = QTreeWidgetItem([topic.removeprefix("$SYS/"), value])
+            self.rows[topic] = item
+            self.table.addTopLevelItem(item)
+            self.table.sortItems(0, self.table.header().sortIndicatorOrder())
+        item.setText(1, value)
+        self.note.setText(f"Watching $SYS/#: {len(self.rows)} topics")
+
+    def value(self, topic: str) -> str | None:
+        """The last value of a `$SYS` topic (tests and tooltips)."""
+        item = self.rows.get(topic)
+        return item.text(1) if item is not None else None
+
+
+class HandshakePanel(QWidget):
+    """One inspection handshake with the connection's TLS settings, reported in words."""
+
+    def __init__(self, console: ConsoleWidget) -> None:
+        super().__init__()
+        self.console = console
+        self.report: HandshakeReport | None = None
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.inspect_button = QPushButton("Inspect TLS handshake")
+        self.inspect_button.clicked.connect(self.inspect)
+        self.summary = QLabel("Shows the protocol, cipher, the server's chain and the client certificate sent.")
+        self.summary.setWordWrap(True)
+        row.addWidget(self.inspect_button)
+        row.addWidget(self.summary, 1)
+        layout.addLayout(row)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["What", "Details"])
+        self.tree.setColumnWidth(0, 220)
+        layout.addWidget(self.tree, 1)
+
+    def inspect(self) -> asyncio.Task[None]:
+        """Run the handshake off the GUI thread."""
+        self.summary.setText("handshaking…")
+        return asyncio.get_event_loop().create_task(self._inspect())
+
+    async def _inspect(self) -> None:
+        s = self.console.settings
+        server_name = getattr(s.tls, "server_name_override", None)
+        try:
+            report = await asyncio.to_thread(fetch_server_chain, s.host, s.port, server_name=server_name,
+                                             identity=s.identity, trust=list(s.trust) or None, timeout=10)
+        except WorkbenchError as exc:
+            self.report = None
+            self.tree.clear()
+            self.summary.setText(problem_html(exc))
+            return
+        self.report = report
+        self._show(report)
+
+    def _show(self, r: HandshakeReport) -> None:
+        self.tree.clear()
+        verified = "verified against the profile's trust" if self.console.settings.trust else "not verified here"
+        self.summary.setText(f"✓ {r.version}, {r.cipher}; server chain {verified}")
+        top = [("Protocol", r.version), ("Cipher", r.cipher), ("SNI sent", r.server_name or f"{r.host} (host)"),
+               ("Client certificate requested", "yes" if r.client_cert_requested else "no"),
+               ("Client certificate sent", self._client())]
+        for what, detail in top:
+            self.tree.addTopLevelItem(QTreeWidgetItem([what, detail]))
+        chain = QTreeWidgetItem(["Server chain", f"{len(r.chain)} certificate(s)"])
+        now = dt.datetime.now(dt.UTC)
+        for index, cert in enumerate(r.chain):
+            state = "valid" if cert.not_valid_before_utc <= now <= cert.not_valid_after_utc else "NOT valid now"
+            chain.addChild(QTreeWidgetItem([f"#{index} {cert.subject.rfc4514_string()}",
+                                            f"issued by {cert.issuer.rfc4514_string()}; {state} until "
+                                            f"{cert.not_valid_after_utc:%Y-%m-%d}"]))
+        self.tree.addTopLevelItem(chain)
+        chain.setExpanded(True)
+        for warning in r.warnings:
+            self.tree.addTopLevelItem(QTreeWidgetItem(["⚠", warning]))
+
+    def _client(self) -> str:
+        identity = self.console.settings.identity
+        if identity is None:
+            return "none"
+        return f"{identity.chain[0].subject.rfc4514_string()} (+{len(identity.chain) - 1} chain certificate(s))"
