@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     platform.add_argument("--create-tenant", metavar="ID", help="create another tenant (e.g. t200), print its admin "
                           "password and exit")
     platform.add_argument("--reset", action="store_true", help="delete the platform's data folder first")
+    platform.add_argument("--reset-admin-password", action="store_true",
+                          help="set the t100 admin password to EMBEDDED_BROKER_ADMIN_PASSWORD (for whoever owns the "
+                               "data folder, e.g. after the password was lost)")
     parser.epilog = ("On the first start the admin password is generated and printed, unless the environment "
                      "variable EMBEDDED_BROKER_ADMIN_PASSWORD gives one (the workbench keeps it in the OS keyring).")
     sandbox = parser.add_argument_group("sandbox broker (--sandbox)")
@@ -139,6 +142,7 @@ def platform_settings(args: argparse.Namespace) -> Any:
                             https_port=args.https_port, sandbox_port=args.sandbox_port, max_chain=args.max_chain,
                             strict_anchor_in_chain=args.strict_chain,
                             admin_password=os.environ.get("EMBEDDED_BROKER_ADMIN_PASSWORD") or None,
+                            reset_admin_password=args.reset_admin_password,
                             sys_interval=10.0 if args.sys_interval is None else args.sys_interval)
 
 
@@ -185,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.reset_admin_password and not os.environ.get("EMBEDDED_BROKER_ADMIN_PASSWORD"):
+        print("embedded-broker: --reset-admin-password needs the new password in EMBEDDED_BROKER_ADMIN_PASSWORD",
+              file=sys.stderr)
+        return 2
     try:
         if args.sandbox:
             asyncio.run(run_broker(sandbox_config(args), sandbox_extension(args)))

@@ -57,6 +57,7 @@ class PlatformSettings:
     clock: Callable[[], float] = time.time
     sys_interval: float = 10.0
     admin_password: str | None = None  # for the first start only; generated when None
+    reset_admin_password: bool = False  # set t100/admin's password to `admin_password` on every start
     notices: list[str] = field(default_factory=list)
 
 
@@ -119,6 +120,10 @@ class LocalPlatform:
                             strict_anchor_in_chain=s.strict_anchor_in_chain)
         self.platform = platform
         self.admin_password = platform.bootstrap(s.admin_password)
+        if self.admin_password is None and s.reset_admin_password and s.admin_password:
+            platform.accounts.add_user("t100", "admin", "admin", password=s.admin_password)
+            platform.events.emit("password_reset", "the password of t100/admin was set by the owner of the data "
+                                 "folder", tenant="t100")
         hosts = ("localhost", "127.0.0.1") + ((s.host,) if s.host not in ("localhost", "127.0.0.1", "0.0.0.0") else ())
         identity = load_or_create(store, hosts)
         self.server_ca_path = folder / "server-ca.pem"

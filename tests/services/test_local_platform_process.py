@@ -38,7 +38,7 @@ def test_first_start_reuse_and_stop(tmp_path: Path) -> None:
         again.stop()
 
 
-def test_a_platform_made_outside_the_workbench_is_explained(tmp_path: Path) -> None:
+def test_a_platform_made_outside_the_workbench_gets_our_password(tmp_path: Path) -> None:
     folder = tmp_path / "lp"
     made = subprocess.run([sys.executable, "-m", "embedded_broker", "--data-dir", str(folder), "--create-tenant",
                            "t200"], capture_output=True, text=True, timeout=60)
@@ -46,11 +46,13 @@ def test_a_platform_made_outside_the_workbench_is_explained(tmp_path: Path) -> N
     secrets = SecretStore()
     secrets.delete(SECRET_ID, SecretName.PLATFORM_PASSWORD)
     process = LocalPlatformProcess(folder, secrets=secrets, ports=PORTS)
-    with pytest.raises(LocalPlatformError) as error:
-        process.start_or_reuse()
-    assert "created outside the workbench" in str(error.value) and "--reset" in str(error.value)
-    assert process.process is None
-    secrets.set(SECRET_ID, SecretName.PLATFORM_PASSWORD, "not-the-password")
-    with pytest.raises(LocalPlatformError) as wrong:
-        LocalPlatformProcess(folder, secrets=secrets, ports=PORTS).start_or_reuse()
-    assert "does not open this local platform" in str(wrong.value)
+    try:
+        info = process.start_or_reuse()  # we start it, so our (new) keyring password becomes its password
+        assert info.admin_password == secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
+        # a platform someone else runs on the folder, with a password we do not know, is explained
+        secrets.set(SECRET_ID, SecretName.PLATFORM_PASSWORD, "not-the-password")
+        with pytest.raises(LocalPlatformError) as wrong:
+            LocalPlatformProcess(folder, secrets=secrets, ports=PORTS).start_or_reuse()
+        assert "does not open this local platform" in str(wrong.value)
+    finally:
+        process.stop()

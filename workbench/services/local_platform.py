@@ -169,6 +169,7 @@ class LocalPlatformProcess:
         password = None if self.data_dir is None else self._password_for_new_platform()
         if password is not None:
             env[_PASSWORD_ENV] = password
+            command.append("--reset-admin-password")  # we own the folder: our keyring password is the password
         try:
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                             env=env)
@@ -196,11 +197,11 @@ class LocalPlatformProcess:
         self.info = info
         return info
 
-    def _password_for_new_platform(self) -> str | None:
-        """Our keyring password, created (and stored) when the platform's folder is new."""
+    def _password_for_new_platform(self) -> str:
+        """Our keyring password; created (and stored) when there is none, e.g. on first run or without a keyring."""
         assert self.data_dir is not None
         stored = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
-        if stored is None and not (self.data_dir / "platform.db").exists():
+        if stored is None:
             import secrets as random
 
             stored = random.token_urlsafe(12)
