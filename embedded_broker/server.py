@@ -29,6 +29,7 @@ log = logging.getLogger("embedded_broker.server")
 T = TypeVar("T")
 ADMINISTRATIVE_ACTION = 0x98
 _STOP_TIMEOUT = 5.0
+HANDSHAKES_AT_ONCE = 4
 
 
 class Broker:
@@ -43,6 +44,7 @@ class Broker:
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._handshakes = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
 
     async def __aenter__(self) -> Broker:
         await self.start()
@@ -100,7 +102,12 @@ class Broker:
             return
         tls_peer = None
         if listener.tls is not None:
-            tls_peer = await self._upgrade(listener, reader, writer, deadline)
+            # A few handshakes at a time: under a connect storm, connected clients' packets (a token request, a
+            # PUBLISH) do not queue behind hundreds of half-done handshakes. Reading pauses meanwhile, so the
+            # ClientHello stays in the socket for start_tls (which resumes reading).
+            writer.transport.pause_reading()
+            async with self._handshakes:
+                tls_peer = await self._upgrade(listener, reader, writer, deadline)
             if tls_peer is None:
                 return
         conn = Connection(self.engine, reader, writer, listener.name, tls_peer)
