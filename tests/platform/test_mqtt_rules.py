@@ -191,3 +191,14 @@ def test_malformed_rest_bodies_get_the_envelope(rest: Rest) -> None:
     assert missing.status == 404 and missing.json["error"] == "inventory/Not Found"
     wrong = rest.call("POST", "/alarm/alarms", {"type": "t", "source": {"id": "x"}, "severity": "LOUD"})
     assert wrong.status in (404, 422)
+
+
+def test_a_connect_storm_is_served_in_full(local, rest: Rest, root, device) -> None:
+    """More simultaneous TLS connects than the handshake gate admits at once: every one gets its CONNACK."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rest.upload(root)
+    clients = [device(root.issue(f"dev-storm-{n:02d}")) for n in range(40)]
+    with ThreadPoolExecutor(40) as pool:
+        codes = list(pool.map(lambda c: c.connect(), clients))
+    assert codes == [0] * 40
