@@ -49,6 +49,7 @@ class MessageFilter:
     topic_filter: str = ""
     text: str = ""
     regex: bool = False
+    muted: frozenset[str] = frozenset()  # subscriptions whose messages are hidden (still counted and kept)
 
     def __post_init__(self) -> None:
         if self.regex and self.text:
@@ -60,10 +61,12 @@ class MessageFilter:
     @property
     def active(self) -> bool:
         """True when anything is filtered out."""
-        return bool(self.topic_filter or self.text)
+        return bool(self.topic_filter or self.text or self.muted)
 
     def accepts(self, message: ConsoleMessage) -> bool:
         """Whether the view shows this message."""
+        if message.subscription and message.subscription in self.muted:
+            return False
         if self.topic_filter and not topic_matches(self.topic_filter, message.topic):
             return False
         if not self.text:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,9 +38,12 @@ from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.models.message_table import MessageTableModel
 
 from .detail_pane import DetailPane
+from .publish_extras import PublishProperties, SavedMessagesButton
 from .session_bridge import SessionBridge
 from .status_panels import HandshakePanel, SysPanel
 from .token_panel import TokenPanel
+
+FILTER_COLOURS = ("#1565c0", "#2e7d32", "#ad1457", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#c62828")
 
 
 class ConsoleWidget(QWidget):
@@ -52,9 +55,11 @@ class ConsoleWidget(QWidget):
 
     state_changed = Signal(object)
 
-    def __init__(self, settings: SessionSettings, capacity: int = 100_000, rest_url: str = "") -> None:
+    def __init__(self, settings: SessionSettings, capacity: int = 100_000, rest_url: str = "",
+                 profile_id: str = "") -> None:
         super().__init__()
         self.settings = settings
+        self.profile_id = profile_id
         self.model = MessageTableModel(MessageRing(capacity), parent=self)
         self.bridge = SessionBridge(self.model, self)
         self.bridge.state_changed.connect(self._on_session_state)
@@ -139,8 +144,18 @@ class ConsoleWidget(QWidget):
         row.addWidget(self.sub_qos)
         row.addWidget(self.subscribe_button)
         layout.addLayout(row)
+        self.no_local = QCheckBox("No local")
+        self.retain_as_published = QCheckBox("Retain as published")
+        self.retain_handling = QComboBox()
+        self.retain_handling.addItems(["Retained: send", "Retained: if new", "Retained: never"])
+        if self.settings.protocol == 5:  # MQTT 5 subscription options
+            options = QHBoxLayout()
+            for widget in (self.no_local, self.retain_as_published, self.retain_handling):
+                options.addWidget(widget)
+            layout.addLayout(options)
         self.subscription_list = QTreeWidget()
-        self.subscription_list.setHeaderLabels(["Filter", "QoS", "Messages"])
+        self.subscription_list.setHeaderLabels(["Filter (tick to mute)", "QoS", "Messages"])
+        self.subscription_list.itemChanged.connect(self._on_subscription_item_changed)
         self.subscription_list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.subscription_list)
         self.unsubscribe_button = QPushButton("Unsubscribe selected")
@@ -166,11 +181,17 @@ class ConsoleWidget(QWidget):
             action.setToolTip(", ".join(fields))
             action.triggered.connect(lambda _=False, c=code, f=fields: self._insert_template(c, f))
         templates.setMenu(menu)
+        self.saved_button = SavedMessagesButton(self, self.profile_id)
         row.addWidget(self.topic_combo, 1)
         row.addWidget(self.pub_qos)
         row.addWidget(self.retain_box)
         row.addWidget(templates)
+        row.addWidget(self.saved_button)
         layout.addLayout(row)
+        self.publish_properties: PublishProperties | None = None
+        if self.settings.protocol == 5:
+            self.publish_properties = PublishProperties()
+            layout.addWidget(self.publish_properties)
         self.payload_edit = QPlainTextEdit()
         self.payload_edit.setPlaceholderText("payload: text, JSON or SmartREST lines")
         self.payload_edit.textChanged.connect(self._on_payload_changed)
@@ -278,9 +299,18 @@ class ConsoleWidget(QWidget):
         topic_filter = self.filter_edit.text().strip()
         if not topic_filter or topic_filter in self.subscriptions:
             return
-        if not self._guard(lambda: self.session.subscribe(topic_filter, self.sub_qos.currentIndex())):
+        qos = self.sub_qos.currentIndex()
+        if not self._guard(lambda: self.session.subscribe(
+                topic_filter, qos, no_local=self.no_local.isChecked(),
+                retain_as_published=self.retain_as_published.isChecked(),
+                retain_handling=self.retain_handling.currentIndex())):
             return
-        item = QTreeWidgetItem([topic_filter, str(self.sub_qos.currentIndex()), "0"])
+        item = QTreeWidgetItem([topic_filter, str(qos), "0"])
+        colour = QColor(FILTER_COLOURS[len(self.subscriptions) % len(FILTER_COLOURS)])
+        item.setForeground(0, colour)
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+        item.setToolTip(0, "Tick to mute: its messages are kept and counted but hidden")
+        self.model.colours[topic_filter] = colour
         self.subscription_list.addTopLevelItem(item)
         self.subscriptions[topic_filter] = item
         self.bridge.set_subscriptions(list(self.subscriptions))
@@ -316,9 +346,11 @@ class ConsoleWidget(QWidget):
         topic = self.topic_combo.currentText().strip()
         data = self.payload_edit.toPlainText().encode("utf-8") if payload is None else payload
         qos, retain = self.pub_qos.currentIndex(), self.retain_box.isChecked()
-        if not self._guard(lambda: self.session.publish(topic, data, qos, retain)):
+        props, user = self.publish_properties.properties() if self.publish_properties is not None else ({}, ())
+        if not self._guard(lambda: self.session.publish(topic, data, qos, retain, props, user)):
             return False
-        self.model.add_message("out", topic, data, qos, retain)
+        shown = {**props, "user_properties": list(user)} if user else props
+        self.model.add_message("out", topic, data, qos, retain, shown)
         if self.topic_combo.findText(topic) < 0:
             self.topic_combo.insertItem(0, topic)  # topic history
         return True
@@ -331,6 +363,10 @@ class ConsoleWidget(QWidget):
             self._show_problem(exc)
             return False
         return True
+
+    def show_problem(self, error: WorkbenchError) -> None:
+        """Show an error in the console's banner (for the console's tools too)."""
+        self._show_problem(error)
 
     def _show_problem(self, error: WorkbenchError) -> None:
         self.problem.setText(problem_html(error))
@@ -371,9 +407,19 @@ class ConsoleWidget(QWidget):
         if name:
             self._publish_once(Path(name).read_bytes())
 
+    def _on_subscription_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            self._on_view_filter_changed()
+
+    def muted(self) -> frozenset[str]:
+        """The subscriptions whose messages are hidden."""
+        return frozenset(f for f, item in self.subscriptions.items()
+                         if item.checkState(0) == Qt.CheckState.Checked)
+
     def _on_view_filter_changed(self) -> None:
         try:
-            flt = MessageFilter(self.topic_filter.text().strip(), self.search.text(), self.regex_box.isChecked())
+            flt = MessageFilter(self.topic_filter.text().strip(), self.search.text(), self.regex_box.isChecked(),
+                                self.muted())
         except WorkbenchError as exc:
             self.counts.setText(exc.summary)
             return

@@ -42,6 +42,7 @@ class MessageTableModel(QAbstractTableModel):
         self.paused = False
         self.pending = 0
         self._since_freeze = 0
+        self.colours: dict[str, Any] = {}  # subscription filter -> QColor, for the rows it brought in
         self._timer = QTimer(self)
         self._timer.setInterval(flush_ms)
         self._timer.timeout.connect(self.flush)
@@ -170,6 +171,8 @@ class MessageTableModel(QAbstractTableModel):
             if column == 4:
                 return "R" if m.retain else ""
             return len(m.payload)
+        if role == Qt.ItemDataRole.ForegroundRole and m.subscription:
+            return self.colours.get(m.subscription)
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
             return "received" if m.direction == "in" else "published"
         return None

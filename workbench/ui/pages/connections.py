@@ -64,21 +64,23 @@ class ConnectionsPage(QWidget):
         self.stack.addWidget(empty)
         self.stack.addWidget(self.tabs)
         self.profiles = ProfilesPanel(profiles)
-        self.profiles.connect_requested.connect(lambda settings, url: self.open_console(settings, rest_url=url))
+        self.profiles.connect_requested.connect(
+            lambda settings, url, profile_id: self.open_console(settings, rest_url=url, profile_id=profile_id))
         split = QSplitter()
         split.addWidget(self.profiles)
         split.addWidget(self.stack)
         split.setSizes([260, 940])
         layout.addWidget(split, 1)
 
-    def open_console(self, settings: SessionSettings, connect: bool = True, rest_url: str = "") -> ConsoleWidget:
+    def open_console(self, settings: SessionSettings, connect: bool = True, rest_url: str = "",
+                     profile_id: str = "") -> ConsoleWidget:
         """Add a tab for a connection (and connect it)."""
         local = self.local_platform
         on_local = local is not None and settings.port == local.ports.get("mqtts") and \
             settings.host in ("localhost", "127.0.0.1")
         if not rest_url and on_local and local is not None:
             rest_url = local.rest_url
-        console = ConsoleWidget(settings, rest_url=rest_url)
+        console = ConsoleWidget(settings, rest_url=rest_url, profile_id=profile_id)
         index = self.tabs.addTab(console, f"{settings.client_id} @ {settings.broker}")
         self.tabs.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.tabs)

@@ -41,10 +41,10 @@ class ProfilesPanel(QWidget):
     """The profile list and its actions.
 
     Signals:
-        connect_requested: (SessionSettings, REST URL) of the profile to open in a console.
+        connect_requested: (SessionSettings, REST URL, profile id) of the profile to open in a console.
     """
 
-    connect_requested = Signal(object, str)
+    connect_requested = Signal(object, str, str)
 
     def __init__(self, store: ProfileStore | None = None) -> None:
         super().__init__()
@@ -113,7 +113,7 @@ class ProfilesPanel(QWidget):
             self._say(exc)
             return
         self._say(None)
-        self.connect_requested.emit(settings, profile.rest_base_url)
+        self.connect_requested.emit(settings, profile.rest_base_url, profile.id)
 
     def new_profile(self) -> None:
         """A fresh profile for localhost, edited before it is saved."""

@@ -1,0 +1,111 @@
+"""Publish extras of a console: MQTT 5 PUBLISH properties and the profile's saved messages.
+
+Kept apart from the console widget so each stays small; the console asks these widgets for what to send.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLineEdit, QMenu, QPushButton, QSpinBox, QWidget
+
+from workbench import paths
+from workbench.core.console.saved_messages import SavedMessage, SavedMessages
+from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from .console_widget import ConsoleWidget
+
+
+class PublishProperties(QWidget):
+    """Content type, response topic, correlation data, message expiry and user properties (MQTT 5 only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.content_type = QLineEdit()
+        self.content_type.setPlaceholderText("content type")
+        self.response_topic = QLineEdit()
+        self.response_topic.setPlaceholderText("response topic")
+        self.correlation = QLineEdit()
+        self.correlation.setPlaceholderText("correlation data")
+        self.expiry = QSpinBox()
+        self.expiry.setRange(0, 2_147_483_647)
+        self.expiry.setSpecialValueText("no expiry")
+        self.expiry.setSuffix(" s")
+        self.user_properties = QLineEdit()
+        self.user_properties.setPlaceholderText("user properties: key=value; key2=value2")
+        for widget in (self.content_type, self.response_topic, self.correlation, self.expiry, self.user_properties):
+            row.addWidget(widget)
+
+    def properties(self) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+        """What to send: the PUBLISH properties and the user properties."""
+        props: dict[str, Any] = {}
+        if self.content_type.text().strip():
+            props["content_type"] = self.content_type.text().strip()
+        if self.response_topic.text().strip():
+            props["response_topic"] = self.response_topic.text().strip()
+        if self.correlation.text():
+            props["correlation_data"] = self.correlation.text().encode()
+        if self.expiry.value():
+            props["message_expiry_interval"] = self.expiry.value()
+        pairs = []
+        for part in self.user_properties.text().split(";"):
+            if part.strip():
+                key, _, value = part.partition("=")
+                pairs.append((key.strip(), value.strip()))
+        return props, tuple(pairs)
+
+
+class SavedMessagesButton(QPushButton):
+    """A "Saved" menu: keep the editor's message under a name, and load one back."""
+
+    def __init__(self, console: ConsoleWidget, profile_id: str, folder: Path | None = None) -> None:
+        super().__init__("Saved")
+        self.console = console
+        self.store = SavedMessages(folder or paths.config_dir() / "saved-messages", profile_id or "quick")
+        self.setToolTip("Messages saved for this profile")
+        self.setMenu(QMenu(self))
+        self.menu().aboutToShow.connect(self.rebuild)
+
+    def rebuild(self) -> None:
+        """Fill the menu from the file (it may change in another window)."""
+        menu = self.menu()
+        menu.clear()
+        menu.addAction("Save current message…").triggered.connect(lambda: self.save_current())
+        try:
+            messages = self.store.load()
+        except WorkbenchError as exc:
+            self.console.show_problem(exc)
+            return
+        if messages:
+            menu.addSeparator()
+        for message in messages:
+            menu.addAction(f"{message.name}  ({message.topic})").triggered.connect(
+                lambda _=False, m=message: self.load_message(m))
+
+    def save_current(self, name: str | None = None) -> SavedMessage | None:
+        """Keep the publish editor's topic, QoS, retain and payload under a name."""
+        c = self.console
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Save message", "Name:", text=c.topic_combo.currentText())
+            if not ok:
+                return None
+        message = SavedMessage(name.strip(), c.topic_combo.currentText().strip(), c.payload_edit.toPlainText(),
+                               c.pub_qos.currentIndex(), c.retain_box.isChecked())
+        try:
+            self.store.save(message)
+        except WorkbenchError as exc:
+            c.show_problem(exc)
+            return None
+        return message
+
+    def load_message(self, message: SavedMessage) -> None:
+        """Put a saved message into the publish editor."""
+        c = self.console
+        c.topic_combo.setCurrentText(message.topic)
+        c.payload_edit.setPlainText(message.payload)
+        c.pub_qos.setCurrentIndex(message.qos)
+        c.retain_box.setChecked(message.retain)
