@@ -141,3 +141,18 @@ def test_a_refused_client_certificate_is_explained(setup) -> None:
         _connect(_profile(lp, tls, "d:dev-stranger"), ProfileSecrets(key_password="key-pass"))
     text = str(refused.value)
     assert "client certificate" in text and ("CA may not be uploaded" in text or "unknown_ca" in text), text
+
+
+def test_a_proxy_without_pysocks_is_explained(setup) -> None:
+    lp, _folder = setup
+    from workbench.core.profiles.parts import ProxyKind, ProxySettings
+
+    profile = _profile(lp, TlsSettings()).with_changes(proxy=ProxySettings(ProxyKind.SOCKS5, "proxy.example", 1080))
+    try:
+        import socks  # noqa: F401
+    except ImportError:
+        with pytest.raises(Exception) as refused:
+            session_settings(profile, ProfileSecrets())
+        assert "PySocks" in str(refused.value) and "socks5 proxy" in str(refused.value)
+    else:
+        assert session_settings(profile, ProfileSecrets()).proxy["proxy_addr"] == "proxy.example"

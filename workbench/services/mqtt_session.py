@@ -71,6 +71,7 @@ class SessionSettings:
     user_properties: tuple[tuple[str, str], ...] = ()
     identity: Any = None  # the ClientIdentity inside `tls`, kept for the TLS handshake inspector
     trust: tuple[Any, ...] = ()  # the certificates `tls` trusts (empty: the system's), for the inspector
+    proxy: dict[str, Any] | None = None  # paho proxy_set() arguments (needs PySocks)
 
     @property
     def broker(self) -> str:
@@ -144,6 +145,8 @@ class MqttSession:
         self._tls = _TrackingContext(settings.tls) if settings.tls is not None else None
         if self._tls is not None:
             client.tls_set_context(self._tls)  # type: ignore[arg-type]
+        if settings.proxy is not None:
+            client.proxy_set(**settings.proxy)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

@@ -13,7 +13,7 @@ from cryptography import x509
 from workbench.core.keystore.model import PrivateKeyEntry, TrustedCertEntry
 from workbench.core.keystore.operations import read_store
 from workbench.core.profiles.model import ConnectionProfile, ProfileSecrets
-from workbench.core.profiles.parts import TlsMode
+from workbench.core.profiles.parts import PROXY_SUPPORT_NOTE, ProxyKind, TlsMode
 from workbench.core.tls import ClientIdentity, SniContext, client_context, identity_from_pem
 from workbench.errors import InvalidInputError, KeystoreError, ProfileError
 from workbench.services.mqtt_session import SessionSettings, Will
@@ -108,6 +108,7 @@ def session_settings(profile: ConnectionProfile, secrets: ProfileSecrets) -> Ses
     properties = {target: getattr(profile.mqtt5, source) for source, target in _CONNECT_PROPERTIES.items()
                   if getattr(profile.mqtt5, source) is not None}
     context, trust, identity = tls_parts(profile, secrets)
+    proxy = _proxy(profile, secrets)
     return SessionSettings(
         host=profile.broker_host, port=profile.broker_port, client_id=profile.client_id,
         protocol=profile.mqtt_version.protocol_level, keepalive=profile.keep_alive_s,
@@ -116,7 +117,28 @@ def session_settings(profile: ConnectionProfile, secrets: ProfileSecrets) -> Ses
         tls=context, connect_timeout=float(profile.connect_timeout_s),
         max_inflight=profile.max_inflight, auto_reconnect=profile.auto_reconnect,
         connect_properties=properties, user_properties=profile.mqtt5.user_properties, identity=identity,
-        trust=tuple(trust or ()))
+        trust=tuple(trust or ()), proxy=proxy)
+
+
+def _proxy(profile: ConnectionProfile, secrets: ProfileSecrets) -> dict[str, object] | None:
+    """paho's proxy_set() arguments, when PySocks is there to carry them.
+
+    Raises:
+        ProfileError: the profile uses a proxy and PySocks is missing.
+    """
+    if profile.proxy is None:
+        return None
+    try:
+        import socks
+    except ImportError:
+        raise ProfileError(f"Profile '{profile.name}' connects through a {profile.proxy.kind.value} proxy, which "
+                           "this installation cannot do", (PROXY_SUPPORT_NOTE,
+                                                            "Install PySocks, or remove the proxy from the profile.")
+                           ) from None
+    kinds = {ProxyKind.HTTP: socks.HTTP, ProxyKind.SOCKS4: socks.SOCKS4, ProxyKind.SOCKS5: socks.SOCKS5}
+    return {"proxy_type": kinds[profile.proxy.kind], "proxy_addr": profile.proxy.host,
+            "proxy_port": profile.proxy.port, "proxy_username": profile.proxy.username or None,
+            "proxy_password": secrets.proxy_password or None}
 
 
 def client_certificate(profile: ConnectionProfile, secrets: ProfileSecrets) -> x509.Certificate:

@@ -26,12 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.profiles import (
+    PROXY_SUPPORT_NOTE,
     ConnectionProfile,
     KeystoreType,
     LastWill,
     Mqtt5ConnectProperties,
     MqttVersion,
     ProfileSecrets,
+    ProxyKind,
+    ProxySettings,
     TlsMode,
     TlsSettings,
     TlsVersion,
@@ -65,6 +68,7 @@ class ProfileEditor(QDialog):
         tabs.addTab(self._tls(profile.tls, secrets), "TLS")
         tabs.addTab(self._will(profile.last_will), "Last will")
         tabs.addTab(self._mqtt5(profile.mqtt5), "MQTT 5")
+        tabs.addTab(self._proxy(profile.proxy, secrets), "Proxy")
         layout.addWidget(tabs)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
@@ -258,6 +262,32 @@ class ProfileEditor(QDialog):
         form.addRow("User properties", self.user_properties)
         return page
 
+    def _proxy(self, proxy: ProxySettings | None, secrets: ProfileSecrets) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.proxy_kind = QComboBox()
+        self.proxy_kind.addItem("No proxy", None)
+        for kind in ProxyKind:
+            self.proxy_kind.addItem(kind.value.upper(), kind)
+        if proxy is not None:
+            self.proxy_kind.setCurrentIndex(list(ProxyKind).index(proxy.kind) + 1)
+        self.proxy_host = QLineEdit(proxy.host if proxy else "")
+        self.proxy_port = QSpinBox()
+        self.proxy_port.setRange(1, 65535)
+        self.proxy_port.setValue(proxy.port if proxy else 1080)
+        self.proxy_user = QLineEdit(proxy.username if proxy else "")
+        self.proxy_password = _password_field()
+        self.proxy_password.setText(secrets.proxy_password or "")
+        note = QLabel(PROXY_SUPPORT_NOTE)
+        note.setWordWrap(True)
+        form.addRow("Proxy", self.proxy_kind)
+        form.addRow("Host", self.proxy_host)
+        form.addRow("Port", self.proxy_port)
+        form.addRow("User name", self.proxy_user)
+        form.addRow("Password", self.proxy_password)
+        form.addRow(note)
+        return page
+
     # --- behaviour -----------------------------------------------------------------------------------------
     def _on_mode_changed(self, index: int) -> None:
         self.tls_pages.setCurrentIndex(index)
@@ -303,18 +333,22 @@ class ProfileEditor(QDialog):
                             self.will_qos.currentIndex(), self.will_retain.isChecked())
         v5 = Mqtt5ConnectProperties(**{name: _int_or_none(edit.text(), name) for name, edit in self.v5_fields.items()},
                                     user_properties=_pairs(self.user_properties.toPlainText()))
+        kind = self.proxy_kind.currentData()
+        proxy = ProxySettings(kind, self.proxy_host.text().strip(), self.proxy_port.value(),
+                              self.proxy_user.text().strip()) if kind is not None else None
         profile = self.original.with_changes(
             name=self.name.text().strip(), broker_host=self.host.text().strip(), broker_port=self.port.value(),
             client_id=self.client_id.text().strip(), mqtt_version=_VERSIONS[self.version.currentText()],
             connect_timeout_s=self.timeout.value(), keep_alive_s=self.keepalive.value(),
             clean_session=self.clean.isChecked(), auto_reconnect=self.reconnect.isChecked(),
             max_inflight=self.inflight.value(), username=self.username.text().strip(), last_will=will,
-            tls=tls, mqtt5=v5, rest_base_url=self.rest_url.text().strip())
+            tls=tls, mqtt5=v5, rest_base_url=self.rest_url.text().strip(), proxy=proxy)
         secrets = ProfileSecrets(mqtt_password=self.password.text() or None,
                                  key_password=self.key_password.text() or None,
                                  trusted_keystore_password=self.trusted_password.text() or None,
                                  client_keystore_password=self.client_keystore_password.text() or None,
-                                 client_key_pair_password=self.key_pair_password.text() or None)
+                                 client_key_pair_password=self.key_pair_password.text() or None,
+                                 proxy_password=self.proxy_password.text() or None)
         return profile, secrets
 
     def _on_save(self) -> None:
