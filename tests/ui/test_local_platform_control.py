@@ -25,6 +25,7 @@ def test_platform_starts_in_the_background_and_the_sandbox_is_one_click_away(
                                                                                "sandbox": 0}))
     control.state_changed.connect(window.set_platform_status)
     control.ready.connect(connections.set_local_platform)
+    control.demo_ready.connect(connections.profiles.add_demo_device)
     connections.connection_count_changed.connect(window.set_connection_count)
     assert not connections.sandbox_button.isEnabled()
     try:
@@ -35,8 +36,22 @@ def test_platform_starts_in_the_background_and_the_sandbox_is_one_click_away(
         connections.sandbox_button.click()
         console = connections.consoles()[0]
         qtbot.waitUntil(lambda: console.state_label.text() == "connected", timeout=10_000)
-        window.grab().save(str(screenshot_dir / "local-platform-running.png"))
         console.shutdown()
+        # the built-in certificate-device profile connects as soon as the demo device is ready
+        qtbot.waitUntil(lambda: "demo device ready" in window.platform_status.text(), timeout=30_000)
+        panel = connections.profiles
+        names = [panel.list.item(i).text() for i in range(panel.list.count())]
+        panel.list.setCurrentRow(names.index("Local platform (certificate device)"))
+        panel.connect_selected()
+        assert panel.problem.text() == "", panel.problem.text()
+        device = connections.consoles()[-1]
+        qtbot.waitUntil(lambda: device.state_label.text() == "connected", timeout=10_000)
+        assert device.token_panel is not None
+        device.token_panel.request()
+        qtbot.waitUntil(lambda: device.token_panel.token is not None, timeout=10_000)
+        assert device.token_panel.token.claims["sub"] == "device_workbench-demo-device"
+        window.grab().save(str(screenshot_dir / "local-platform-running.png"))
+        device.shutdown()
     finally:
         control.stop()
     assert window.platform_status.text() == "Local platform: stopped"
@@ -47,7 +62,7 @@ def test_a_platform_that_cannot_start_is_explained(qtbot: QtBot, qasync_loop: as
     import workbench.services.local_platform as module
 
     monkeypatch.setattr(module, "platform_command", lambda: ["/nonexistent/embedded-broker"])
-    control = LocalPlatformControl(LocalPlatformProcess(ephemeral=True))
+    control = LocalPlatformControl(LocalPlatformProcess(ephemeral=True), prepare_demo=False)
     states: list[str] = []
     control.state_changed.connect(states.append)
     with qtbot.waitSignal(control.failed, timeout=10_000) as failed:

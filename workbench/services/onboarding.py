@@ -102,9 +102,9 @@ class Onboarding:
         self.identities: dict[str, ClientIdentity] = {}
         self.fleet_rows: list[str] = []
 
-    async def run(self) -> OnboardingReport:
-        """All steps; stops at the first failure (the report says where and what exists)."""
-        steps = self.steps()
+    async def run(self, only: tuple[str, ...] = ()) -> OnboardingReport:
+        """All steps (or `only` these); stops at the first failure (the report says where and what exists)."""
+        steps = [(name, step) for name, step in self.steps() if not only or name in only]
         try:
             for name, step in steps:
                 started = time.monotonic()

@@ -49,6 +49,7 @@ def run_gui() -> int:
     platform = LocalPlatformControl()
     platform.state_changed.connect(window.set_platform_status)
     platform.ready.connect(connections.set_local_platform)
+    platform.demo_ready.connect(connections.profiles.add_demo_device)
     window.show()
     with loop:
         platform.start()  # first run: the local platform comes up in the background

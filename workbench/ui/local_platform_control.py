@@ -12,6 +12,7 @@ import logging
 from PySide6.QtCore import QObject, Signal
 
 from workbench.errors import WorkbenchError
+from workbench.services.first_run import prepare_demo_device
 from workbench.services.local_platform import LocalPlatformInfo, LocalPlatformProcess
 
 log = logging.getLogger("workbench.ui.platform")
@@ -30,9 +31,11 @@ class LocalPlatformControl(QObject):
     state_changed = Signal(str)
     ready = Signal(object)
     failed = Signal(object)
+    demo_ready = Signal(object)
 
-    def __init__(self, process: LocalPlatformProcess | None = None) -> None:
+    def __init__(self, process: LocalPlatformProcess | None = None, prepare_demo: bool = True) -> None:
         super().__init__()
+        self.prepare_demo = prepare_demo
         self.process = process or LocalPlatformProcess(ports={"sandbox": SANDBOX_PORT})
         self.info: LocalPlatformInfo | None = None
         self.task: asyncio.Task[None] | None = None
@@ -53,8 +56,18 @@ class LocalPlatformControl(QObject):
             return
         self.info = info
         how = "running" if info.started_here else "running (already started)"
-        self.state_changed.emit(f"{how}: MQTT/TLS {info.ports['mqtts']}, REST {info.ports['https']}")
+        status = f"{how}: MQTT/TLS {info.ports['mqtts']}, REST {info.ports['https']}"
+        self.state_changed.emit(status)
         self.ready.emit(info)
+        if self.prepare_demo:
+            try:
+                demo = await prepare_demo_device(info)
+            except WorkbenchError as exc:
+                log.warning("demo device not prepared: %s", exc)
+                self.state_changed.emit(f"{status} (demo device: {exc.summary})")
+                return
+            self.state_changed.emit(f"{status}, demo device ready")
+            self.demo_ready.emit(demo)
 
     def stop(self) -> None:
         """Stop the platform if this app started it (one started elsewhere keeps running)."""

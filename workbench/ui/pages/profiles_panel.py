@@ -23,14 +23,17 @@ from PySide6.QtWidgets import (
 from workbench.core.profiles import (
     ConnectionProfile,
     LocalPlatformEndpoints,
+    ProfileKind,
     ProfileSecrets,
     ProfileStore,
+    builtin_profiles,
     ensure_builtin_profiles,
     import_mqttfx,
     import_mqttx,
     import_workbench_export,
 )
 from workbench.errors import WorkbenchError
+from workbench.services.first_run import DemoDevice
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.profile_connect import session_settings
 from workbench.ui.dialogs.problem_dialog import problem_html
@@ -201,3 +204,16 @@ class ProfilesPanel(QWidget):
         if created:
             self.refresh()
         return created
+
+    def add_demo_device(self, demo: DemoDevice) -> None:
+        """Point the built-in certificate-device profile at the demo device (a user's own edits are kept)."""
+        for profile in builtin_profiles(demo.endpoints):
+            current = self.store.load(profile.id) if self.store.exists(profile.id) else None
+            untouched = current is None or current.missing() or current.tls.client_keystore_file in (
+                "", demo.endpoints.keystore_file)
+            if profile.kind is ProfileKind.LOCAL_PLATFORM and untouched:
+                password = demo.keystore_password
+                self.store.save(profile, ProfileSecrets(trusted_keystore_password=password,
+                                                        client_keystore_password=password,
+                                                        client_key_pair_password=password))
+        self.refresh()
