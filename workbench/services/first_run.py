@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench import paths
+from workbench.core.files import write_atomic
+from workbench.core.keystore import build_truststore, load_keystore
 from workbench.core.profiles import KeystoreType, LocalPlatformEndpoints
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
@@ -33,6 +35,16 @@ class DemoDevice:
 
     endpoints: LocalPlatformEndpoints
     keystore_password: str
+
+
+def _refresh_truststore(path: Path, server_cas: list, password: bytes) -> None:
+    """A reset platform has a new server CA: the demo truststore follows it (written atomically)."""
+    try:
+        current = [e.cert for e in load_keystore(path.read_bytes(), password).trusted_entries()]
+    except (OSError, WorkbenchError):
+        current = []
+    if current != server_cas:
+        write_atomic(path, build_truststore(server_cas, password, "pkcs12"))
 
 
 def demo_folder() -> Path:
@@ -81,6 +93,7 @@ async def prepare_demo_device(info: LocalPlatformInfo, store: SecretStore | None
         folder.mkdir(parents=True, exist_ok=True)
         state_path.write_text(json.dumps({"ca": flow.ca_name, "device": DEVICE_ID}, indent=2))
     device = folder / DEVICE_ID
+    _refresh_truststore(device / "truststore.p12", list(trust), keystore_password.encode())
     endpoints = LocalPlatformEndpoints(
         mqtts_port=info.ports["mqtts"], sandbox_port=info.ports.get("sandbox", 0), host="localhost",
         truststore_file=str(device / "truststore.p12"), keystore_file=str(device / "deviceKeystore.p12"),
