@@ -10,6 +10,14 @@ def main(argv: list[str] | None = None) -> int:
     """Start the GUI when no subcommand is given; otherwise run the CLI."""
     multiprocessing.freeze_support()  # fleet workers re-enter here inside a PyInstaller bundle
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["local-platform"]:  # the bundle's way to run the local platform as the app's child process
+        from embedded_broker.__main__ import main as platform_main
+
+        return platform_main(args[1:])
+    if args[:1] == ["--self-test"]:
+        from workbench.cli.self_test import run_self_test
+
+        return run_self_test()
     if not args:
         from workbench.ui.app import run_gui
 

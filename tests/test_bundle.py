@@ -1,0 +1,39 @@
+"""The Linux bundle: built with installer/build.py, it runs `workbench --self-test` inside itself (Qt, CA core,
+keystore, the local platform as its own child process, a device over mutual TLS with a token)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_MB = 160
+
+
+@pytest.mark.bundle
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the CI bundle test builds the Linux bundle")
+def test_linux_bundle_builds_and_passes_its_self_test(tmp_path: Path) -> None:
+    build = subprocess.run([sys.executable, str(ROOT / "installer" / "build.py"), "--dist", str(tmp_path / "dist"),
+                            "--work", str(tmp_path / "build")], capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-3000:]
+    bundle = tmp_path / "dist" / "workbench"
+    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink()) / 1024 / 1024
+    assert size <= MAX_MB, f"the bundle is {size:.0f} MB unpacked (limit {MAX_MB} MB)"
+    started = time.monotonic()
+    test = subprocess.run([str(bundle / "workbench"), "--self-test"], capture_output=True, text=True, timeout=300,
+                          env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
+                               "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    assert test.returncode == 0, test.stdout + test.stderr
+    assert "✓ local platform: started in a child process" in test.stdout and "self-test passed" in test.stdout
+    print(f"bundle {size:.0f} MB, self-test {time.monotonic() - started:.1f} s")
+    archive = next((tmp_path / "dist").glob("workbench-*-linux-*.tar.gz"))
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert any(n.endswith("/workbench.desktop") for n in names) and any(n.endswith("/workbench.png") for n in names)
+    cli = subprocess.run([str(bundle / "workbench"), "ca", "--help"], capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0 and "create a self-signed root CA" in cli.stdout

@@ -1,0 +1,128 @@
+"""`workbench --self-test`: proves an installed bundle works end to end, offscreen, and says what failed.
+
+It starts Qt, issues a certificate with the CA core, round-trips a keystore, starts the local platform as the
+app does (a child process of this very executable), connects a device over mutual TLS, gets its token, and
+shuts everything down. Exit code 0 means every check passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+CHECKS: list[tuple[str, Callable[[dict], str]]] = []
+
+
+def check(name: str) -> Callable[[Callable[[dict], str]], Callable[[dict], str]]:
+    """Register a check; it returns a one-line result or raises."""
+    def register(func: Callable[[dict], str]) -> Callable[[dict], str]:
+        CHECKS.append((name, func))
+        return func
+    return register
+
+
+@check("qt")
+def _qt(state: dict) -> str:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from workbench.ui.app import create_application
+    from workbench.ui.main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow({})
+    window.show()
+    image = window.grab()
+    window.close()
+    app.processEvents()
+    return f"Qt {app.platformName()} started, main window painted {image.width()}×{image.height()}"
+
+
+@check("ca")
+def _ca(state: dict) -> str:
+    from workbench.core.pki.issuance import Issuer, create_root_ca, issue_certificate
+    from workbench.core.pki.keys import KeySpec, generate_key
+    from workbench.core.pki.profiles import device_profile, root_ca_profile
+
+    ca_key = generate_key(KeySpec.EC_P256)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Self-test CA")])
+    ca = Issuer(create_root_ca(name, ca_key, root_ca_profile()), ca_key)
+    key = generate_key(KeySpec.EC_P256)
+    device = issue_certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-test-device")]),
+                               key.public_key(), device_profile(), ca, serial=0x1000)
+    state.update(ca=ca, key=key, device=device)
+    return f"issued {device.subject.rfc4514_string()} valid until {device.not_valid_after_utc:%Y-%m-%d}"
+
+
+@check("keystore")
+def _keystore(state: dict) -> str:
+    from workbench.core.keystore import build_device_keystore, load_keystore
+
+    kinds = []
+    for kind in ("pkcs12", "jks"):
+        data = build_device_keystore(state["key"], (state["device"], state["ca"].certificate), b"self-test", kind)
+        store = load_keystore(data, b"self-test")
+        assert [e.alias for e in store.key_entries()] == ["devicekeyentry"], store
+        kinds.append(f"{kind} {len(data)} bytes")
+    return "device keystore written and read back: " + ", ".join(kinds)
+
+
+@check("local platform")
+def _platform(state: dict) -> str:
+    from workbench.core.platform_client import requests as api
+    from workbench.core.tls import ClientIdentity, client_context
+    from workbench.services.local_platform import LocalPlatformProcess
+    from workbench.services.onboarding import server_context, trust_from_pem
+    from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+    from workbench.services.token_flow import DeviceConnection
+
+    process = LocalPlatformProcess(ephemeral=True)
+    started = time.monotonic()
+    info = process.start_or_reuse()
+    try:
+        trust = trust_from_pem(info.server_ca.read_bytes())
+
+        async def upload() -> None:
+            credentials = PlatformCredentials("admin", info.admin_password, "t100")
+            async with PlatformHttp(info.rest_url, credentials, trust=server_context(trust)) as http:
+                await http.trusted_certificate_call(api.upload_trusted_certificate(
+                    "t100", state["ca"].certificate, "Self-test CA"))
+
+        asyncio.run(upload())
+        identity = ClientIdentity(state["key"], (state["device"], state["ca"].certificate))
+        connection = DeviceConnection("localhost", info.ports["mqtts"], "d:self-test-device",
+                                      client_context(trust=list(trust), identity=identity))
+        try:
+            connection.connect()
+            token = connection.request_token().token
+        finally:
+            connection.close()
+    finally:
+        process.stop()
+    took = time.monotonic() - started
+    return (f"started in a child process, device connected over mutual TLS and got a token for "
+            f"{token.claims.get('sub')} ({took:.1f} s), then stopped")
+
+
+def run_self_test() -> int:
+    """Run every check in order; print one line each; 0 when all passed."""
+    state: dict = {}
+    failed = 0
+    print(f"workbench self-test, {dt.datetime.now():%Y-%m-%d %H:%M:%S}", flush=True)
+    for name, func in CHECKS:
+        started = time.monotonic()
+        try:
+            message = func(state)
+        except Exception as exc:  # a self-test reports every failure in words, whatever it is
+            failed += 1
+            print(f"✗ {name}: {type(exc).__name__}: {exc}", flush=True)
+            if name in ("ca",):
+                break  # later checks need the certificate
+            continue
+        print(f"✓ {name}: {message} ({time.monotonic() - started:.2f} s)", flush=True)
+    print("self-test passed" if not failed else f"self-test FAILED: {failed} check(s)", flush=True)
+    return 0 if not failed else 1
