@@ -67,7 +67,9 @@ def render_icons(out: Path) -> dict[str, Path]:
 
 def pyinstaller(dist: Path, work: Path, icon: Path | None) -> Path:
     """Run PyInstaller on the shared spec; returns the bundle folder."""
-    env = {**os.environ, "WORKBENCH_ROOT": str(ROOT), "WORKBENCH_BUNDLE_NAME": NAME}
+    from workbench import __version__
+
+    env = {**os.environ, "WORKBENCH_ROOT": str(ROOT), "WORKBENCH_BUNDLE_NAME": NAME, "WORKBENCH_VERSION": __version__}
     if icon is not None:
         env["WORKBENCH_ICON"] = str(icon)
     command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
@@ -105,6 +107,24 @@ def wrap_linux(bundle: Path, icons: dict[str, Path], dist: Path, version: str) -
     return made
 
 
+def wrap_windows(dist: Path, version: str) -> list[Path]:
+    """The Inno Setup installer, when `iscc` (Inno Setup 6) is on the PATH."""
+    iscc = shutil.which("iscc") or shutil.which("ISCC")
+    if iscc is None:
+        print("Inno Setup's iscc is not on the PATH: the bundle is in dist\\workbench; install Inno Setup 6 to "
+              "get the setup program.", file=sys.stderr)
+        return []
+    subprocess.run([iscc, f"/DAppVersion={version}", str(ROOT / "installer" / "windows" / "workbench.iss")],
+                   check=True)
+    return [dist / f"workbench-{version}-windows-setup.exe"]
+
+
+def wrap_macos(dist: Path, version: str) -> list[Path]:
+    """The .dmg around Workbench.app (sign and notarise before shipping; see installer/README.md)."""
+    subprocess.run(["sh", str(ROOT / "installer" / "macos" / "make_dmg.sh"), version], check=True)
+    return [dist / f"workbench-{version}-macos.dmg"]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build for the target and print what was made, its size and how long it took."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -122,7 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     icons = render_icons(args.work / "icons")
     icon = icons.get("ico") if args.target == "windows" else icons.get("icns") if args.target == "macos" else None
     bundle = pyinstaller(args.dist, args.work, icon)
-    made = wrap_linux(bundle, icons, args.dist, __version__) if args.target == "linux" else []
+    from installer.licences import write_notice
+
+    write_notice(bundle)
+    if args.target == "linux":
+        made = wrap_linux(bundle, icons, args.dist, __version__)
+    elif args.target == "windows":
+        made = wrap_windows(args.dist, __version__)
+    else:
+        made = wrap_macos(args.dist, __version__)
     size = folder_size(bundle) / 1024 / 1024
     print(f"bundle: {bundle} ({size:.0f} MB unpacked) in {time.monotonic() - started:.0f} s")
     for path in made:

@@ -35,5 +35,9 @@ def test_linux_bundle_builds_and_passes_its_self_test(tmp_path: Path) -> None:
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert any(n.endswith("/workbench.desktop") for n in names) and any(n.endswith("/workbench.png") for n in names)
+    notice = (bundle / "THIRD-PARTY-LICENSES.txt").read_text()
+    for component in ("PySide6_Essentials", "paho-mqtt", "cryptography", "pyjks", "aiohttp", "PyJWT", "keyring"):
+        assert f"- {component} " in notice, component
+    assert "Qt 6 libraries (LGPL-3.0-only)" in notice
     cli = subprocess.run([str(bundle / "workbench"), "ca", "--help"], capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0 and "create a self-signed root CA" in cli.stdout

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+from pathlib import Path
+
+KEYSTORE_SUFFIXES = (".p12", ".pfx", ".jks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         from workbench.cli.self_test import run_self_test
 
         return run_self_test()
-    if not args:
+    opened = len(args) == 1 and Path(args[0]).suffix.lower() in KEYSTORE_SUFFIXES and Path(args[0]).is_file()
+    if not args or opened:  # a keystore double-clicked in the file manager opens the GUI
         from workbench.ui.app import run_gui
 
         return run_gui()

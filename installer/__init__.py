@@ -1,0 +1,1 @@
+"""Packaging scripts: build.py, the PyInstaller spec, licence notices."""
