@@ -18,7 +18,14 @@ from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError
 from workbench.services.local_platform import LocalPlatformProcess
-from workbench.services.onboarding import Onboarding, OnboardingOptions, StepResult, server_context, trust_from_pem
+from workbench.services.onboarding import (
+    Onboarding,
+    OnboardingOptions,
+    StepResult,
+    ca_secret_id,
+    server_context,
+    trust_from_pem,
+)
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 
 STEP_TITLES = {"ca": "CA", "upload": "upload", "pop": "PoP", "device": "device", "devices": "devices",
@@ -125,12 +132,12 @@ def _tenant_password(args: argparse.Namespace, url: str, store: SecretStore) -> 
 
 
 def _ca_password(args: argparse.Namespace, store: SecretStore) -> bytes:
+    """--ca-password-file/-env, the keyring slot of --ca, a prompt; or a new one for a new CA (kept after the run)."""
+    stored = store.get(ca_secret_id(args.ca_name), SecretName.KEY_PASSWORD) if args.ca_name else None
+    if stored and not (args.ca_password_file or args.ca_password_env):
+        return stored.encode()
     given = read_password(args, "ca_password", prompt="Password of the CA key: ", required=bool(args.ca_name))
-    if given is not None:
-        return given
-    generated = secrets.token_urlsafe(16)
-    store.set("onboarding-ca", SecretName.KEY_PASSWORD, generated)
-    return generated.encode()
+    return given if given is not None else secrets.token_urlsafe(16).encode()
 
 
 async def _run(args: argparse.Namespace, base_url: str, credentials: PlatformCredentials, trust: tuple[Any, ...],
@@ -159,6 +166,8 @@ async def _run(args: argparse.Namespace, base_url: str, credentials: PlatformCre
 
             onboarding.on_step = show
         report = await onboarding.run()
+    if onboarding.ca_name and "ca" in report.created:  # a CA made by this run: its password goes to the keyring
+        SecretStore().set(ca_secret_id(onboarding.ca_name), SecretName.KEY_PASSWORD, ca_password.decode())
     if args.json:
         print(json.dumps(report.to_json() | {"fleet": onboarding.fleet_rows}, indent=2))
         return 0 if report.ok else 1

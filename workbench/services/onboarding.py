@@ -36,6 +36,13 @@ from workbench.services.token_flow import DeviceConnection
 KEYSTORE_SUFFIX = {"pkcs12": "p12", "jks": "jks"}
 
 
+def ca_secret_id(ca_name: str) -> str:
+    """The keyring slot of a CA key's password (slot ids allow letters, digits and '-' only)."""
+    import hashlib
+
+    return "ca-" + hashlib.sha256(ca_name.encode()).hexdigest()[:24]
+
+
 @dataclass
 class OnboardingOptions:
     """Where to onboard and what to create; only URL, credentials and trust differ for a real tenant."""

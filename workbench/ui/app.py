@@ -31,6 +31,7 @@ def run_gui() -> int:
     from .local_platform_control import LocalPlatformControl
     from .main_window import MainWindow
     from .pages.connections import ConnectionsPage
+    from .pages.onboarding_page import OnboardingPage
     from .theme import apply_theme
 
     app = create_application()
@@ -38,7 +39,9 @@ def run_gui() -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     connections = ConnectionsPage()
-    window = MainWindow({"Connections": connections})
+    onboarding = OnboardingPage(connections.profiles.store)
+    window = MainWindow({"Connections": connections, "Onboarding": onboarding})
+    onboarding.finished.connect(lambda _report: connections.profiles.refresh())
     connections.connection_count_changed.connect(window.set_connection_count)
     # Start-up objects (modules, Qt wrappers) leave the cyclic GC's scans: with 100,000 buffered messages a full
     # collection otherwise pauses the GUI for ~50 ms (bench/console.py measures it).
@@ -49,6 +52,7 @@ def run_gui() -> int:
     platform = LocalPlatformControl()
     platform.state_changed.connect(window.set_platform_status)
     platform.ready.connect(connections.set_local_platform)
+    platform.ready.connect(onboarding.set_local_platform)
     platform.demo_ready.connect(connections.profiles.add_demo_device)
     window.show()
     with loop:
