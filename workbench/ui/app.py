@@ -31,6 +31,7 @@ def run_gui() -> int:
     from .local_platform_control import LocalPlatformControl
     from .main_window import MainWindow
     from .pages.connections import ConnectionsPage
+    from .pages.local_platform_page import LocalPlatformPage
     from .pages.onboarding_page import OnboardingPage
     from .theme import apply_theme
 
@@ -38,9 +39,11 @@ def run_gui() -> int:
     apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    platform = LocalPlatformControl()
     connections = ConnectionsPage()
     onboarding = OnboardingPage(connections.profiles.store)
-    window = MainWindow({"Connections": connections, "Onboarding": onboarding})
+    window = MainWindow({"Connections": connections, "Local Platform": LocalPlatformPage(platform),
+                         "Onboarding": onboarding})
     onboarding.finished.connect(lambda _report: connections.profiles.refresh())
     connections.connection_count_changed.connect(window.set_connection_count)
     # Start-up objects (modules, Qt wrappers) leave the cyclic GC's scans: with 100,000 buffered messages a full
@@ -49,7 +52,6 @@ def run_gui() -> int:
     bridge = ErrorBridge(lambda: window)
     bridge.install()
     loop.set_exception_handler(bridge.asyncio_handler)
-    platform = LocalPlatformControl()
     platform.state_changed.connect(window.set_platform_status)
     platform.ready.connect(connections.set_local_platform)
     platform.ready.connect(onboarding.set_local_platform)

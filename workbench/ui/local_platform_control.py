@@ -69,6 +69,19 @@ class LocalPlatformControl(QObject):
             self.state_changed.emit(f"{status}, demo device ready")
             self.demo_ready.emit(demo)
 
+    def reset(self) -> asyncio.Task[None] | None:
+        """Stop the platform, delete its data folder, and start it afresh (it runs again with a new CA)."""
+        if self.process.process is None and self.info is not None and not self.info.started_here:
+            self.state_changed.emit("not reset: this platform was started outside the app; stop it first")
+            return None
+        self.stop()
+        folder = self.process.data_dir
+        if folder is not None and folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        return self.start()
+
     def stop(self) -> None:
         """Stop the platform if this app started it (one started elsewhere keeps running)."""
         if self.process.process is not None:
