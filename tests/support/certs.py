@@ -122,3 +122,14 @@ def make_pki() -> Pki:
         device_ec=inter.issue("device-ec-001"),
         server=root.issue("localhost", server=True, sans=("localhost", "127.0.0.1", "mqtt.example.test")),
     )
+
+
+def simple_cert(cn: str, key: PrivateKey, issuer: x509.Certificate | None, issuer_key: PrivateKey) -> x509.Certificate:
+    """A CA (issuer None: self-signed, CA:TRUE) or a device certificate valid from yesterday for 30 days."""
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(issuer.subject if issuer else name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256()))

@@ -4,16 +4,13 @@ trusted certificates of t100, export, and reset."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pytestqt.qtbot import QtBot
 
+from tests.support.certs import simple_cert as _cert
 from workbench.core.platform_client import requests as api
 from workbench.core.tls import ClientIdentity, client_context
 from workbench.errors import WorkbenchError
@@ -23,17 +20,6 @@ from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 from workbench.services.token_flow import DeviceConnection
 from workbench.ui.local_platform_control import LocalPlatformControl
 from workbench.ui.pages.local_platform_page import LocalPlatformPage
-
-
-def _cert(cn: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Certificate | None,
-          issuer_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(issuer.subject if issuer else name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-            .sign(issuer_key, hashes.SHA256()))
 
 
 def test_page_shows_live_refusals_certificates_and_resets(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop,

@@ -5,20 +5,19 @@ built-in local-platform profiles on first run."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from PySide6.QtWidgets import QDialog, QTabWidget
 from pytestqt.qtbot import QtBot
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+from tests.support.certs import simple_cert as _cert
 from workbench.core.keystore import build_device_keystore, build_truststore
 from workbench.core.profiles import ProfileStore, SecretName, TlsMode
 from workbench.services.local_platform import LocalPlatformInfo
@@ -27,16 +26,6 @@ from workbench.ui.pages.connections import ConnectionsPage
 DATA = Path(__file__).resolve().parents[1] / "data" / "profiles"
 PEM = serialization.Encoding.PEM
 
-
-def _cert(cn: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Certificate | None,
-          issuer_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(issuer.subject if issuer else name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-            .sign(issuer_key, hashes.SHA256()))
 
 
 @pytest.fixture

@@ -4,19 +4,16 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pytestqt.qtbot import QtBot
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+from tests.support.certs import simple_cert as _cert
 from tests.support.mosquitto import run_mosquitto
 from workbench.core.tls import ClientIdentity, client_context
 from workbench.services.mqtt_session import SessionSettings
@@ -46,16 +43,6 @@ def test_sys_panel_shows_mosquitto_status(qtbot: QtBot, mosquitto_port: int) -> 
     assert console.sys_panel.value("$SYS/broker/version").startswith("mosquitto")
     console.shutdown()
 
-
-def _cert(cn: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Certificate | None,
-          issuer_key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(issuer.subject if issuer else name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-            .sign(issuer_key, hashes.SHA256()))
 
 
 def test_handshake_inspector_reports_the_chain_and_failures(
