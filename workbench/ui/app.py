@@ -33,6 +33,7 @@ def run_gui() -> int:
     from .pages.connections import ConnectionsPage
     from .pages.local_platform_page import LocalPlatformPage
     from .pages.onboarding_page import OnboardingPage
+    from .pages.pop_page import PopPage
     from .theme import apply_theme
 
     app = create_application()
@@ -42,8 +43,9 @@ def run_gui() -> int:
     platform = LocalPlatformControl()
     connections = ConnectionsPage()
     onboarding = OnboardingPage(connections.profiles.store)
-    window = MainWindow({"Connections": connections, "Local Platform": LocalPlatformPage(platform),
-                         "Onboarding": onboarding})
+    pop = PopPage()
+    window = MainWindow({"Connections": connections, "Proof of Possession": pop,
+                         "Local Platform": LocalPlatformPage(platform), "Onboarding": onboarding})
     onboarding.finished.connect(lambda _report: connections.profiles.refresh())
     connections.connection_count_changed.connect(window.set_connection_count)
     # Start-up objects (modules, Qt wrappers) leave the cyclic GC's scans: with 100,000 buffered messages a full
@@ -55,6 +57,8 @@ def run_gui() -> int:
     platform.state_changed.connect(window.set_platform_status)
     platform.ready.connect(connections.set_local_platform)
     platform.ready.connect(onboarding.set_local_platform)
+    platform.ready.connect(pop.set_local_platform)
+    onboarding.finished.connect(lambda _report: pop.reload_cas())
     platform.demo_ready.connect(connections.profiles.add_demo_device)
     window.show()
     with loop:

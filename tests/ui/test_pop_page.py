@@ -1,0 +1,85 @@
+"""The Proof of Possession page: fetch a code from the local platform, sign it with a CA from the store (password
+from the keyring), check it, upload it, and watch Incomplete become Complete; a key file signs too."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from pytestqt.qtbot import QtBot
+
+from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+from workbench.core.pki.keys import KeySpec
+from workbench.core.pki.names import parse_dn
+from workbench.core.pki.store import CAStore
+from workbench.core.platform_client import requests as api
+from workbench.core.profiles.model import SecretName
+from workbench.core.profiles.secrets import SecretStore
+from workbench.services.local_platform import LocalPlatformInfo
+from workbench.services.onboarding import ca_secret_id, server_context, trust_from_pem
+from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.ui.pages.pop_page import PopPage
+
+
+@pytest.fixture
+def info() -> Iterator[LocalPlatformInfo]:
+    with BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0)) as lp:
+        assert lp.local is not None and lp.local.server_ca_path is not None and lp.local.admin_password
+        yield LocalPlatformInfo(dict(lp.ports), lp.local.server_ca_path, lp.local.admin_password)
+
+
+def test_fetch_sign_verify_upload(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, info: LocalPlatformInfo,
+                                  tmp_path: Path, screenshot_dir: Path) -> None:
+    workspace = tmp_path / "ws"
+    with CAStore(workspace) as store:
+        record = store.init_root(parse_dn("CN=PoP Page CA"), b"ca-pass", key_spec=KeySpec.EC_P256)
+    SecretStore().set(ca_secret_id(record.name), SecretName.KEY_PASSWORD, "ca-pass")
+
+    async def upload() -> None:
+        async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
+                                trust=server_context(trust_from_pem(info.server_ca.read_bytes()))) as http:
+            await http.trusted_certificate_call(api.upload_trusted_certificate("t100", record.certificate, "PoP CA"))
+
+    task = qasync_loop.create_task(upload())
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.exception() is None
+    page = PopPage(workspace)
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    page.set_local_platform(info)
+    page.ca.setCurrentIndex(page.ca.findData(record.name))
+    page.fetch()
+    qtbot.waitUntil(lambda: len(page.code.toPlainText()) == 136, timeout=10_000)
+    assert "Incomplete" in page.state.text()
+    signature = page.sign()
+    assert signature is not None and "✓ verifies against the CA certificate" in page.result.toPlainText()
+    page.upload()
+    qtbot.waitUntil(lambda: page.state.text() == "Proof of possession: Complete", timeout=10_000)
+    page.grab().save(str(screenshot_dir / "pop-page.png"))
+
+
+def test_key_file_signs_like_openssl(qtbot: QtBot, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "ca.key"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    page = PopPage(tmp_path / "empty-ws")
+    qtbot.addWidget(page)
+    page.key_file.setText(str(path))
+    page.code.setPlainText("  abcDEF123+/=  \n")  # pasted with spaces and a newline: only the code is signed
+    signature = page.sign()
+    assert signature is not None
+    openssl = subprocess.run(f"printf 'abcDEF123+/=' | openssl dgst -sha256 -sign {path} | openssl base64 -A",
+                             shell=True, capture_output=True, text=True, check=True).stdout.strip()
+    assert signature.signature_b64 == openssl  # RSA PKCS#1 v1.5 is deterministic
+    assert base64.b64decode(signature.signature_b64)
+    page.key_file.setText(str(tmp_path / "missing.key"))
+    assert page.sign() is None and "Cannot read the key file" in page.state.text()

@@ -1,0 +1,205 @@
+"""The Proof of Possession page: sign a platform's verification code exactly as
+`openssl dgst -sha256 -sign key | openssl base64 -A` does, check it against the certificate, copy or upload it.
+
+The code comes pasted or fetched from the local platform; the key comes from the CA store (its password from the
+keyring) or from a key file. The exact bytes signed are shown, so a stray newline is never a mystery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from cryptography import x509
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench import paths
+from workbench.core.pki.keys import load_private_key
+from workbench.core.pki.store import CAStore
+from workbench.core.platform_client import requests as api
+from workbench.core.pop import PopSignature, code_from_text, sign_code, verify_code
+from workbench.core.profiles.model import SecretName
+from workbench.core.profiles.secrets import SecretStore
+from workbench.errors import WorkbenchError
+from workbench.services.local_platform import LocalPlatformInfo
+from workbench.services.onboarding import ca_secret_id, server_context, trust_from_pem
+from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.ui.dialogs.problem_dialog import problem_html
+
+
+class PopPage(QWidget):
+    """Code, key, signature, check, upload."""
+
+    def __init__(self, workspace: Path | None = None, secrets: SecretStore | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace or paths.default_workspace()
+        self.secrets = secrets or SecretStore()
+        self.local: LocalPlatformInfo | None = None
+        self.signature: PopSignature | None = None
+        self.certificate: x509.Certificate | None = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<h2>Proof of Possession</h2>Prove to the platform that you hold the CA's private "
+                                "key: sign its verification code with that key."))
+        form = QFormLayout()
+        self.ca = QComboBox()
+        self.ca.setToolTip("A CA from the CA store; its key password is read from the keyring")
+        self.reload_cas()
+        self.key_file = QLineEdit()
+        self.key_file.setPlaceholderText("or a key file (PEM/DER) of the CA")
+        self.key_password = QLineEdit()
+        self.key_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_password.setPlaceholderText("key password (empty: from the keyring)")
+        self.code = QPlainTextEdit()
+        self.code.setPlaceholderText("paste the verification code, or fetch it from the local platform")
+        self.code.setMaximumHeight(70)
+        fetch = QPushButton("Fetch from the local platform")
+        fetch.clicked.connect(lambda: self.fetch())
+        code_row = QHBoxLayout()
+        code_row.addWidget(self.code, 1)
+        code_row.addWidget(fetch)
+        form.addRow("CA", self.ca)
+        form.addRow("", self.key_file)
+        form.addRow("", self.key_password)
+        form.addRow("Verification code", code_row)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        sign = QPushButton("Sign")
+        sign.clicked.connect(self.sign)
+        self.copy_button = QPushButton("Copy signature")
+        self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(
+            self.signature.signature_b64 if self.signature else ""))
+        self.upload_button = QPushButton("Upload to the local platform")
+        self.upload_button.clicked.connect(lambda: self.upload())
+        for button in (sign, self.copy_button, self.upload_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.result = QPlainTextEdit()
+        self.result.setReadOnly(True)
+        layout.addWidget(self.result, 1)
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        layout.addWidget(self.state)
+        self.copy_button.setEnabled(False)
+        self.upload_button.setEnabled(False)
+
+    def reload_cas(self) -> None:
+        """The CAs of the store, newest last."""
+        self.ca.clear()
+        self.ca.addItem("(key file below)", None)
+        try:
+            with CAStore(self.workspace) as store:
+                for record in store.cas():
+                    self.ca.addItem(record.name, record.name)
+        except WorkbenchError:
+            pass  # no store yet: the key file is the way
+
+    def set_local_platform(self, info: LocalPlatformInfo) -> None:
+        """Fetch and upload go to this platform."""
+        self.local = info
+
+    # --- signing -------------------------------------------------------------------------------------------
+    def sign(self) -> PopSignature | None:
+        """Sign the code's exact bytes and check the signature against the CA certificate."""
+        try:
+            code = code_from_text(self.code.toPlainText())
+            key, self.certificate = self._key_and_certificate()
+            signature = sign_code(key, code)
+        except WorkbenchError as exc:
+            self.state.setText(problem_html(exc))
+            return None
+        self.signature = signature
+        ok = self.certificate is None or verify_code(self.certificate, code, signature.signature_b64)
+        check = ("✓ verifies against the CA certificate" if self.certificate is not None and ok else
+                 "✗ does NOT verify against the CA certificate: wrong key?" if self.certificate is not None else
+                 "(no certificate to check against: key file only)")
+        self.result.setPlainText(f"Signature (base64, one line, as openssl base64 -A):\n{signature.signature_b64}\n\n"
+                                 f"Signed with: {signature.key_description}\n"
+                                 f"Bytes signed ({len(code)}): {signature.signed_bytes_hex}\n{check}")
+        self.copy_button.setEnabled(True)
+        self.upload_button.setEnabled(self.local is not None and self.certificate is not None)
+        self.state.setText("")
+        return signature
+
+    def _key_and_certificate(self) -> tuple[object, x509.Certificate | None]:
+        name = self.ca.currentData()
+        typed = self.key_password.text().encode() or None
+        if name:
+            password = typed or (self.secrets.get(ca_secret_id(name), SecretName.KEY_PASSWORD) or "").encode() or None
+            with CAStore(self.workspace) as store:
+                issuer = store.issuer(name, password)
+            return issuer.key, issuer.certificate
+        path = self.key_file.text().strip()
+        if not path:
+            raise WorkbenchError("Choose a CA from the store or a key file", ())
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise WorkbenchError(f"Cannot read the key file '{path}'", (str(exc),)) from exc
+        return load_private_key(data, typed), None
+
+    # --- the local platform --------------------------------------------------------------------------------
+    def fetch(self) -> asyncio.Task[None] | None:
+        """A new verification code for the chosen CA from the local platform."""
+        return self._with_platform(self._fetch)
+
+    def upload(self) -> asyncio.Task[None] | None:
+        """Upload the signature and show the state the platform reports (Incomplete → Complete)."""
+        return self._with_platform(self._upload)
+
+    def _with_platform(self, job: object) -> asyncio.Task[None] | None:
+        if self.local is None:
+            self.state.setText("The local platform is not running yet.")
+            return None
+        return asyncio.get_event_loop().create_task(job())  # type: ignore[operator]
+
+    def _http(self) -> PlatformHttp:
+        assert self.local is not None
+        return PlatformHttp(self.local.rest_url, PlatformCredentials("admin", self.local.admin_password, "t100"),
+                            trust=server_context(trust_from_pem(self.local.server_ca.read_bytes())))
+
+    def _fingerprint(self) -> str:
+        name = self.ca.currentData()
+        if not name:
+            raise WorkbenchError("Choose a CA from the store to fetch or upload", ())
+        with CAStore(self.workspace) as store:
+            return store.ca(name).certificate.fingerprint(_sha1()).hex()
+
+    async def _fetch(self) -> None:
+        try:
+            async with self._http() as http:
+                cert = await http.trusted_certificate_call(api.new_verification_code("t100", self._fingerprint()))
+        except WorkbenchError as exc:
+            self.state.setText(problem_html(exc))
+            return
+        self.code.setPlainText(cert.pop_code or "")
+        self.state.setText(f"Proof of possession: {cert.pop_state}. New code fetched; sign it.")
+
+    async def _upload(self) -> None:
+        if self.signature is None:
+            return
+        try:
+            async with self._http() as http:
+                cert = await http.trusted_certificate_call(api.submit_proof_of_possession(
+                    "t100", self._fingerprint(), self.signature.signature_b64))
+        except WorkbenchError as exc:
+            self.state.setText(problem_html(exc))
+            return
+        self.state.setText(f"Proof of possession: {cert.pop_state}")
+
+
+def _sha1() -> object:
+    from cryptography.hazmat.primitives import hashes
+
+    return hashes.SHA1()  # the platform names a certificate by its SHA-1 fingerprint
