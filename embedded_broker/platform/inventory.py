@@ -191,6 +191,14 @@ class Inventory:
             self.store.execute("UPDATE records SET body = ?, status = ? WHERE tenant = ? AND id = ?",
                                (dumps(body), status, tenant, record_id))
 
+    def set_alarm(self, tenant: str, alarm_id: str, changes: dict[str, Any], status: str) -> dict[str, Any]:
+        """Acknowledge, clear or re-word an alarm (REST `PUT /alarm/alarms/{id}`)."""
+        alarm = self.get_record(tenant, "alarm", alarm_id)
+        body = {k: v for k, v in alarm.items() if k not in ("id", "self", "source", "time", "type", "status")}
+        body.update(changes)
+        self._write_record(tenant, int(alarm["id"]), body, status)
+        return self.get_record(tenant, "alarm", alarm_id)
+
     def get_record(self, tenant: str, kind: str, record_id: str) -> dict[str, Any]:
         """One measurement, event or alarm.
 

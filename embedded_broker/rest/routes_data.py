@@ -135,7 +135,4 @@ async def update_alarm(request: web.Request) -> web.Response:
     if status not in ("ACTIVE", "ACKNOWLEDGED", "CLEARED"):
         raise invalid("alarms", "status must be ACTIVE, ACKNOWLEDGED or CLEARED.")
     changes = {k: v for k, v in body.items() if k in ("severity", "text")}
-    merged = {k: v for k, v in alarm.items() if k not in ("id", "self", "source", "time", "type", "status")}
-    merged.update(changes)
-    platform.inventory._write_record(user.tenant, int(alarm["id"]), merged, status)
-    return respond(request, platform.inventory.get_record(user.tenant, "alarm", alarm["id"]))
+    return respond(request, platform.inventory.set_alarm(user.tenant, alarm["id"], changes, status))

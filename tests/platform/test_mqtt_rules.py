@@ -202,3 +202,16 @@ def test_a_connect_storm_is_served_in_full(local, rest: Rest, root, device) -> N
     with ThreadPoolExecutor(40) as pool:
         codes = list(pool.map(lambda c: c.connect(), clients))
     assert codes == [0] * 40
+
+
+def test_alarm_status_over_rest(local, rest: Rest, root, device) -> None:
+    rest.upload(root)
+    client = device(root.issue("dev-alarm"))
+    assert client.connect() == 0
+    client.publish("s/us", "302,c8y_DoorOpen,Door open", qos=1)
+    mo = _serial_mo(rest, "dev-alarm")
+    alarm = rest.call("GET", f"/alarm/alarms?source={mo}").json["alarms"][0]
+    acked = rest.call("PUT", f"/alarm/alarms/{alarm['id']}", {"status": "ACKNOWLEDGED", "text": "Seen"})
+    assert acked.status == 200 and acked.json["status"] == "ACKNOWLEDGED" and acked.json["text"] == "Seen"
+    assert acked.json["severity"] == "MAJOR"
+    assert rest.call("PUT", f"/alarm/alarms/{alarm['id']}", {"status": "GONE"}).status == 422
