@@ -15,12 +15,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QWidget,
 )
@@ -30,6 +27,7 @@ from workbench.core.pki.keys import dump_private_key_pem, load_private_key
 from workbench.errors import TlsError, WorkbenchError
 from workbench.services.mqtt_session import SessionSettings
 
+from .file_field import file_field
 from .problem_dialog import problem_html
 
 
@@ -69,7 +67,7 @@ class ConnectionDialog(QDialog):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.tls = QCheckBox("Self signed certificates (PEM files)")
-        self.ca_file, self.cert_file, self.key_file = (self._file_row() for _ in range(3))
+        self.ca_file, self.cert_file, self.key_file = (file_field(self) for _ in range(3))
         self.key_password = QLineEdit()
         self.key_password.setEchoMode(QLineEdit.EchoMode.Password)
         form.addRow("Broker address", self.host)
@@ -92,18 +90,6 @@ class ConnectionDialog(QDialog):
         form.addRow(buttons)
         self.tls.toggled.connect(lambda on: self.port.setValue(8883 if on else 1883))
         self._settings: SessionSettings | None = None
-
-    def _file_row(self) -> tuple[QWidget, QLineEdit]:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        edit = QLineEdit()
-        browse = QPushButton("…")
-        browse.clicked.connect(lambda: edit.setText(QFileDialog.getOpenFileName(self, "Choose a file")[0]
-                                                    or edit.text()))
-        layout.addWidget(edit, 1)
-        layout.addWidget(browse)
-        return row, edit
 
     def settings(self) -> SessionSettings | None:
         """The accepted connection, or None when cancelled."""

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -42,6 +41,8 @@ from workbench.core.profiles import (
     default_port,
 )
 from workbench.errors import WorkbenchError
+
+from .file_field import file_field
 
 _VERSIONS = {"3.1": MqttVersion.V31, "3.1.1": MqttVersion.V311, "5.0": MqttVersion.V5}
 
@@ -136,19 +137,6 @@ class ProfileEditor(QDialog):
         form.addRow("REST URL", self.rest_url)
         return page
 
-    def _file(self, value: str, what: str) -> tuple[QWidget, QLineEdit]:
-        box = QWidget()
-        row = QHBoxLayout(box)
-        row.setContentsMargins(0, 0, 0, 0)
-        edit = QLineEdit(value)
-        browse = QPushButton("…")
-        browse.setToolTip(f"Choose the {what}")
-        browse.clicked.connect(lambda: edit.setText(QFileDialog.getOpenFileName(self, f"Choose the {what}")[0]
-                                                    or edit.text()))
-        row.addWidget(edit, 1)
-        row.addWidget(browse)
-        return box, edit
-
     def _tls(self, t: TlsSettings, secrets: ProfileSecrets) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -162,16 +150,16 @@ class ProfileEditor(QDialog):
         self.tls_pages.addWidget(QLabel("The broker's certificate is checked against the system's trusted CAs."))
         ca_page = QWidget()
         ca_form = QFormLayout(ca_page)
-        box, self.ca_only = self._file(t.ca_file, "CA certificate file")
+        box, self.ca_only = file_field(self, t.ca_file, "CA certificate file")
         ca_form.addRow("CA certificate file", box)
         self.tls_pages.addWidget(ca_page)
         ss_page = QWidget()
         ss = QFormLayout(ss_page)
-        box, self.ca_file = self._file(t.ca_file, "CA file")
+        box, self.ca_file = file_field(self, t.ca_file, "CA file")
         ss.addRow("CA file", box)
-        box, self.cert_file = self._file(t.client_certificate_file, "client certificate file")
+        box, self.cert_file = file_field(self, t.client_certificate_file, "client certificate file")
         ss.addRow("Client certificate file", box)
-        box, self.key_file = self._file(t.client_key_file, "client key file")
+        box, self.key_file = file_field(self, t.client_key_file, "client key file")
         ss.addRow("Client key file", box)
         self.key_password = _password_field()
         self.key_password.setText(secrets.key_password or "")
@@ -182,14 +170,14 @@ class ProfileEditor(QDialog):
         self.tls_pages.addWidget(ss_page)
         ks_page = QWidget()
         ks = QFormLayout(ks_page)
-        box, self.keystore_file = self._file(t.keystore_file, "keystore file (the truststore)")
+        box, self.keystore_file = file_field(self, t.keystore_file, "keystore file (the truststore)")
         ks.addRow("Keystore file", box)
         self.trusted_alias = QLineEdit(t.trusted_keystore_alias)
         ks.addRow("Trusted keystore alias", self.trusted_alias)
         self.trusted_password = _password_field()
         self.trusted_password.setText(secrets.trusted_keystore_password or "")
         ks.addRow("Trusted keystore password", self.trusted_password)
-        box, self.client_keystore = self._file(t.client_keystore_file, "client keystore")
+        box, self.client_keystore = file_field(self, t.client_keystore_file, "client keystore")
         ks.addRow("Client keystore", box)
         self.client_keystore_password = _password_field()
         self.client_keystore_password.setText(secrets.client_keystore_password or "")
