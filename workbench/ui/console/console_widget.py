@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMenu,
-    QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTableView,
     QTabWidget,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -31,22 +25,20 @@ from PySide6.QtWidgets import (
 from workbench.core.console.export import to_csv, to_json_lines
 from workbench.core.console.messages import MessageFilter, MessageRing
 from workbench.core.files import write_atomic
-from workbench.core.platform_client.smartrest import STATIC_TEMPLATES
 from workbench.errors import WorkbenchError
 from workbench.services.mqtt_session import MqttSession, SessionSettings, SessionState
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.models.message_table import MessageTableModel
 
 from .detail_pane import DetailPane
-from .publish_extras import PublishProperties, SavedMessagesButton
+from .publish_panel import PublishPanelMixin
 from .session_bridge import SessionBridge
 from .status_panels import HandshakePanel, SysPanel
+from .subscribe_panel import SubscribePanelMixin
 from .token_panel import TokenPanel
 
-FILTER_COLOURS = ("#1565c0", "#2e7d32", "#ad1457", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#c62828")
 
-
-class ConsoleWidget(QWidget):
+class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
     """A tab of the Connections page, bound to one MqttSession.
 
     Signals:
@@ -129,95 +121,6 @@ class ConsoleWidget(QWidget):
         bar.addWidget(self.disconnect_button)
         return bar
 
-    def _build_subscribe_panel(self) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        row = QHBoxLayout()
-        self.filter_edit = QLineEdit("#")
-        self.filter_edit.setPlaceholderText("topic filter, e.g. s/ds or sensors/+/temp")
-        self.sub_qos = QComboBox()
-        self.sub_qos.addItems(["QoS 0", "QoS 1", "QoS 2"])
-        self.subscribe_button = QPushButton("Subscribe")
-        self.subscribe_button.clicked.connect(self.subscribe)
-        self.filter_edit.returnPressed.connect(self.subscribe)
-        row.addWidget(self.filter_edit, 1)
-        row.addWidget(self.sub_qos)
-        row.addWidget(self.subscribe_button)
-        layout.addLayout(row)
-        self.no_local = QCheckBox("No local")
-        self.retain_as_published = QCheckBox("Retain as published")
-        self.retain_handling = QComboBox()
-        self.retain_handling.addItems(["Retained: send", "Retained: if new", "Retained: never"])
-        if self.settings.protocol == 5:  # MQTT 5 subscription options
-            options = QHBoxLayout()
-            for widget in (self.no_local, self.retain_as_published, self.retain_handling):
-                options.addWidget(widget)
-            layout.addLayout(options)
-        self.subscription_list = QTreeWidget()
-        self.subscription_list.setHeaderLabels(["Filter (tick to mute)", "QoS", "Messages"])
-        self.subscription_list.itemChanged.connect(self._on_subscription_item_changed)
-        self.subscription_list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        layout.addWidget(self.subscription_list)
-        self.unsubscribe_button = QPushButton("Unsubscribe selected")
-        self.unsubscribe_button.clicked.connect(self._on_unsubscribe_clicked)
-        layout.addWidget(self.unsubscribe_button)
-        return panel
-
-    def _build_publish_panel(self) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        row = QHBoxLayout()
-        self.topic_combo = QComboBox()
-        self.topic_combo.setEditable(True)
-        self.topic_combo.setCurrentText("s/us")
-        self.topic_combo.setMinimumWidth(200)
-        self.pub_qos = QComboBox()
-        self.pub_qos.addItems(["QoS 0", "QoS 1", "QoS 2"])
-        self.retain_box = QCheckBox("Retain")
-        templates = QPushButton("SmartREST")
-        menu = QMenu(templates)
-        for code, (name, fields) in STATIC_TEMPLATES.items():
-            action = menu.addAction(f"{code}  {name}")
-            action.setToolTip(", ".join(fields))
-            action.triggered.connect(lambda _=False, c=code, f=fields: self._insert_template(c, f))
-        templates.setMenu(menu)
-        self.saved_button = SavedMessagesButton(self, self.profile_id)
-        row.addWidget(self.topic_combo, 1)
-        row.addWidget(self.pub_qos)
-        row.addWidget(self.retain_box)
-        row.addWidget(templates)
-        row.addWidget(self.saved_button)
-        layout.addLayout(row)
-        self.publish_properties: PublishProperties | None = None
-        if self.settings.protocol == 5:
-            self.publish_properties = PublishProperties()
-            layout.addWidget(self.publish_properties)
-        self.payload_edit = QPlainTextEdit()
-        self.payload_edit.setPlaceholderText("payload: text, JSON or SmartREST lines")
-        self.payload_edit.textChanged.connect(self._on_payload_changed)
-        layout.addWidget(self.payload_edit, 1)
-        row = QHBoxLayout()
-        self.payload_check = QLabel("")
-        row.addWidget(self.payload_check, 1)
-        row.addWidget(QLabel("Repeat"))
-        self.repeat_count = QSpinBox()
-        self.repeat_count.setRange(1, 1_000_000)
-        self.repeat_interval = QSpinBox()
-        self.repeat_interval.setRange(0, 3_600_000)
-        self.repeat_interval.setSuffix(" ms")
-        row.addWidget(self.repeat_count)
-        row.addWidget(QLabel("every"))
-        row.addWidget(self.repeat_interval)
-        from_file = QPushButton("From file…")
-        from_file.clicked.connect(self._on_from_file_clicked)
-        self.publish_button = QPushButton("Publish")
-        self.publish_button.setToolTip("Ctrl+Return")
-        self.publish_button.clicked.connect(self.publish)
-        row.addWidget(from_file)
-        row.addWidget(self.publish_button)
-        layout.addLayout(row)
-        return panel
-
     def _build_message_view(self) -> QWidget:
         panel = QWidget()
         layout = QVBoxLayout(panel)
@@ -294,67 +197,6 @@ class ConsoleWidget(QWidget):
         if self.session.state in (SessionState.CONNECTED, SessionState.CONNECTING):
             self.session.disconnect()
 
-    def subscribe(self) -> None:
-        """Subscribe the filter in the field; it appears in the list with its message count."""
-        topic_filter = self.filter_edit.text().strip()
-        if not topic_filter or topic_filter in self.subscriptions:
-            return
-        qos = self.sub_qos.currentIndex()
-        if not self._guard(lambda: self.session.subscribe(
-                topic_filter, qos, no_local=self.no_local.isChecked(),
-                retain_as_published=self.retain_as_published.isChecked(),
-                retain_handling=self.retain_handling.currentIndex())):
-            return
-        item = QTreeWidgetItem([topic_filter, str(qos), "0"])
-        colour = QColor(FILTER_COLOURS[len(self.subscriptions) % len(FILTER_COLOURS)])
-        item.setForeground(0, colour)
-        item.setCheckState(0, Qt.CheckState.Unchecked)
-        item.setToolTip(0, "Tick to mute: its messages are kept and counted but hidden")
-        self.model.colours[topic_filter] = colour
-        self.subscription_list.addTopLevelItem(item)
-        self.subscriptions[topic_filter] = item
-        self.bridge.set_subscriptions(list(self.subscriptions))
-
-    def _on_unsubscribe_clicked(self) -> None:
-        for item in self.subscription_list.selectedItems():
-            topic_filter = item.text(0)
-            if self._guard(lambda f=topic_filter: self.session.unsubscribe(f)):
-                self.subscription_list.takeTopLevelItem(self.subscription_list.indexOfTopLevelItem(item))
-                self.subscriptions.pop(topic_filter, None)
-        self.bridge.set_subscriptions(list(self.subscriptions))
-
-    def publish(self) -> None:
-        """Publish the editor's payload, once or repeated (N times, every T ms)."""
-        self._repeat_left = self.repeat_count.value()
-        if self._repeat_left > 1 and self.repeat_interval.value() > 0:
-            self._on_repeat_tick()
-            self._repeat_timer.start(self.repeat_interval.value())
-            return
-        for _ in range(self._repeat_left):
-            if not self._publish_once():
-                break
-
-    def _on_repeat_tick(self) -> None:
-        if self._repeat_left <= 0 or not self._publish_once():
-            self._repeat_timer.stop()
-            return
-        self._repeat_left -= 1
-        if self._repeat_left <= 0:
-            self._repeat_timer.stop()
-
-    def _publish_once(self, payload: bytes | None = None) -> bool:
-        topic = self.topic_combo.currentText().strip()
-        data = self.payload_edit.toPlainText().encode("utf-8") if payload is None else payload
-        qos, retain = self.pub_qos.currentIndex(), self.retain_box.isChecked()
-        props, user = self.publish_properties.properties() if self.publish_properties is not None else ({}, ())
-        if not self._guard(lambda: self.session.publish(topic, data, qos, retain, props, user)):
-            return False
-        shown = {**props, "user_properties": list(user)} if user else props
-        self.model.add_message("out", topic, data, qos, retain, shown)
-        if self.topic_combo.findText(topic) < 0:
-            self.topic_combo.insertItem(0, topic)  # topic history
-        return True
-
     def _guard(self, action: object) -> bool:
         """Run a command; a WorkbenchError shows in the problem banner instead of a dialog storm."""
         try:
@@ -386,35 +228,6 @@ class ConsoleWidget(QWidget):
         self.disconnect_button.setEnabled(state in (SessionState.CONNECTED, SessionState.CONNECTING))
         for widget in (self.subscribe_button, self.publish_button, self.unsubscribe_button):
             widget.setEnabled(connected)
-
-    def _on_payload_changed(self) -> None:
-        text = self.payload_edit.toPlainText().strip()
-        if text[:1] in ("{", "["):
-            try:
-                json.loads(text)
-                self.payload_check.setText("✓ valid JSON")
-            except ValueError as exc:
-                self.payload_check.setText(f"✗ JSON: {exc}")
-        else:
-            self.payload_check.setText("")
-
-    def _insert_template(self, code: str, fields: tuple[str, ...]) -> None:
-        self.topic_combo.setCurrentText("s/us")
-        self.payload_edit.appendPlainText(",".join([code, *(f"<{f}>" for f in fields)]))
-
-    def _on_from_file_clicked(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Publish a file")
-        if name:
-            self._publish_once(Path(name).read_bytes())
-
-    def _on_subscription_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        if column == 0:
-            self._on_view_filter_changed()
-
-    def muted(self) -> frozenset[str]:
-        """The subscriptions whose messages are hidden."""
-        return frozenset(f for f, item in self.subscriptions.items()
-                         if item.checkState(0) == Qt.CheckState.Checked)
 
     def _on_view_filter_changed(self) -> None:
         try:

@@ -1,0 +1,136 @@
+"""The console's publish panel: topic with history, QoS, retain, payload with a JSON check, SmartREST templates,
+repeat N times or every T ms, send from a file, MQTT 5 properties and saved messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.platform_client.smartrest import STATIC_TEMPLATES
+
+from .publish_extras import PublishProperties, SavedMessagesButton
+
+
+class PublishPanelMixin:
+    """Publishing, for ConsoleWidget (it provides session, model and the problem banner)."""
+
+    def _build_publish_panel(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        row = QHBoxLayout()
+        self.topic_combo = QComboBox()
+        self.topic_combo.setEditable(True)
+        self.topic_combo.setCurrentText("s/us")
+        self.topic_combo.setMinimumWidth(200)
+        self.pub_qos = QComboBox()
+        self.pub_qos.addItems(["QoS 0", "QoS 1", "QoS 2"])
+        self.retain_box = QCheckBox("Retain")
+        templates = QPushButton("SmartREST")
+        menu = QMenu(templates)
+        for code, (name, fields) in STATIC_TEMPLATES.items():
+            action = menu.addAction(f"{code}  {name}")
+            action.setToolTip(", ".join(fields))
+            action.triggered.connect(lambda _=False, c=code, f=fields: self._insert_template(c, f))
+        templates.setMenu(menu)
+        self.saved_button = SavedMessagesButton(self, self.profile_id)
+        row.addWidget(self.topic_combo, 1)
+        row.addWidget(self.pub_qos)
+        row.addWidget(self.retain_box)
+        row.addWidget(templates)
+        row.addWidget(self.saved_button)
+        layout.addLayout(row)
+        self.publish_properties: PublishProperties | None = None
+        if self.settings.protocol == 5:
+            self.publish_properties = PublishProperties()
+            layout.addWidget(self.publish_properties)
+        self.payload_edit = QPlainTextEdit()
+        self.payload_edit.setPlaceholderText("payload: text, JSON or SmartREST lines")
+        self.payload_edit.textChanged.connect(self._on_payload_changed)
+        layout.addWidget(self.payload_edit, 1)
+        row = QHBoxLayout()
+        self.payload_check = QLabel("")
+        row.addWidget(self.payload_check, 1)
+        row.addWidget(QLabel("Repeat"))
+        self.repeat_count = QSpinBox()
+        self.repeat_count.setRange(1, 1_000_000)
+        self.repeat_interval = QSpinBox()
+        self.repeat_interval.setRange(0, 3_600_000)
+        self.repeat_interval.setSuffix(" ms")
+        row.addWidget(self.repeat_count)
+        row.addWidget(QLabel("every"))
+        row.addWidget(self.repeat_interval)
+        from_file = QPushButton("From file…")
+        from_file.clicked.connect(self._on_from_file_clicked)
+        self.publish_button = QPushButton("Publish")
+        self.publish_button.setToolTip("Ctrl+Return")
+        self.publish_button.clicked.connect(self.publish)
+        row.addWidget(from_file)
+        row.addWidget(self.publish_button)
+        layout.addLayout(row)
+        return panel
+
+    def publish(self) -> None:
+        """Publish the editor's payload, once or repeated (N times, every T ms)."""
+        self._repeat_left = self.repeat_count.value()
+        if self._repeat_left > 1 and self.repeat_interval.value() > 0:
+            self._on_repeat_tick()
+            self._repeat_timer.start(self.repeat_interval.value())
+            return
+        for _ in range(self._repeat_left):
+            if not self._publish_once():
+                break
+
+    def _on_repeat_tick(self) -> None:
+        if self._repeat_left <= 0 or not self._publish_once():
+            self._repeat_timer.stop()
+            return
+        self._repeat_left -= 1
+        if self._repeat_left <= 0:
+            self._repeat_timer.stop()
+
+    def _publish_once(self, payload: bytes | None = None) -> bool:
+        topic = self.topic_combo.currentText().strip()
+        data = self.payload_edit.toPlainText().encode("utf-8") if payload is None else payload
+        qos, retain = self.pub_qos.currentIndex(), self.retain_box.isChecked()
+        props, user = self.publish_properties.properties() if self.publish_properties is not None else ({}, ())
+        if not self._guard(lambda: self.session.publish(topic, data, qos, retain, props, user)):
+            return False
+        shown = {**props, "user_properties": list(user)} if user else props
+        self.model.add_message("out", topic, data, qos, retain, shown)
+        if self.topic_combo.findText(topic) < 0:
+            self.topic_combo.insertItem(0, topic)  # topic history
+        return True
+
+    def _on_payload_changed(self) -> None:
+        text = self.payload_edit.toPlainText().strip()
+        if text[:1] in ("{", "["):
+            try:
+                json.loads(text)
+                self.payload_check.setText("✓ valid JSON")
+            except ValueError as exc:
+                self.payload_check.setText(f"✗ JSON: {exc}")
+        else:
+            self.payload_check.setText("")
+
+    def _insert_template(self, code: str, fields: tuple[str, ...]) -> None:
+        self.topic_combo.setCurrentText("s/us")
+        self.payload_edit.appendPlainText(",".join([code, *(f"<{f}>" for f in fields)]))
+
+    def _on_from_file_clicked(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Publish a file")
+        if name:
+            self._publish_once(Path(name).read_bytes())
