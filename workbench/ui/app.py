@@ -30,6 +30,7 @@ def run_gui() -> int:
     from .errors import ErrorBridge
     from .local_platform_control import LocalPlatformControl
     from .main_window import MainWindow
+    from .pages.certificates_page import CertificatesPage
     from .pages.connections import ConnectionsPage
     from .pages.local_platform_page import LocalPlatformPage
     from .pages.onboarding_page import OnboardingPage
@@ -44,7 +45,8 @@ def run_gui() -> int:
     connections = ConnectionsPage()
     onboarding = OnboardingPage(connections.profiles.store)
     pop = PopPage()
-    window = MainWindow({"Connections": connections, "Proof of Possession": pop,
+    certificates = CertificatesPage()
+    window = MainWindow({"Connections": connections, "Certificates": certificates, "Proof of Possession": pop,
                          "Local Platform": LocalPlatformPage(platform), "Onboarding": onboarding})
     onboarding.finished.connect(lambda _report: connections.profiles.refresh())
     connections.connection_count_changed.connect(window.set_connection_count)
@@ -59,6 +61,7 @@ def run_gui() -> int:
     platform.ready.connect(onboarding.set_local_platform)
     platform.ready.connect(pop.set_local_platform)
     onboarding.finished.connect(lambda _report: pop.reload_cas())
+    onboarding.finished.connect(lambda _report: certificates.refresh())
     platform.demo_ready.connect(connections.profiles.add_demo_device)
     window.show()
     with loop:
