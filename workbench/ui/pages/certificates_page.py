@@ -1,8 +1,6 @@
-"""The Certificates page, first part: the CA store as a tree (root → intermediates → issued certificates) with
-status, serial and fingerprint, search by CN or serial, and every v3 field of the selected certificate.
-
-The wizard, fleet dialog and chain tools come next; the CLI (`workbench ca …`) does those meanwhile.
-"""
+"""The Certificates page: the CA store as a tree (root → intermediates → issued certificates), the wizard and fleet
+issuance, every field and the platform lint of the selection, chain tools, revocation, CRLs, the openssl folder
+export, and drag and drop of any certificate or keystore file to inspect it."""
 
 from __future__ import annotations
 
@@ -10,13 +8,12 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTreeWidget,
@@ -26,26 +23,39 @@ from PySide6.QtWidgets import (
 )
 
 from workbench import paths
+from workbench.core.keystore.file_certificates import file_certificates, needs_password
+from workbench.core.pki.chain import build_chain, cert_label
 from workbench.core.pki.store import CAStore, certificate_status
-from workbench.core.pki.textdump import text_dump
 from workbench.errors import WorkbenchError
+from workbench.ui.certificates import store_actions
+from workbench.ui.certificates.details_view import CertificateDetails
+from workbench.ui.certificates.toolbar import CertificatesToolbar
+from workbench.ui.dialogs.problem_dialog import problem_html
 
 STATUS_COLOURS = {"valid": "#2e7d32", "expiring soon": "#ef6c00", "expired": "#c62828", "revoked": "#c62828"}
+ROLE_CERT = Qt.ItemDataRole.UserRole
+ROLE_WHAT = Qt.ItemDataRole.UserRole + 1  # ("ca", name) | ("issued", ca, serial) | ("file", path, chain)
 
 
 class CertificatesPage(QWidget):
-    """The CA store tree with a details pane."""
+    """The CA store tree with a details pane, and the actions on the selection."""
+
+    store_changed = Signal()
 
     def __init__(self, workspace: Path | None = None) -> None:
         super().__init__()
         self.workspace = workspace or paths.default_workspace()
+        self.setAcceptDrops(True)
+        self.platform_info: object | None = None
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<h2>Certificates</h2>Your CAs and everything they issued. Create CAs and "
-                                "devices with <code>workbench ca</code> or the Onboarding page; the wizard comes "
-                                "to this page next."))
+        layout.addWidget(QLabel("<h2>Certificates</h2>Your CAs and everything they issued. Create certificates "
+                                "with <b>New</b>; drop a PEM, DER, PKCS#12 or JKS file here to inspect it."))
+        self.toolbar = CertificatesToolbar(self)
+        layout.addWidget(self.toolbar)
         bar = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setPlaceholderText("search by CN or serial (hex)")
+        self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.refresh)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
@@ -55,21 +65,25 @@ class CertificatesPage(QWidget):
         split = QSplitter()
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Name", "Status", "Serial", "SHA-1 fingerprint"])
-        self.tree.setColumnWidth(0, 320)
+        self.tree.setColumnWidth(0, 300)
         self.tree.currentItemChanged.connect(self._on_selected)
-        self.details = QPlainTextEdit()
-        self.details.setReadOnly(True)
-        self.details.setPlaceholderText("Select a certificate to see every field, as openssl x509 -text shows it.")
+        self.details = CertificateDetails()
         split.addWidget(self.tree)
         split.addWidget(self.details)
-        split.setSizes([640, 560])
+        split.setSizes([600, 600])
         layout.addWidget(split, 1)
         self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
+        self.opened = QTreeWidgetItem(["Opened files"])
         self.refresh()
 
+    # --- the tree ------------------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Read the store again (cheap: a few SQLite queries) and rebuild the tree."""
+        """Read the store again (cheap: a few SQLite queries) and rebuild the tree; opened files stay."""
+        if self.opened.treeWidget() is not None:  # clear() would delete the opened files with the store's items
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self.opened))
         self.tree.clear()
         needle = self.search.text().strip()
         try:
@@ -77,12 +91,12 @@ class CertificatesPage(QWidget):
                 cas = store.cas()
                 issued = store.search(needle) if needle else store.certificates()
         except WorkbenchError as exc:
-            self.message.setText(f"{exc.summary}")
+            self.show_problem(exc)
             return
         items: dict[str, QTreeWidgetItem] = {}
         for record in cas:  # parents come before children: roots first, then intermediates by creation
-            cert = record.certificate
-            item = self._item(record.name, certificate_status(cert), cert)
+            item = self._item(record.name, certificate_status(record.certificate), record.certificate,
+                              ("ca", record.name))
             parent = items.get(record.parent or "")
             (parent.addChild(item) if parent is not None else self.tree.addTopLevelItem(item))
             items[record.name] = item
@@ -90,23 +104,115 @@ class CertificatesPage(QWidget):
         issued = [r for r in issued if r.sha1.lower() not in ca_fingerprints]  # intermediates show as CAs
         for record in issued:
             parent = items.get(record.ca)
-            item = self._item(record.cn or record.certificate.subject.rfc4514_string(), record.status(),
-                              record.certificate)
+            name = record.cn or record.certificate.subject.rfc4514_string()
             if parent is not None:
-                parent.addChild(item)
+                parent.addChild(self._item(name, record.status(), record.certificate,
+                                           ("issued", record.ca, record.serial)))
+        if self.opened.childCount():
+            self.tree.addTopLevelItem(self.opened)
         self.tree.expandAll()
-        count = len(issued)
-        self.message.setText(f"{len(cas)} CA(s), {count} issued certificate(s)"
+        self.message.setText(f"{len(cas)} CA(s), {len(issued)} issued certificate(s)"
                              + (f" matching '{needle}'" if needle else "") + f" in {self.workspace}")
+        self.toolbar.update_enabled()
 
-    def _item(self, name: str, status: str, cert: x509.Certificate) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([name, status, format(cert.serial_number, "X"),
-                                cert.fingerprint(hashes.SHA1()).hex()])
+    def _item(self, name: str, status: str, cert: x509.Certificate, what: tuple) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([name, status, format(cert.serial_number, "X"), cert.fingerprint(hashes.SHA1()).hex()])
         item.setForeground(1, QBrush(QColor(STATUS_COLOURS.get(status, "#37474f"))))
-        item.setData(0, Qt.ItemDataRole.UserRole, cert)
+        item.setData(0, ROLE_CERT, cert)
+        item.setData(0, ROLE_WHAT, what)
         return item
 
+    def selected(self) -> tuple[x509.Certificate | None, tuple]:
+        """The selected certificate and what it is: ("ca", name), ("issued", ca, serial) or ("file", path, chain)."""
+        item = self.tree.currentItem()
+        if item is None or not isinstance(item.data(0, ROLE_CERT), x509.Certificate):
+            return None, ()
+        return item.data(0, ROLE_CERT), tuple(item.data(0, ROLE_WHAT) or ())
+
+    def select_name(self, name: str) -> bool:
+        """Select the first certificate shown under this name (links from other pages)."""
+        found = self.tree.findItems(name, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive, 0)
+        if found:
+            self.tree.setCurrentItem(found[0])
+        return bool(found)
+
     def _on_selected(self, current: QTreeWidgetItem | None, _previous: object) -> None:
-        cert = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
-        if isinstance(cert, x509.Certificate):
-            self.details.setPlainText(text_dump(cert))
+        self.toolbar.update_enabled()
+        cert, what = self.selected()
+        if cert is None:
+            self.details.clear_view()
+            return
+        try:
+            pool = store_actions.store_cas(self.workspace)
+            chain = list(what[2]) if what and what[0] == "file" else []
+            if not chain and what and what[0] in ("ca", "issued"):
+                chain = list(build_chain([cert], pool).chain)
+            self.details.show_certificate(cert, chain, [c for c in pool if c.issuer == c.subject])
+        except WorkbenchError as exc:
+            self.show_problem(exc)
+
+    # --- files ---------------------------------------------------------------------------------------------------
+    def inspect_file(self, path: str | Path, password: str | None = None) -> bool:
+        """Open any certificate or keystore file under "Opened files" and select its first certificate."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+            if needs_password(data) and password is None:
+                password = self.toolbar.ask_password(f"Store password of '{path.name}'")
+                if password is None:
+                    return False
+            found = file_certificates(data, password.encode() if password is not None else None,
+                                      what=f"'{path.name}'")
+        except OSError as exc:
+            self.show_problem(WorkbenchError(f"Cannot read '{path}'", (exc.strerror or str(exc),)))
+            return False
+        except WorkbenchError as exc:
+            self.show_problem(exc)
+            return False
+        node = QTreeWidgetItem([path.name, found.kind, "", f"{len(found.certificates)} certificate(s)"])
+        for cert in found.certificates:
+            chain = build_chain(list(found.certificates), leaf=cert).chain
+            node.addChild(self._item(cert_label(cert), certificate_status(cert), cert, ("file", str(path), chain)))
+        self.opened.addChild(node)
+        if self.opened.treeWidget() is None:
+            self.tree.addTopLevelItem(self.opened)
+        self.opened.setExpanded(True)
+        node.setExpanded(True)
+        self.tree.setCurrentItem(node.child(0))
+        self.message.setText(f"Opened '{path}': {found.kind}, {len(found.certificates)} certificate(s)")
+        return True
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept files: certificates and keystores are inspected."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Inspect each dropped file."""
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.inspect_file(url.toLocalFile())
+        event.acceptProposedAction()
+
+    # --- feedback ------------------------------------------------------------------------------------------------
+    def show_problem(self, error: WorkbenchError) -> None:
+        """A problem in words, under the tree (the page never shows a traceback)."""
+        self.message.setText(f"<span style='color:#c62828'>{problem_html(error)}</span>")
+
+    def show_outcome(self, outcome: store_actions.Outcome) -> None:
+        """A finished action, with where it wrote."""
+        self.refresh_keep_selection()
+        self.message.setText(f"<span style='color:#2e7d32'>✓</span> {outcome.message}")
+
+    def refresh_keep_selection(self) -> None:
+        """Refresh and select again what was selected."""
+        item = self.tree.currentItem()
+        name = item.text(0) if item is not None else ""
+        self.refresh()
+        self.store_changed.emit()
+        if name:
+            self.select_name(name)
+
+    def set_local_platform(self, info: object) -> None:
+        """The running local platform, for the fleet dialog's CSV upload."""
+        self.platform_info = info

@@ -1,0 +1,184 @@
+"""The Certificates page's buttons and the file and password dialogs they open; the work itself is in
+store_actions, so every dialog is one thin step in front of a tested function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
+
+from workbench.core.pki.crl import REASONS
+from workbench.errors import WorkbenchError
+
+from . import store_actions
+
+if TYPE_CHECKING:
+    from workbench.ui.pages.certificates_page import CertificatesPage
+
+WIZARD_KINDS = (("root", "Root CA…"), ("intermediate", "Intermediate CA…"), ("device", "Device certificate…"),
+                ("server", "Server certificate…"), ("csr", "Sign a CSR…"))
+CERT_FILES = "Certificates and keystores (*.pem *.crt *.cer *.der *.p12 *.pfx *.jks *.ks);;All files (*)"
+
+
+class CertificatesToolbar(QWidget):
+    """New ▾, Fleet, Open, Chain ▾, Revoke, CRL and Export, enabled by what is selected."""
+
+    def __init__(self, page: CertificatesPage) -> None:
+        super().__init__(page)
+        self.page = page
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.new = self._menu_button("New", [(label, lambda _=False, k=kind: self.open_wizard(k))
+                                             for kind, label in WIZARD_KINDS])
+        self.new.setToolTip("Create a CA, an intermediate, a device or server certificate, or sign a CSR")
+        self.fleet = self._button("Fleet…", self.open_fleet, "Issue many device certificates and keystores at once")
+        self.open = self._button("Open file…", self._on_open, "Inspect a PEM, DER, PKCS#12 or JKS file")
+        self.chain = self._menu_button("Chain", [("Verify a chain file…", self._on_verify),
+                                                 ("Order a chain file…", self._on_order),
+                                                 ("Save the chain of the selection…", self._on_build)])
+        self.revoke = self._button("Revoke…", self._on_revoke, "Revoke the selected issued certificate")
+        self.crl = self._button("CRL…", self._on_crl, "Sign the selected CA's next CRL and save it")
+        self.export = self._button("Export openssl layout…", self._on_export,
+                                   "Write the selected CA as the guide's caCertificate folder (openssl ca)")
+        for widget in (self.new, self.fleet, self.open, self.chain, self.revoke, self.crl, self.export):
+            row.addWidget(widget)
+        row.addStretch(1)
+
+    def _button(self, text: str, slot: Callable[[], object], tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _=False: slot())
+        return button
+
+    def _menu_button(self, text: str, actions: list[tuple[str, Callable[..., object]]]) -> QToolButton:
+        button = QToolButton()
+        button.setText(text + " ")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(button)
+        for label, slot in actions:
+            menu.addAction(label).triggered.connect(slot)
+        button.setMenu(menu)
+        return button
+
+    def update_enabled(self) -> None:
+        """Revoke needs an issued certificate; CRL and export need a CA."""
+        _cert, what = self.page.selected()
+        kind = what[0] if what else ""
+        self.revoke.setEnabled(kind == "issued")
+        self.crl.setEnabled(kind == "ca")
+        self.export.setEnabled(kind == "ca")
+
+    # --- prompts -------------------------------------------------------------------------------------------------
+    def ask_password(self, label: str) -> str | None:
+        """A password prompt (None when cancelled)."""
+        text, ok = QInputDialog.getText(self, "Password", label, QLineEdit.EchoMode.Password)
+        return text if ok else None
+
+    def _ca_prompt(self, name: str) -> str | None:
+        return self.ask_password(f"Key password of the CA '{name}' (not in the keyring)")
+
+    def _run(self, action: Callable[[], store_actions.Outcome]) -> None:
+        try:
+            self.page.show_outcome(action())
+        except WorkbenchError as exc:
+            self.page.show_problem(exc)
+
+    # --- actions -------------------------------------------------------------------------------------------------
+    def open_wizard(self, kind: str) -> None:
+        """The certificate wizard for one kind; the tree refreshes when it created something."""
+        from workbench.ui.wizards.certificate_wizard import CertificateWizard
+
+        wizard = CertificateWizard(self.page.workspace, kind, self.page)
+        wizard.created.connect(lambda _record: self.page.refresh_keep_selection())
+        wizard.open()
+        self.page.wizard = wizard
+
+    def open_fleet(self) -> None:
+        """The fleet issuance dialog, with the local platform for the CSV upload."""
+        from workbench.ui.dialogs.fleet_dialog import FleetDialog
+
+        dialog = FleetDialog(self.page.workspace, self.page)
+        if self.page.platform_info is not None:
+            dialog.set_platform(self.page.platform_info)
+        dialog.finished_run.connect(lambda _result: self.page.refresh_keep_selection())
+        dialog.open()
+        self.page.fleet_dialog = dialog
+
+    def _on_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Inspect a file", "", CERT_FILES)
+        if path:
+            self.page.inspect_file(path)
+
+    def _on_verify(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Chain file to verify (leaf first)", "", CERT_FILES)
+        if not path:
+            return
+        try:
+            result = store_actions.verify_file(self.page.workspace, Path(path))
+        except WorkbenchError as exc:
+            self.page.show_problem(exc)
+            return
+        lines = [result.summary, *(f"• {f.message}" for f in result.findings), *result.notes]
+        (QMessageBox.information if result.ok else QMessageBox.warning)(self, "Chain verification", "\n".join(lines))
+        self.page.message.setText(result.summary)
+
+    def _on_order(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Chain file to order", "", CERT_FILES)
+        if not path:
+            return
+        suggested = str(Path(path).with_suffix(".ordered.pem"))
+        out, _ = QFileDialog.getSaveFileName(self, "Save the ordered chain", suggested, "PEM (*.pem)")
+        if out:
+            self._run(lambda: store_actions.order_file(self.page.workspace, Path(path), Path(out)))
+
+    def _on_build(self) -> None:
+        cert, _what = self.page.selected()
+        if cert is None:
+            QMessageBox.information(self, "Chain", "Select a certificate first.")
+            return
+        out, _ = QFileDialog.getSaveFileName(self, "Save the chain", "chain.pem", "PEM (*.pem)")
+        if out:
+            self._run(lambda: store_actions.build_from_store(self.page.workspace, cert, Path(out)))
+
+    def _on_revoke(self) -> None:
+        _cert, what = self.page.selected()
+        reason, ok = QInputDialog.getItem(self, "Revoke", f"Why is serial {what[2]:X} revoked?", list(REASONS), 0,
+                                          False)
+        if ok:
+            self._run(lambda: store_actions.revoke(self.page.workspace, what[1], what[2], reason))
+
+    def _on_crl(self) -> None:
+        _cert, what = self.page.selected()
+        out, _ = QFileDialog.getSaveFileName(self, "Save the CRL", f"{what[1]}.crl.pem", "PEM (*.pem *.crl)")
+        if out:
+            self._run(lambda: store_actions.write_crl(self.page.workspace, what[1], self._ca_prompt, Path(out)))
+
+    def _on_export(self) -> None:
+        _cert, what = self.page.selected()
+        parent = QFileDialog.getExistingDirectory(self, "Folder to create the caCertificate folder in")
+        if not parent:
+            return
+        outcome: list[store_actions.Outcome] = []
+
+        def export() -> store_actions.Outcome:
+            outcome.append(store_actions.export_layout(self.page.workspace, what[1], self._ca_prompt,
+                                                       Path(parent) / "caCertificate"))
+            return outcome[0]
+
+        self._run(export)
+        if outcome and outcome[0].path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(outcome[0].path)))
