@@ -62,9 +62,9 @@ def test_onboard_url_runs_the_tenant_path(tmp_path: Path, capsys: pytest.Capture
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """--url/--user is the real-tenant path; the local platform stands in for the tenant (loopback only)."""
     from embedded_broker import BackgroundLocalPlatform, PlatformSettings
-    from workbench.cli.onboard import tenant_secret_id
     from workbench.core.profiles.model import SecretName
     from workbench.core.profiles.secrets import SecretStore
+    from workbench.services.platform_http import tenant_secret_id
 
     with BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0)) as lp:
         assert lp.local is not None and lp.local.server_ca_path is not None

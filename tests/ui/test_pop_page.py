@@ -22,7 +22,7 @@ from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.onboarding import ca_secret_id, server_context, trust_from_pem
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.platform_http import PlatformCredentials, PlatformHttp, tenant_secret_id
 from workbench.ui.pages.pop_page import PopPage
 
 
@@ -83,3 +83,66 @@ def test_key_file_signs_like_openssl(qtbot: QtBot, tmp_path: Path) -> None:
     assert base64.b64decode(signature.signature_b64)
     page.key_file.setText(str(tmp_path / "missing.key"))
     assert page.sign() is None and "Cannot read the key file" in page.state.text()
+
+
+def test_a_tenant_target_fetches_uploads_and_keeps_its_password(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop,
+                                                                info: LocalPlatformInfo, tmp_path: Path) -> None:
+    """The tenant path (URL, t100/admin, password, server CA) against the local platform standing in for a tenant."""
+    workspace = tmp_path / "ws"
+    with CAStore(workspace) as store:
+        record = store.init_root(parse_dn("CN=Tenant PoP CA"), b"ca-pass", key_spec=KeySpec.EC_P256)
+    SecretStore().set(ca_secret_id(record.name), SecretName.KEY_PASSWORD, "ca-pass")
+    page = PopPage(workspace)
+    qtbot.addWidget(page)
+    page.target.kind.setCurrentIndex(1)
+    page.target.url.setText(info.rest_url)
+    page.target.user.setText("t100/admin")
+    page.target.password.setText("wrong")
+    page.target.server_ca.setText(str(info.server_ca))
+    page.ca.setCurrentIndex(page.ca.findData(record.name))
+    qtbot.waitUntil(page.fetch().done, timeout=10_000)
+    assert "t100/admin" in page.state.text() and "401" in page.state.text()
+    slot = tenant_secret_id(info.rest_url, "t100/admin")
+    assert SecretStore().get(slot, SecretName.PLATFORM_PASSWORD) is None  # a refused password is not kept
+
+    async def upload() -> None:
+        async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
+                                trust=server_context(trust_from_pem(info.server_ca.read_bytes()))) as http:
+            await http.trusted_certificate_call(api.upload_trusted_certificate("t100", record.certificate, "T CA"))
+
+    task = qasync_loop.create_task(upload())
+    qtbot.waitUntil(task.done, timeout=10_000)
+    page.target.password.setText(info.admin_password)
+    qtbot.waitUntil(page.fetch().done, timeout=10_000)
+    assert len(page.code.toPlainText()) == 136
+    assert SecretStore().get(slot, SecretName.PLATFORM_PASSWORD) == info.admin_password
+    assert page.sign() is not None
+    qtbot.waitUntil(page.upload().done, timeout=10_000)
+    assert page.state.text() == "Proof of possession: Complete"
+
+
+def test_verification_certificate_tab(qtbot: QtBot, tmp_path: Path, screenshot_dir: Path) -> None:
+    workspace = tmp_path / "ws"
+    with CAStore(workspace) as store:
+        record = store.init_root(parse_dn("CN=AWS Style CA"), b"ca-pass", key_spec=KeySpec.EC_P256)
+    SecretStore().set(ca_secret_id(record.name), SecretName.KEY_PASSWORD, "ca-pass")
+    page = PopPage(workspace)
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    page.tabs.setCurrentIndex(1)
+    tab = page.verification
+    tab.code.setText("x" * 65)
+    assert tab.create() is None and "at most 64" in tab.state.text()
+    code = "0123456789abcdef" * 4  # an AWS registration code: 64 hex characters
+    tab.code.setText(code)
+    cert = tab.create()
+    assert cert is not None and f"CN={code}" in tab.result.toPlainText()
+    out = tab.save(tmp_path / "verificationCert.pem")
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(record.certificate.public_bytes(serialization.Encoding.PEM))
+    subject = subprocess.run(["openssl", "x509", "-in", str(out), "-noout", "-subject"], capture_output=True,
+                             text=True, check=True).stdout
+    assert code in subject
+    subprocess.run(["openssl", "verify", "-CAfile", str(ca_file), str(out)], check=True, capture_output=True)
+    page.grab().save(str(screenshot_dir / "pop-verification-certificate.png"))

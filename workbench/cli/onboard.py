@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import secrets
 import sys
@@ -26,7 +25,7 @@ from workbench.services.onboarding import (
     server_context,
     trust_from_pem,
 )
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.platform_http import PlatformCredentials, PlatformHttp, tenant_secret_id
 
 STEP_TITLES = {"ca": "CA", "upload": "upload", "pop": "PoP", "device": "device", "devices": "devices",
                "register": "register", "fleet": "fleet", "mqtt": "MQTT", "token": "token", "rest": "REST",
@@ -110,11 +109,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if local is not None and local.process is not None:
             local.stop()
-
-
-def tenant_secret_id(url: str, user: str) -> str:
-    """The keyring slot of a tenant login (ids allow letters, digits and '-' only)."""
-    return "tenant-" + hashlib.sha256(f"{url}|{user}".encode()).hexdigest()[:24]
 
 
 def _tenant_password(args: argparse.Namespace, url: str, store: SecretStore) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,11 @@ from workbench.core.platform_client.responses import (
     platform_error,
 )
 from workbench.errors import PlatformError, TlsError, WorkbenchError
+
+
+def tenant_secret_id(url: str, user: str) -> str:
+    """The keyring slot of a tenant login, shared by the CLI and the GUI (ids allow letters, digits and '-')."""
+    return "tenant-" + hashlib.sha256(f"{url.rstrip('/')}|{user}".encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The Proof of Possession page: sign a platform's verification code exactly as
 `openssl dgst -sha256 -sign key | openssl base64 -A` does, check it against the certificate, copy or upload it.
 
-The code comes pasted or fetched from the local platform; the key comes from the CA store (its password from the
-keyring) or from a key file. The exact bytes signed are shown, so a stray newline is never a mystery.
+The code comes pasted or fetched from the local platform or a tenant; the key comes from the CA store (its password
+from the keyring) or from a key file. The exact bytes signed are shown, so a stray newline is never a mystery. A
+second tab makes the verification certificate (CN = code) that AWS- and Azure-style platforms ask for instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,9 +35,10 @@ from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import WorkbenchError
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import ca_secret_id, server_context, trust_from_pem
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.onboarding import ca_secret_id
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.platform_target import PlatformTarget
+from workbench.ui.pop.verification_tab import VerificationCertificateTab
 
 
 class PopPage(QWidget):
@@ -45,12 +48,21 @@ class PopPage(QWidget):
         super().__init__()
         self.workspace = workspace or paths.default_workspace()
         self.secrets = secrets or SecretStore()
-        self.local: LocalPlatformInfo | None = None
         self.signature: PopSignature | None = None
         self.certificate: x509.Certificate | None = None
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<h2>Proof of Possession</h2>Prove to the platform that you hold the CA's private "
-                                "key: sign its verification code with that key."))
+        outer = QVBoxLayout(self)
+        outer.addWidget(QLabel("<h2>Proof of Possession</h2>Prove to the platform that you hold the CA's private "
+                               "key: sign its verification code with that key."))
+        self.tabs = QTabWidget()
+        outer.addWidget(self.tabs, 1)
+        signing = QWidget()
+        self.tabs.addTab(signing, "Sign the verification code (Cumulocity)")
+        self.verification = VerificationCertificateTab(self.workspace, self.secrets)
+        self.tabs.addTab(self.verification, "Verification certificate (AWS, Azure)")
+        layout = QVBoxLayout(signing)
+        self.target = PlatformTarget(self.secrets)
+        self.target.changed.connect(self._on_target_changed)
+        layout.addWidget(self.target)
         form = QFormLayout()
         self.ca = QComboBox()
         self.ca.setToolTip("A CA from the CA store; its key password is read from the keyring")
@@ -61,13 +73,14 @@ class PopPage(QWidget):
         self.key_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_password.setPlaceholderText("key password (empty: from the keyring)")
         self.code = QPlainTextEdit()
-        self.code.setPlaceholderText("paste the verification code, or fetch it from the local platform")
+        self.code.setPlaceholderText("paste the verification code, or fetch it from the platform")
         self.code.setMaximumHeight(70)
-        fetch = QPushButton("Fetch from the local platform")
-        fetch.clicked.connect(lambda: self.fetch())
+        self.fetch_button = QPushButton("Fetch a new code")
+        self.fetch_button.setToolTip("Ask the platform for a new verification code of the chosen CA")
+        self.fetch_button.clicked.connect(lambda: self.fetch())
         code_row = QHBoxLayout()
         code_row.addWidget(self.code, 1)
-        code_row.addWidget(fetch)
+        code_row.addWidget(self.fetch_button)
         form.addRow("CA", self.ca)
         form.addRow("", self.key_file)
         form.addRow("", self.key_password)
@@ -79,7 +92,7 @@ class PopPage(QWidget):
         self.copy_button = QPushButton("Copy signature")
         self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(
             self.signature.signature_b64 if self.signature else ""))
-        self.upload_button = QPushButton("Upload to the local platform")
+        self.upload_button = QPushButton("Upload the signature")
         self.upload_button.clicked.connect(lambda: self.upload())
         for button in (sign, self.copy_button, self.upload_button):
             row.addWidget(button)
@@ -104,10 +117,17 @@ class PopPage(QWidget):
                     self.ca.addItem(record.name, record.name)
         except WorkbenchError:
             pass  # no store yet: the key file is the way
+        self.verification.reload_cas()
 
     def set_local_platform(self, info: LocalPlatformInfo) -> None:
-        """Fetch and upload go to this platform."""
-        self.local = info
+        """Fetch and upload go to this platform (unless a tenant is chosen)."""
+        self.target.set_local_platform(info)
+
+    def _on_target_changed(self) -> None:
+        where = self.target.describe()
+        self.fetch_button.setToolTip(f"Ask {where} for a new verification code of the chosen CA")
+        self.upload_button.setToolTip(f"Send the signature to {where}")
+        self.upload_button.setEnabled(self.signature is not None and self.certificate is not None)
 
     # --- signing -------------------------------------------------------------------------------------------
     def sign(self) -> PopSignature | None:
@@ -128,7 +148,7 @@ class PopPage(QWidget):
                                  f"Signed with: {signature.key_description}\n"
                                  f"Bytes signed ({len(code)}): {signature.signed_bytes_hex}\n{check}")
         self.copy_button.setEnabled(True)
-        self.upload_button.setEnabled(self.local is not None and self.certificate is not None)
+        self.upload_button.setEnabled(self.certificate is not None)
         self.state.setText("")
         return signature
 
@@ -149,25 +169,14 @@ class PopPage(QWidget):
             raise WorkbenchError(f"Cannot read the key file '{path}'", (str(exc),)) from exc
         return load_private_key(data, typed), None
 
-    # --- the local platform --------------------------------------------------------------------------------
-    def fetch(self) -> asyncio.Task[None] | None:
-        """A new verification code for the chosen CA from the local platform."""
-        return self._with_platform(self._fetch)
+    # --- the platform --------------------------------------------------------------------------------------
+    def fetch(self) -> asyncio.Task[None]:
+        """A new verification code for the chosen CA from the local platform or the tenant."""
+        return asyncio.get_event_loop().create_task(self._fetch())
 
-    def upload(self) -> asyncio.Task[None] | None:
+    def upload(self) -> asyncio.Task[None]:
         """Upload the signature and show the state the platform reports (Incomplete → Complete)."""
-        return self._with_platform(self._upload)
-
-    def _with_platform(self, job: object) -> asyncio.Task[None] | None:
-        if self.local is None:
-            self.state.setText("The local platform is not running yet.")
-            return None
-        return asyncio.get_event_loop().create_task(job())  # type: ignore[operator]
-
-    def _http(self) -> PlatformHttp:
-        assert self.local is not None
-        return PlatformHttp(self.local.rest_url, PlatformCredentials("admin", self.local.admin_password, "t100"),
-                            trust=server_context(trust_from_pem(self.local.server_ca.read_bytes())))
+        return asyncio.get_event_loop().create_task(self._upload())
 
     def _fingerprint(self) -> str:
         name = self.ca.currentData()
@@ -178,11 +187,13 @@ class PopPage(QWidget):
 
     async def _fetch(self) -> None:
         try:
-            async with self._http() as http:
-                cert = await http.trusted_certificate_call(api.new_verification_code("t100", self._fingerprint()))
+            async with self.target.http() as http:
+                tenant = await http.tenant_id()
+                cert = await http.trusted_certificate_call(api.new_verification_code(tenant, self._fingerprint()))
         except WorkbenchError as exc:
             self.state.setText(problem_html(exc))
             return
+        self.target.remember()
         self.code.setPlainText(cert.pop_code or "")
         self.state.setText(f"Proof of possession: {cert.pop_state}. New code fetched; sign it.")
 
@@ -190,12 +201,14 @@ class PopPage(QWidget):
         if self.signature is None:
             return
         try:
-            async with self._http() as http:
+            async with self.target.http() as http:
+                tenant = await http.tenant_id()
                 cert = await http.trusted_certificate_call(api.submit_proof_of_possession(
-                    "t100", self._fingerprint(), self.signature.signature_b64))
+                    tenant, self._fingerprint(), self.signature.signature_b64))
         except WorkbenchError as exc:
             self.state.setText(problem_html(exc))
             return
+        self.target.remember()
         self.state.setText(f"Proof of possession: {cert.pop_state}")
 
 

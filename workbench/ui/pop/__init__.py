@@ -1,0 +1,1 @@
+"""Parts of the Proof of Possession page."""
