@@ -4,6 +4,7 @@ explains a failing step with its causes, and resumes with the same CA."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,14 +44,45 @@ def test_onboarding_page_runs_to_the_last_step(qtbot: QtBot, qasync_loop: asynci
     assert [p.name for p in store.load_all().profiles] == ["gui-onboarded (onboarded)"]
     page.checklist.setCurrentItem(page.items["pop"])
     assert "openssl dgst -sha256 -sign caKey.pem" in page.equivalent.toPlainText()
+    page.checklist.setCurrentItem(page.items["keystores"])
+    assert "keytool -importcert" in page.equivalent.toPlainText() and page.link.isEnabled()
+    with qtbot.waitSignal(page.inspect) as shown:
+        page.link.click()
+    assert shown.args[0] == "Keystores" and shown.args[1].endswith("gui-onboarded/deviceKeystore.p12")
+    assert Path(shown.args[1]).exists()
     page.grab().save(str(screenshot_dir / "onboarding-page.png"))
     first_ca = page.ca_name
     # a failing step shows its causes; "Run again" keeps the same CA
-    page.target.setCurrentIndex(1)
-    page.url.setText(info.rest_url)
-    page.user.setText("t100/admin")
-    page.password.setText("wrong")
+    page.target.kind.setCurrentIndex(1)
+    page.target.url.setText(info.rest_url)
+    page.target.user.setText("t100/admin")
+    page.target.password.setText("wrong")
+    page.target.server_ca.setText(str(info.server_ca))
     with qtbot.waitSignal(page.finished, timeout=30_000) as failed:
         page.run()
     assert not failed.args[0].ok and page.items["upload"].text(0).startswith("✗")
     assert page.items["upload"].childCount() >= 1 and page.ca_name == first_ca
+
+
+def test_demo_mode_ends_on_live_data_and_a_token_countdown(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop,
+                                                           info: LocalPlatformInfo, tmp_path: Path,
+                                                           screenshot_dir: Path) -> None:
+    page = OnboardingPage(ProfileStore(tmp_path / "profiles"), tmp_path / "ws", tmp_path / "out")
+    qtbot.addWidget(page)
+    page.resize(1200, 860)
+    page.show()
+    page.set_local_platform(info)
+    started = time.monotonic()
+    with qtbot.waitSignal(page.finished, timeout=60_000) as done:
+        page.demo()
+    assert done.args[0].ok and page.device_id.text().startswith("demo-thermostat-")
+    assert time.monotonic() - started < 60  # the issue's budget for a customer demo
+    assert page.demo_panel.isVisible()
+    qtbot.waitUntil(lambda: page.demo_panel.device is not None and page.demo_panel.device.sent >= 3, timeout=10_000)
+    assert "left · renewed at half-life in" in page.demo_panel.countdown.text()
+    assert "measurement(s) sent, last" in page.demo_panel.sent.text()
+    qtbot.waitUntil(lambda: page.demo_panel.plot.point_count() >= 3)
+    page.grab().save(str(screenshot_dir / "onboarding-demo.png"))
+    with qtbot.waitSignal(page.demo_panel.stopped, timeout=10_000):
+        page.demo_panel.stop()
+    assert page.demo_panel.countdown.text() == "stopped"

@@ -21,7 +21,6 @@ from cryptography.x509.oid import NameOID
 
 from workbench.core.files import write_atomic
 from workbench.core.keystore import build_device_keystore, build_truststore
-from workbench.core.pki.fleet_ids import DeviceEntry, bulk_registration_csv
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.profiles import device_profile, root_ca_profile
 from workbench.core.pki.store import CAStore
@@ -30,6 +29,7 @@ from workbench.core.platform_client.tokens import DeviceToken
 from workbench.core.pop import sign_code
 from workbench.core.tls import ClientIdentity, client_context
 from workbench.errors import PlatformError, WorkbenchError
+from workbench.services.onboarding_fleet import FleetSteps, hhmm
 from workbench.services.platform_http import PlatformHttp
 from workbench.services.token_flow import DeviceConnection
 
@@ -61,6 +61,7 @@ class OnboardingOptions:
     server_trust: tuple[x509.Certificate, ...] = ()  # empty: the system's trust store
     jwks: bool = False  # verify the token with /.well-known/jwks.json (the local platform publishes one)
     devices: int = 0  # > 0: the fleet variant with bulk registration
+    keep_connection: bool = False  # True: the device stays connected after the run (the GUI's demo uses it)
 
 
 @dataclass
@@ -92,7 +93,7 @@ class OnboardingReport:
                 "created": self.created}
 
 
-class Onboarding:
+class Onboarding(FleetSteps):
     """Runs the steps in order; `on_step` sees each result as soon as it is known."""
 
     def __init__(self, options: OnboardingOptions, on_step: Callable[[StepResult], None] = lambda r: None) -> None:
@@ -108,6 +109,7 @@ class Onboarding:
         self.token: DeviceToken | None = None
         self.identities: dict[str, ClientIdentity] = {}
         self.fleet_rows: list[str] = []
+        self.jwks: dict[str, Any] | None = None
 
     async def run(self, only: tuple[str, ...] = ()) -> OnboardingReport:
         """All steps (or `only` these); stops at the first failure (the report says where and what exists)."""
@@ -122,7 +124,7 @@ class Onboarding:
                     break
                 self._record(StepResult(name, True, message, time.monotonic() - started))
         finally:
-            if self.connection is not None:
+            if self.connection is not None and not (self.o.keep_connection and self.report.ok):
                 await asyncio.to_thread(self.connection.close)
         return self.report
 
@@ -237,49 +239,6 @@ class Onboarding:
                                                                "files": files})
         return f"issued {device_id} (serial {record.certificate.serial_number:x}); {', '.join(files)} in {folder}"
 
-    # --- fleet variant -------------------------------------------------------------------------------------
-    def fleet_ids(self) -> list[str]:
-        """The fleet's device ids: the main device first, then numbered ones."""
-        return [self.o.device_id] + [f"{self.o.device_id}-{i:03d}" for i in range(2, self.o.devices + 1)]
-
-    async def issue_fleet(self) -> str:
-        ids = self.fleet_ids()
-        for device_id in ids:
-            await asyncio.to_thread(self._issue, device_id)
-        return f"issued {len(ids)} devices with {self.o.keystore_type} keystores in {self.o.out_dir}"
-
-    async def register_fleet(self) -> str:
-        csv = bulk_registration_csv([DeviceEntry(d) for d in self.fleet_ids()])
-        write_atomic(self.o.out_dir / "bulk-registration.csv", csv)
-        result = await self.o.http.bulk_register(csv)
-        if not result.ok:
-            raise PlatformError(f"bulk registration accepted {result.successful} of {result.total} devices",
-                                tuple(f"{device}: {reason}" for device, reason in result.failures))
-        self.report.created["registered"] = result.successful
-        return f"bulk registration: {result.successful} of {result.total} devices registered (auto-registration off)"
-
-    async def connect_fleet(self) -> str:
-        """Every device but the main one connects and gets a token; the main one continues with the next steps."""
-        rows: list[str] = []
-
-        def one(device_id: str) -> str:
-            identity = self.identities[device_id]
-            context = client_context(trust=list(self.o.server_trust) or None, identity=identity)
-            connection = DeviceConnection(self.o.mqtt_host, self.o.mqtt_port, f"d:{device_id}", context)
-            started = time.monotonic()
-            try:
-                connection.connect()
-                token = connection.request_token()
-            finally:
-                connection.close()
-            took = (time.monotonic() - started) * 1000
-            return f"{device_id}: connected, token until {_hhmm(token.token.expires_at)} ({took:.0f} ms)"
-
-        for device_id in self.fleet_ids()[1:]:
-            rows.append(await asyncio.to_thread(one, device_id))
-        self.fleet_rows = rows
-        return f"{len(rows)} more devices connected and got tokens"
-
     # --- 5. MQTT -------------------------------------------------------------------------------------------
     async def connect(self) -> str:
         assert self.identity is not None
@@ -300,13 +259,14 @@ class Onboarding:
             import json
 
             jwks = json.loads(body)
+            self.jwks = jwks
         result = await asyncio.to_thread(self.connection.request_token, jwks)
         self.token = result.token
         until = result.token.expires_at
         refresh = result.token.refresh_at
         checked = "; signature verified with the platform's JWKS" if result.verified else ""
-        return (f"token for {result.token.claims.get('sub')} valid until {_hhmm(until)}, refresh after "
-                f"{_hhmm(refresh)}{checked}")
+        return (f"token for {result.token.claims.get('sub')} valid until {hhmm(until)}, refresh after "
+                f"{hhmm(refresh)}{checked}")
 
     # --- 7. REST with the token ----------------------------------------------------------------------------
     async def current_user(self) -> str:
@@ -343,10 +303,6 @@ def _sha1() -> Any:
     from cryptography.hazmat.primitives import hashes
 
     return hashes.SHA1()  # the platform names a certificate by its SHA-1 fingerprint
-
-
-def _hhmm(moment: dt.datetime | None) -> str:
-    return moment.astimezone().strftime("%H:%M:%S") if moment is not None else "?"
 
 
 def trust_from_pem(data: bytes) -> tuple[x509.Certificate, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography import x509
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QWidget
 
@@ -85,6 +86,32 @@ class PlatformTarget(QWidget):
         """For buttons and messages: 'the local platform' or the tenant's URL."""
         return "the local platform" if self.is_local() else self.url.text().strip() or "the tenant"
 
+    def rest_url(self) -> str:
+        """The REST base URL ('' while unknown)."""
+        if self.is_local():
+            return self.local.rest_url if self.local is not None else ""
+        return self.url.text().strip().rstrip("/")
+
+    def mqtt_endpoint(self) -> tuple[str, int]:
+        """Where devices connect over mutual TLS: the local platform's MQTTS port, or the tenant's host on 8883."""
+        if self.is_local():
+            return "localhost", self.local.ports["mqtts"] if self.local is not None else 0
+        return self.rest_url().split("://", 1)[-1].split("/")[0].split(":")[0], 8883
+
+    def server_trust(self) -> tuple[x509.Certificate, ...]:
+        """The certificates that sign the server (empty: the system's trust store, as for a cloud tenant)."""
+        if self.is_local():
+            return trust_from_pem(self.local.server_ca.read_bytes()) if self.local is not None else ()
+        if not self.server_ca.text().strip():
+            return ()
+        path = Path(self.server_ca.text().strip())
+        try:
+            return trust_from_pem(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"Cannot read the server CA '{path}'",
+                                    (getattr(exc, "strerror", None) or str(exc),
+                                     "Give the PEM file of the CA that signed the server's certificate.")) from exc
+
     def http(self) -> PlatformHttp:
         """A client for the target; use as `async with`.
 
@@ -103,16 +130,9 @@ class PlatformTarget(QWidget):
                                     ("For example https://mytenant.cumulocity.com and t123/admin.",))
         self._fill_password()
         tenant, _, user = login.rpartition("/")
-        trust = None
-        if self.server_ca.text().strip():
-            path = Path(self.server_ca.text().strip())
-            try:
-                trust = server_context(trust_from_pem(path.read_bytes()))
-            except (OSError, ValueError) as exc:
-                raise InvalidInputError(f"Cannot read the server CA '{path}'",
-                                        (getattr(exc, "strerror", None) or str(exc),
-                                         "Give the PEM file of the CA that signed the server's certificate.")) from exc
-        return PlatformHttp(url, PlatformCredentials(user, self.password.text(), tenant or None), trust=trust)
+        trust = self.server_trust()
+        return PlatformHttp(url, PlatformCredentials(user, self.password.text(), tenant or None),
+                            trust=server_context(trust) if trust else None)
 
     def remember(self) -> None:
         """The tenant accepted the password: keep it in the keyring when asked to."""

@@ -1,0 +1,28 @@
+"""The live plot keeps only its window, draws without data, and draws several series."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from workbench.ui.widgets.live_plot import LivePlot, nice_range
+
+
+def test_window_and_painting(qtbot: QtBot) -> None:
+    plot = LivePlot(window=60)
+    qtbot.addWidget(plot)
+    plot.resize(500, 240)
+    plot.show()
+    assert not plot.grab().isNull()  # "waiting for data…"
+    for t in range(200):
+        plot.add_point("T", float(t), 20 + (t % 7) / 10)
+        plot.add_point("H", float(t), 50.0)  # a flat line still has a range
+    assert plot.point_count("T") == 61 and plot.point_count() == 122
+    assert not plot.grab().isNull()
+    plot.clear()
+    assert plot.point_count() == 0
+
+
+def test_nice_range_pads() -> None:
+    assert nice_range(5, 5) == (4, 6)
+    low, high = nice_range(0, 10)
+    assert low < 0 and high > 10

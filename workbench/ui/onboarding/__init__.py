@@ -1,0 +1,1 @@
+"""Parts of the Onboarding page: the step list and the demo panel."""

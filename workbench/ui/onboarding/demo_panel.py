@@ -1,0 +1,108 @@
+"""The demo's last screen: the onboarded device's temperature plotted live as it sends every second, and its token
+counting down to the half-life renewal, so a customer sees the whole journey end in data."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from workbench.core.platform_client.tokens import DeviceToken
+from workbench.errors import WorkbenchError
+from workbench.services.simulated_device import SimulatedDevice
+from workbench.ui.widgets.live_plot import LivePlot
+
+SERIES = "c8y_Temperature.T (°C)"
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def countdown_text(token: DeviceToken, now: dt.datetime | None = None) -> str:
+    """'Token: 9:58 left · renewed at half-life in 4:58' (or 'renewing now')."""
+    moment = now or dt.datetime.now(dt.UTC)
+    left = token.seconds_left(moment)
+    if left is None:
+        return "Token: no expiry claim"
+    refresh = token.refresh_at
+    renew = (refresh - moment).total_seconds() if refresh is not None else None
+    when = "renewing now" if renew is not None and renew <= 0 else f"renewed at half-life in {_clock(renew or 0)}"
+    return f"Token for {token.claims.get('sub', '?')}: {_clock(left)} left · {when}"
+
+
+class DemoPanel(QWidget):
+    """Plot, counters, token countdown and a Stop button for one simulated device."""
+
+    stopped = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.title = QLabel("<b>Live device</b>")
+        self.stop_button = QPushButton("Stop the simulated device")
+        self.stop_button.clicked.connect(lambda: self.stop())
+        top.addWidget(self.title, 1)
+        top.addWidget(self.stop_button)
+        layout.addLayout(top)
+        second = QHBoxLayout()
+        self.sent = QLabel("")
+        self.countdown = QLabel("")
+        self.countdown.setObjectName("countdown")
+        self.countdown.setStyleSheet("#countdown { font-weight: bold; color: #1565c0; }")
+        second.addWidget(self.sent, 1)
+        second.addWidget(self.countdown)
+        layout.addLayout(second)
+        self.plot = LivePlot()
+        self.plot.setMinimumHeight(200)
+        layout.addWidget(self.plot, 1)
+        self.device: SimulatedDevice | None = None
+        self.token: DeviceToken | None = None
+        self.ticker = QTimer(self)
+        self.ticker.setInterval(1000)
+        self.ticker.timeout.connect(self._tick)
+
+    def start(self, device: SimulatedDevice, device_id: str) -> None:
+        """Show this device's data from now on."""
+        self.device = device
+        self.token = device.token
+        self.plot.clear()
+        self.title.setText(f"<b>Live: {device_id}</b> sends <code>200,c8y_Temperature,T,…,C</code> on s/us every "
+                           f"{device.interval:g} s")
+        device.start(self._on_value, self._on_token, self._on_error)
+        self.ticker.start()
+        self._tick()
+        self.stop_button.setEnabled(True)
+
+    def _on_value(self, seconds: float, value: float) -> None:
+        self.plot.add_point(SERIES, seconds, value)
+        self.sent.setText(f"{self.device.sent if self.device else 0} measurement(s) sent, last {value:.1f} °C")
+
+    def _on_token(self, token: DeviceToken) -> None:
+        self.token = token
+        self._tick()
+
+    def _on_error(self, error: WorkbenchError) -> None:
+        self.ticker.stop()
+        self.countdown.setText(f"✗ the device stopped: {error.summary}")
+
+    def _tick(self) -> None:
+        if self.token is not None:
+            self.countdown.setText(countdown_text(self.token))
+
+    def stop(self) -> asyncio.Task[None] | None:
+        """Stop sending and disconnect (also when the page closes or a new run starts)."""
+        self.ticker.stop()
+        self.stop_button.setEnabled(False)
+        device, self.device = self.device, None
+        if device is None:
+            return None
+        task = asyncio.get_event_loop().create_task(device.stop())
+        task.add_done_callback(lambda _t: self.stopped.emit())
+        self.countdown.setText("stopped")
+        return task

@@ -1,0 +1,105 @@
+"""A live line plot drawn with QPainter: cheap enough to repaint every second for a demo or a device page, with no
+QtCharts in the bundle (platform-notes)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828", "#00838f")
+
+
+def nice_range(low: float, high: float) -> tuple[float, float]:
+    """Pad a value range so a flat line sits mid-plot and the extremes never touch the frame."""
+    if high - low < 1e-9:
+        return low - 1.0, high + 1.0
+    pad = (high - low) * 0.1
+    return low - pad, high + pad
+
+
+class LivePlot(QWidget):
+    """Series of (t, value) points; the newest `window` seconds are shown, older points are dropped."""
+
+    def __init__(self, window: float = 120.0, max_points: int = 2000, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window = window
+        self.max_points = max_points
+        self.series: dict[str, deque[tuple[float, float]]] = {}
+        self.x_label = "seconds"
+        self.setMinimumSize(240, 140)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAutoFillBackground(True)
+
+    def add_point(self, series: str, t: float, value: float) -> None:
+        """Append a point and repaint (cheap: only the visible window is kept)."""
+        points = self.series.setdefault(series, deque(maxlen=self.max_points))
+        points.append((t, value))
+        while points and points[0][0] < t - self.window:
+            points.popleft()
+        self.update()
+
+    def clear(self) -> None:
+        """Forget every series."""
+        self.series.clear()
+        self.update()
+
+    def point_count(self, series: str | None = None) -> int:
+        """How many points are shown (of one series, or all)."""
+        if series is not None:
+            return len(self.series.get(series, ()))
+        return sum(len(p) for p in self.series.values())
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        """Frame, grid with labels, one line per series, and a legend."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor("#ffffff"))
+        metrics = painter.fontMetrics()
+        area = QRectF(metrics.horizontalAdvance("00000.000") + 12, 10, 0, 0)
+        area.setRight(self.width() - 12)
+        area.setBottom(self.height() - metrics.height() - 14)
+        painter.setPen(QPen(QColor("#b0bec5")))
+        painter.drawRect(area)
+        points = [p for series in self.series.values() for p in series]
+        if not points:
+            painter.setPen(QColor("#78909c"))
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "waiting for data…")
+            return
+        t_low = min(t for t, _ in points)
+        t_high = max(max(t for t, _ in points), t_low + 10)  # the first seconds fill from the left
+        v_low, v_high = nice_range(min(v for _, v in points), max(v for _, v in points))
+        step = (v_high - v_low) / 4
+        decimals = 0 if step >= 5 else 1 if step >= 0.5 else 2 if step >= 0.05 else 3
+
+        def at(t: float, v: float) -> QPointF:
+            x = area.left() + (t - t_low) / max(t_high - t_low, 1e-9) * area.width()
+            y = area.bottom() - (v - v_low) / (v_high - v_low) * area.height()
+            return QPointF(x, y)
+
+        for i in range(5):  # horizontal grid with value labels
+            v = v_low + (v_high - v_low) * i / 4
+            y = at(t_low, v).y()
+            painter.setPen(QPen(QColor("#eceff1")))
+            painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
+            painter.setPen(QColor("#546e7a"))
+            painter.drawText(QRectF(0, y - metrics.height() / 2, area.left() - 6, metrics.height()),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{v:.{decimals}f}")
+        painter.drawText(QRectF(area.left(), area.bottom() + 4, area.width(), metrics.height()),
+                         Qt.AlignmentFlag.AlignLeft, f"{t_low:.0f} s")
+        painter.drawText(QRectF(area.left(), area.bottom() + 4, area.width(), metrics.height()),
+                         Qt.AlignmentFlag.AlignRight, f"{t_high:.0f} s")
+        for index, (name, series) in enumerate(self.series.items()):
+            colour = QColor(PALETTE[index % len(PALETTE)])
+            path = QPainterPath()
+            for n, (t, v) in enumerate(series):
+                (path.lineTo if n else path.moveTo)(at(t, v))
+            painter.setPen(QPen(colour, 2))
+            painter.drawPath(path)
+            last = at(*series[-1])
+            painter.setBrush(colour)
+            painter.drawEllipse(last, 3, 3)
+            painter.drawText(QPointF(area.left() + 8, area.top() + (index + 1) * (metrics.height() + 2)),
+                             f"{name}: {series[-1][1]:g}")
