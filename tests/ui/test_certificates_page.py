@@ -163,3 +163,30 @@ def test_ca_password_is_asked_when_the_keyring_has_none(tmp_path: Path) -> None:
     out = store_actions.write_crl(workspace, ca.name, lambda _name: "typed", tmp_path / "a.crl")
     assert asked == [ca.name] and out.path.exists()
     assert SecretStore().get(ca_secret_id(ca.name), SecretName.KEY_PASSWORD) == "typed"  # remembered
+
+
+def test_new_menu_opens_the_wizard_and_the_tree_shows_what_it_created(qtbot: QtBot, tmp_path: Path,
+                                                                        qasync_loop: object) -> None:
+    workspace = tmp_path / "ws"
+    page = CertificatesPage(workspace)
+    qtbot.addWidget(page)
+    page.show()
+    assert [a.text() for a in page.toolbar.new.menu().actions()] == [
+        "Root CA…", "Intermediate CA…", "Device certificate…", "Server certificate…", "Sign a CSR…"]
+    page.toolbar.new.menu().actions()[0].trigger()
+    wizard = page.wizard
+    assert wizard.isVisible()
+    wizard.subject_page.fields["common_name"].setText("Menu Root CA")
+    wizard.next()
+    page_ = wizard.key_page
+    page_.key_type.setCurrentIndex(page_.key_type.findData(KeySpec.EC_P256))
+    page_.passwords.password.setText("menu-pass")
+    page_.passwords.confirm.setText("menu-pass")
+    wizard.next()
+    with qtbot.waitSignal(wizard.created, timeout=20_000):
+        wizard.accept()
+    qtbot.waitUntil(lambda: page.tree.topLevelItemCount() == 1)
+    assert page.tree.topLevelItem(0).text(0) == "Menu Root CA"
+    page.toolbar.fleet.click()
+    assert page.fleet_dialog.isVisible()
+    page.fleet_dialog.close()

@@ -1,0 +1,158 @@
+"""Small building blocks the wizard pages share: explained form rows, password pairs, folder and file fields."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.errors import WorkbenchError
+from workbench.ui.dialogs.problem_dialog import problem_html
+
+PROBLEM_STYLE = ("color: #b71c1c; background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; "
+                 "padding: 2px 8px;")
+HELP_STYLE = "color: palette(placeholder-text); font-size: 9pt;"
+
+
+def help_label(text: str) -> QLabel:
+    """A muted one-sentence explanation under a field."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet(HELP_STYLE)
+    return label
+
+
+def problem_label(name: str) -> QLabel:
+    """A red label for live validation messages; empty and hidden until there is a problem."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet(PROBLEM_STYLE)
+    label.hide()
+    return label
+
+
+def show_problem(label: QLabel, error: WorkbenchError | str | None) -> None:
+    """Show an error (as problem_html, never a traceback) or hide the label when there is none."""
+    if error is None or error == "":
+        label.clear()
+        label.hide()
+        return
+    label.setText(problem_html(error) if isinstance(error, WorkbenchError) else error)
+    label.show()
+
+
+def explained_row(form: QFormLayout, label: str, field: QWidget | QHBoxLayout, help_text: str,
+                  name: str = "") -> QVBoxLayout:
+    """A form row whose field carries the guide's sentence as tooltip and as a help line beneath it.
+
+    Returns the row's layout, for pages that add more beneath the help line.
+    """
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 4)
+    layout.setSpacing(2)
+    if isinstance(field, QWidget):
+        field.setToolTip(help_text)
+        if name:
+            field.setObjectName(name)
+        layout.addWidget(field)
+    else:
+        layout.addLayout(field)
+    layout.addWidget(help_label(help_text))
+    form.addRow(label, box)
+    return layout
+
+
+def page_form(page: QWidget) -> QFormLayout:
+    """A form at the top of a page, with the spare height below it (rows keep their natural height)."""
+    outer = QVBoxLayout(page)
+    form = QFormLayout()
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    outer.addLayout(form)
+    outer.addStretch(1)
+    return form
+
+
+def password_edit(name: str, placeholder: str = "") -> QLineEdit:
+    """A masked line edit."""
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+class PasswordPair(QWidget):
+    """Password, confirmation and an explicit 'unencrypted' opt-out, with a live mismatch message."""
+
+    def __init__(self, prefix: str, plaintext_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.password = password_edit(f"{prefix}_password", "password")
+        self.confirm = password_edit(f"{prefix}_confirm", "the same password again")
+        self.plaintext = QCheckBox("No password: write the key unencrypted")
+        self.plaintext.setObjectName(f"{prefix}_plaintext")
+        self.plaintext.setToolTip(plaintext_text)
+        self.problem = problem_label(f"{prefix}_problem")
+        for widget in (self.password, self.confirm, self.plaintext, self.problem):
+            layout.addWidget(widget)
+        for edit in (self.password, self.confirm):
+            edit.textChanged.connect(self._check)
+        self.plaintext.toggled.connect(self._check)
+
+    def value(self) -> bytes | None:
+        """The password, or None for an unencrypted key."""
+        return self.password.text().encode() or None
+
+    def problem_text(self) -> str:
+        """Why the pair is not usable yet ('' when it is)."""
+        if self.plaintext.isChecked():
+            return "" if not self.password.text() else "Clear the password, or untick 'No password'."
+        if not self.password.text():
+            return "Choose a password (or tick 'No password')."
+        if self.password.text() != self.confirm.text():
+            return "The two passwords differ."
+        return ""
+
+    def _check(self) -> None:
+        for edit in (self.password, self.confirm):
+            edit.setEnabled(not self.plaintext.isChecked())
+        problem = self.problem_text()
+        # An empty form is not an error yet; a mismatch or a contradiction is.
+        show_problem(self.problem, problem if self.password.text() or self.confirm.text() else "")
+
+
+def folder_field(parent: QWidget, name: str, title: str) -> tuple[QHBoxLayout, QLineEdit]:
+    """A folder path with a browse button."""
+    row = QHBoxLayout()
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    browse = QPushButton("Browse…")
+    browse.clicked.connect(lambda: edit.setText(QFileDialog.getExistingDirectory(parent, title) or edit.text()))
+    row.addWidget(edit, 1)
+    row.addWidget(browse)
+    return row, edit
+
+
+def file_field(parent: QWidget, name: str, title: str, filters: str = "All files (*)",
+               save: bool = False) -> tuple[QHBoxLayout, QLineEdit]:
+    """A file path with a browse button (open or save)."""
+    row = QHBoxLayout()
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    browse = QPushButton("Browse…")
+    pick = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+    browse.clicked.connect(lambda: edit.setText(pick(parent, title, edit.text(), filters)[0] or edit.text()))
+    row.addWidget(edit, 1)
+    row.addWidget(browse)
+    return row, edit
