@@ -27,42 +27,22 @@ def run_gui() -> int:
     """Open the main window and run the shared Qt/asyncio loop until it closes."""
     import qasync  # imported after PySide6 so qasync binds to it (platform-notes)
 
+    from .assembly import build_workbench
     from .errors import ErrorBridge
-    from .local_platform_control import LocalPlatformControl
-    from .main_window import MainWindow
-    from .pages.certificates_page import CertificatesPage
-    from .pages.connections import ConnectionsPage
-    from .pages.local_platform_page import LocalPlatformPage
-    from .pages.onboarding_page import OnboardingPage
-    from .pages.pop_page import PopPage
     from .theme import apply_theme
 
     app = create_application()
     apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    platform = LocalPlatformControl()
-    connections = ConnectionsPage()
-    onboarding = OnboardingPage(connections.profiles.store)
-    pop = PopPage()
-    certificates = CertificatesPage()
-    window = MainWindow({"Connections": connections, "Certificates": certificates, "Proof of Possession": pop,
-                         "Local Platform": LocalPlatformPage(platform), "Onboarding": onboarding})
-    onboarding.finished.connect(lambda _report: connections.profiles.refresh())
-    connections.connection_count_changed.connect(window.set_connection_count)
+    bench = build_workbench()
+    window, platform = bench.window, bench.platform
     # Start-up objects (modules, Qt wrappers) leave the cyclic GC's scans: with 100,000 buffered messages a full
     # collection otherwise pauses the GUI for ~50 ms (bench/console.py measures it).
     gc.freeze()
     bridge = ErrorBridge(lambda: window)
     bridge.install()
     loop.set_exception_handler(bridge.asyncio_handler)
-    platform.state_changed.connect(window.set_platform_status)
-    platform.ready.connect(connections.set_local_platform)
-    platform.ready.connect(onboarding.set_local_platform)
-    platform.ready.connect(pop.set_local_platform)
-    onboarding.finished.connect(lambda _report: pop.reload_cas())
-    onboarding.finished.connect(lambda _report: certificates.refresh())
-    platform.demo_ready.connect(connections.profiles.add_demo_device)
     window.show()
     with loop:
         platform.start()  # first run: the local platform comes up in the background

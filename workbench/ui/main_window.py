@@ -99,6 +99,16 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self._on_about_triggered)
         help_menu.addActions([shortcuts, about])
 
+    def set_page(self, title: str, page: QWidget) -> None:
+        """Put an area's real page in place of its placeholder."""
+        index = [a[0] for a in AREAS].index(title)
+        old = self.pages.widget(index)
+        self.pages.insertWidget(index, page)
+        self.pages.removeWidget(old)
+        old.deleteLater()
+        if self.navigation.currentRow() == index:
+            self.pages.setCurrentIndex(index)
+
     def show_area(self, title: str) -> None:
         """Switch to an area by its title (used by links between pages)."""
         titles = [a[0] for a in AREAS]

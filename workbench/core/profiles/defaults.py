@@ -53,6 +53,8 @@ def builtin_profiles(endpoints: LocalPlatformEndpoints) -> list[ConnectionProfil
         ),
         rest_base_url=endpoints.rest_base_url,
     )
+    if not endpoints.sandbox_port:  # a platform started without the sandbox listener
+        return [platform]
     sandbox = ConnectionProfile(
         id=LOCAL_SANDBOX_PROFILE_ID,
         name="Local sandbox",
