@@ -65,13 +65,15 @@ def render_icons(out: Path) -> dict[str, Path]:
     return made
 
 
-def pyinstaller(dist: Path, work: Path, icon: Path | None) -> Path:
+def pyinstaller(dist: Path, work: Path, icon: Path | None, version_file: Path | None = None) -> Path:
     """Run PyInstaller on the shared spec; returns the bundle folder."""
     from workbench import __version__
 
     env = {**os.environ, "WORKBENCH_ROOT": str(ROOT), "WORKBENCH_BUNDLE_NAME": NAME, "WORKBENCH_VERSION": __version__}
     if icon is not None:
         env["WORKBENCH_ICON"] = str(icon)
+    if version_file is not None:
+        env["WORKBENCH_VERSION_FILE"] = str(version_file)
     command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
                "--distpath", str(dist), "--workpath", str(work), str(ROOT / "installer" / "workbench.spec")]
     subprocess.run(command, check=True, env=env, cwd=ROOT)
@@ -141,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     icons = render_icons(args.work / "icons")
     icon = icons.get("ico") if args.target == "windows" else icons.get("icns") if args.target == "macos" else None
-    bundle = pyinstaller(args.dist, args.work, icon)
+    from installer.version_info import write_version_file
+
+    version_file = write_version_file(args.work, __version__) if args.target == "windows" else None
+    bundle = pyinstaller(args.dist, args.work, icon, version_file)
     from installer.licences import write_notice
 
     write_notice(bundle)
