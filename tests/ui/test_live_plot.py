@@ -26,3 +26,15 @@ def test_nice_range_pads() -> None:
     assert nice_range(5, 5) == (4, 6)
     low, high = nice_range(0, 10)
     assert low < 0 and high > 10
+
+
+def test_max_points_and_axis_labels(qtbot: QtBot) -> None:
+    plot = LivePlot(window=1e9, max_points=10, x_label="seconds since 12:00:00", y_label="°C")
+    qtbot.addWidget(plot)
+    plot.resize(400, 200)
+    for t in range(50):
+        plot.add_point("c8y_Temperature.T", float(t), 20.0 + t / 10)
+    assert plot.point_count() == 10 and plot.series["c8y_Temperature.T"][0] == (40.0, 24.0)
+    plot.set_labels("seconds", "hPa")
+    assert (plot.x_label, plot.y_label) == ("seconds", "hPa")
+    assert not plot.grab().isNull()

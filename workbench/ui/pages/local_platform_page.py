@@ -1,146 +1,121 @@
-"""The Local Platform page: its state and credentials, the live event log, and the tenant's trusted certificates.
+"""The Local Platform page: its state and credentials, the live event log, tenants with their trust, and devices.
 
 The event log reads the platform's server-sent event stream, so refusals appear with their reasons the moment a
-device is turned away; it is colour-coded, filterable and exportable.
+device is turned away ("why?" names the failed check and its fix); the same events refresh the trusted
+certificates and the devices at once, and the devices tab polls the selected device's data every second.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import ssl
 from pathlib import Path
 
 import aiohttp
-from PySide6.QtGui import QBrush, QColor, QGuiApplication
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QPushButton,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from cryptography import x509
+from PySide6.QtWidgets import QLabel, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
-from workbench.core.files import write_atomic
+from workbench import paths
 from workbench.core.platform_client.requests import basic_authorization
-from workbench.errors import WorkbenchError
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import server_context, trust_from_pem
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.ui.local_platform.common import launch
+from workbench.ui.local_platform.devices_panel import DevicesPanel
+from workbench.ui.local_platform.event_log import COLUMNS, KIND_COLOURS, EventLog
+from workbench.ui.local_platform.link import PlatformLink
+from workbench.ui.local_platform.status_panel import StatusPanel
+from workbench.ui.local_platform.tenants_panel import TenantsPanel
+from workbench.ui.local_platform.truststore_dialog import TruststoreDialog
+from workbench.ui.local_platform.why_dialog import WhyDialog, explain
 from workbench.ui.local_platform_control import LocalPlatformControl
 
-KIND_COLOURS = {"refused": "#c62828", "tls_failed": "#c62828", "sessions_closed": "#ef6c00",
-                "connected": "#2e7d32", "registered": "#1565c0", "token_issued": "#6a1b9a", "token_reused": "#6a1b9a",
-                "pop_completed": "#00838f", "certificate_uploaded": "#00838f"}
-COLUMNS = ("Time", "Event", "Tenant", "Device", "What happened")
+__all__ = ["COLUMNS", "KIND_COLOURS", "LocalPlatformPage"]
+TRUST_KINDS = ("certificate_", "pop_completed", "sessions_closed")
+DEVICE_KINDS = ("connected", "disconnected", "registered", "device_created", "operation_", "refused")
 
 
 class LocalPlatformPage(QWidget):
-    """State, credentials, live events and trusted certificates of the bundled platform."""
+    """State, credentials, live events, tenants with their trusted certificates, and devices of the bundled platform."""
 
-    def __init__(self, control: LocalPlatformControl) -> None:
+    def __init__(self, control: LocalPlatformControl, workspace: Path | None = None) -> None:
         super().__init__()
         self.control = control
+        self.workspace = workspace or paths.default_workspace()
         self.info: LocalPlatformInfo | None = None
-        self.events: list[dict] = []
+        self.link: PlatformLink | None = None
+        self.why_dialog: WhyDialog | None = None
         self._stream: asyncio.Task[None] | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<h2>Local Platform</h2>The cloud's side of the guide on this machine: MQTT over "
                                 "mutual TLS, the REST API, registration and device tokens."))
-        row = QHBoxLayout()
-        self.state = QLabel("not started")
-        self.restart_button = QPushButton("Restart")
+        self.status = StatusPanel()
+        layout.addWidget(self.status)
+        self.state, self.admin, self.server_ca = self.status.state, self.status.admin, self.status.server_ca
+        self.ports, self.rest_url, self.folder = self.status.ports, self.status.rest_url, self.status.folder
+        self.start_button, self.stop_button = self.status.start_button, self.status.stop_button
+        self.restart_button, self.reset_button = self.status.restart_button, self.status.reset_button
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
         self.restart_button.clicked.connect(self.restart)
-        self.reset_button = QPushButton("Reset…")
-        self.reset_button.setToolTip("Delete every tenant, certificate, device and token of the local platform")
-        self.reset_button.clicked.connect(self.reset)
-        row.addWidget(self.state, 1)
-        row.addWidget(self.restart_button)
-        row.addWidget(self.reset_button)
-        layout.addLayout(row)
-        form = QFormLayout()
-        self.ports = QLabel("–")
-        self.rest_url = QLabel("–")
-        self.folder = QLabel("–")
-        self.server_ca = QLabel("–")
-        self.admin = QLineEdit()
-        self.admin.setReadOnly(True)
-        self.admin.setEchoMode(QLineEdit.EchoMode.Password)
-        copy = QPushButton("Copy password")
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.info.admin_password if self.info else ""))
-        admin_row = QHBoxLayout()
-        admin_row.addWidget(QLabel("t100/admin"))
-        admin_row.addWidget(self.admin, 1)
-        admin_row.addWidget(copy)
-        form.addRow("Ports", self.ports)
-        form.addRow("REST", self.rest_url)
-        form.addRow("Data folder", self.folder)
-        form.addRow("Server CA (for truststores)", self.server_ca)
-        form.addRow("Admin", admin_row)
-        layout.addLayout(form)
-        split = QSplitter()
-        log_panel = QWidget()
-        log_layout = QVBoxLayout(log_panel)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("<b>Live event log</b>"))
-        self.filter = QLineEdit()
-        self.filter.setPlaceholderText("filter: kind, device or words")
-        self.filter.textChanged.connect(self._apply_filter)
-        export = QPushButton("Export…")
-        export.clicked.connect(lambda: self.export_events())
-        bar.addWidget(self.filter, 1)
-        bar.addWidget(export)
-        log_layout.addLayout(bar)
-        self.log = QTableWidget(0, len(COLUMNS))
-        self.log.setHorizontalHeaderLabels(COLUMNS)
-        self.log.horizontalHeader().setStretchLastSection(True)
-        self.log.verticalHeader().setVisible(False)
-        log_layout.addWidget(self.log)
-        split.addWidget(log_panel)
-        cert_panel = QWidget()
-        cert_layout = QVBoxLayout(cert_panel)
-        cert_bar = QHBoxLayout()
-        cert_bar.addWidget(QLabel("<b>Trusted certificates of t100</b>"))
-        refresh = QPushButton("Refresh")
-        refresh.clicked.connect(lambda: self.refresh_certificates())
-        cert_bar.addWidget(refresh)
-        cert_layout.addLayout(cert_bar)
-        self.certificates = QTableWidget(0, 5)
-        self.certificates.setHorizontalHeaderLabels(("Name", "Status", "Auto-registration", "PoP", "Fingerprint"))
-        self.certificates.horizontalHeader().setStretchLastSection(True)
-        cert_layout.addWidget(self.certificates)
-        split.addWidget(cert_panel)
-        split.setSizes([700, 500])
-        layout.addWidget(split, 1)
-        control.state_changed.connect(self.state.setText)
+        self.reset_button.clicked.connect(lambda: self.reset())
+        self.status.truststore_button.clicked.connect(lambda: self.add_to_truststore())
+        self.event_log = EventLog()
+        self.log, self.filter, self.events = self.event_log.log, self.event_log.filter, self.event_log.events
+        self.event_log.event_added.connect(self._event_arrived)
+        self.event_log.why_requested.connect(self.show_why)
+        self.tenants = TenantsPanel(self.workspace)
+        self.certificates = self.tenants.certificates
+        self.devices = DevicesPanel()
+        self.tenants.tenant_changed.connect(self.devices.set_tenant)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.event_log, "Live event log")
+        self.tabs.addTab(self.tenants, "Tenants and trusted certificates")
+        self.tabs.addTab(self.devices, "Devices")
+        layout.addWidget(self.tabs, 1)
+        control.state_changed.connect(self._state_changed)
         control.ready.connect(self.set_info)
 
     # --- state ---------------------------------------------------------------------------------------------
     def set_info(self, info: LocalPlatformInfo) -> None:
-        """The platform runs: show how to reach it and follow its events."""
+        """The platform runs: show how to reach it, follow its events, and read its tenants and devices."""
         self.info = info
-        self.ports.setText("  ".join(f"{k} {v}" for k, v in info.ports.items()))
-        self.rest_url.setText(info.rest_url)
-        self.folder.setText(str(info.data_dir) if info.data_dir else "in memory (ephemeral)")
-        self.server_ca.setText(str(info.server_ca))
-        self.admin.setText(info.admin_password)
-        if self._stream is not None:
-            self._stream.cancel()
-        self._stream = asyncio.get_event_loop().create_task(self._follow(info))
-        self.refresh_certificates()
+        self.link = PlatformLink(info)
+        self.status.show_info(info)
+        if not self.state.text().startswith("running"):
+            self.state.setText(f"running: MQTT/TLS {info.ports.get('mqtts')}, REST {info.ports.get('https')}")
+        self._stop_stream()
+        self._stream = launch(self, self._follow(info))
+        self.tenants.set_link(self.link)
+        self.devices.set_link(self.link)
+
+    def _state_changed(self, text: str) -> None:
+        self.state.setText(text)
+        if text == "stopped" or text.startswith("not running"):
+            self.status.set_running(False)
+        elif text == "starting…":
+            self.start_button.setEnabled(False)
+
+    def start(self) -> None:
+        """Start the platform (or reuse the one running for this data folder)."""
+        self.start_button.setEnabled(False)
+        self.control.start()
+
+    def stop(self) -> None:
+        """Stop the platform this app started; the panels stop polling."""
+        if self.control.process.process is None and self.info is not None and not self.info.started_here:
+            self.state.setText("not stopped: this platform was started outside the app; stop it there")
+            self._detach()
+            return
+        self._detach()
+        self.control.stop()
+        self.status.set_running(False)
 
     def restart(self) -> None:
         """Stop the platform this app started, and start it again."""
-        self._stop_stream()
-        self.control.stop()
-        self.control.start()
+        self.stop()
+        self.start()
 
     def reset(self, confirm: bool = True) -> None:
         """Delete the platform's data after asking, then start afresh."""
@@ -149,19 +124,33 @@ class LocalPlatformPage(QWidget):
                 "Delete every tenant, trusted certificate, device, token and stored measurement of the local "
                 "platform? Truststores made for it must be made again.") != QMessageBox.StandardButton.Yes:
             return
-        self._stop_stream()
+        self._detach()
         self.control.reset()
-        self.log.setRowCount(0)
-        self.events.clear()
+        self.event_log.clear()
+
+    def _detach(self) -> None:
+        self._stop_stream()
+        self.tenants.set_link(None)
+        self.devices.set_link(None)
 
     def _stop_stream(self) -> None:
         if self._stream is not None:
             self._stream.cancel()
             self._stream = None
 
+    def add_to_truststore(self) -> TruststoreDialog | None:
+        """Open the dialog that imports the server CA into a PKCS#12 or JKS truststore."""
+        if self.info is None:
+            return None
+        dialog = TruststoreDialog(self.info.server_ca, self)
+        if dialog.exec() and dialog.result_text:
+            self.state.setToolTip(dialog.result_text)
+            QMessageBox.information(self, "Truststore", dialog.result_text)
+        return dialog
+
     # --- event log -----------------------------------------------------------------------------------------
     async def _follow(self, info: LocalPlatformInfo) -> None:
-        context = server_context(trust_from_pem(info.server_ca.read_bytes()))
+        context = self.link.trust if self.link is not None else None
         headers = {"Authorization": basic_authorization("t100", "admin", info.admin_password)}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError, ssl.SSLError, ConnectionError):
@@ -174,59 +163,34 @@ class LocalPlatformPage(QWidget):
 
     def add_event(self, event: dict) -> None:
         """One row, coloured by kind (refusals red, connections green, registrations blue)."""
-        self.events.append(event)
-        row = self.log.rowCount()
-        self.log.insertRow(row)
-        values = (event.get("time", "")[11:23], event.get("kind", ""), event.get("tenant", ""),
-                  event.get("device", ""), event.get("message", ""))
-        colour = QBrush(QColor(KIND_COLOURS.get(event.get("kind", ""), "#37474f")))
-        for column, value in enumerate(values):
-            item = QTableWidgetItem(value)
-            item.setForeground(colour)
-            self.log.setItem(row, column, item)
-        self.log.setRowHidden(row, not self._matches(event))
-        self.log.scrollToBottom()
+        self.event_log.add_event(event)
 
-    def _matches(self, event: dict) -> bool:
-        text = self.filter.text().strip().lower()
-        return not text or any(text in str(event.get(k, "")).lower() for k in ("kind", "device", "message"))
-
-    def _apply_filter(self) -> None:
-        for row, event in enumerate(self.events):
-            self.log.setRowHidden(row, not self._matches(event))
+    def _event_arrived(self, event: dict) -> None:
+        kind = str(event.get("kind", ""))
+        if kind.startswith(TRUST_KINDS) and event.get("tenant") == self.tenants.tenant:
+            self.tenants.refresh()
+        if kind.startswith(DEVICE_KINDS):
+            self.devices.refresh_list()
+            if kind.startswith("operation_"):
+                self.devices.poll_selected()
 
     def export_events(self, path: Path | None = None) -> int:
         """The shown events as JSON Lines."""
-        if path is None:
-            from PySide6.QtWidgets import QFileDialog
+        return self.event_log.export_events(path)
 
-            name = QFileDialog.getSaveFileName(self, "Export events", "platform-events.jsonl",
-                                               "JSON Lines (*.jsonl)")[0]
-            if not name:
-                return 0
-            path = Path(name)
-        shown = [e for e in self.events if self._matches(e)]
-        write_atomic(path, "".join(json.dumps(e) + "\n" for e in shown).encode())
-        return len(shown)
+    def show_why(self, event: dict) -> WhyDialog:
+        """Explain a refusal: the failed check and its fix, and the lint of the chain when the CA store has it."""
+        trusted = []
+        for cert in self.tenants.found:
+            with contextlib.suppress(ValueError, KeyError):
+                trusted.append(x509.load_der_x509_certificate(base64.b64decode(cert.raw["certInPemFormat"])))
+        if self.why_dialog is not None:
+            self.why_dialog.close()
+        self.why_dialog = WhyDialog(explain(event, self.workspace, trusted), self)
+        self.why_dialog.show()
+        return self.why_dialog
 
     # --- certificates --------------------------------------------------------------------------------------
     def refresh_certificates(self) -> asyncio.Task[None] | None:
-        """Read t100's trusted certificates over the REST API."""
-        if self.info is None:
-            return None
-        return asyncio.get_event_loop().create_task(self._load_certificates(self.info))
-
-    async def _load_certificates(self, info: LocalPlatformInfo) -> None:
-        try:
-            async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
-                                    trust=server_context(trust_from_pem(info.server_ca.read_bytes()))) as http:
-                found = await http.trusted_certificates("t100")
-        except WorkbenchError as exc:
-            self.state.setText(f"{self.state.text()} (certificates: {exc.summary})")
-            return
-        self.certificates.setRowCount(len(found))
-        for row, cert in enumerate(found):
-            values = (cert.name, cert.status, "on" if cert.auto_registration else "off", cert.pop_state,
-                      cert.fingerprint)
-            for column, value in enumerate(values):
-                self.certificates.setItem(row, column, QTableWidgetItem(value))
+        """Read the shown tenant's trusted certificates (and token lifespan) over the REST API."""
+        return self.tenants.refresh()

@@ -21,14 +21,20 @@ def nice_range(low: float, high: float) -> tuple[float, float]:
 
 
 class LivePlot(QWidget):
-    """Series of (t, value) points; the newest `window` seconds are shown, older points are dropped."""
+    """Series of (t, value) points; the newest `window` seconds (at most `max_points` per series) are shown.
 
-    def __init__(self, window: float = 120.0, max_points: int = 2000, parent: QWidget | None = None) -> None:
+    Attributes:
+        x_label / y_label: axis titles drawn under the time axis and beside the value axis.
+    """
+
+    def __init__(self, window: float = 120.0, max_points: int = 2000, parent: QWidget | None = None, *,
+                 x_label: str = "seconds", y_label: str = "") -> None:
         super().__init__(parent)
         self.window = window
         self.max_points = max_points
         self.series: dict[str, deque[tuple[float, float]]] = {}
-        self.x_label = "seconds"
+        self.x_label = x_label
+        self.y_label = y_label
         self.setMinimumSize(240, 140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAutoFillBackground(True)
@@ -46,6 +52,11 @@ class LivePlot(QWidget):
         self.series.clear()
         self.update()
 
+    def set_labels(self, x_label: str, y_label: str = "") -> None:
+        """Change the axis titles (for example the unit of a newly chosen series)."""
+        self.x_label, self.y_label = x_label, y_label
+        self.update()
+
     def point_count(self, series: str | None = None) -> int:
         """How many points are shown (of one series, or all)."""
         if series is not None:
@@ -58,11 +69,23 @@ class LivePlot(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor("#ffffff"))
         metrics = painter.fontMetrics()
-        area = QRectF(metrics.horizontalAdvance("00000.000") + 12, 10, 0, 0)
+        title = metrics.height() + 4 if self.y_label else 0
+        area = QRectF(metrics.horizontalAdvance("00000.000") + 12 + title, 10, 0, 0)
         area.setRight(self.width() - 12)
-        area.setBottom(self.height() - metrics.height() - 14)
+        area.setBottom(self.height() - metrics.height() * (2 if self.x_label else 1) - 14)
         painter.setPen(QPen(QColor("#b0bec5")))
         painter.drawRect(area)
+        painter.setPen(QColor("#546e7a"))
+        if self.x_label:
+            painter.drawText(QRectF(area.left(), area.bottom() + metrics.height() + 6, area.width(),
+                                    metrics.height()), Qt.AlignmentFlag.AlignHCenter, self.x_label)
+        if self.y_label:
+            painter.save()
+            painter.translate(4, area.center().y())
+            painter.rotate(-90)
+            painter.drawText(QRectF(-area.height() / 2, 0, area.height(), metrics.height()),
+                             Qt.AlignmentFlag.AlignHCenter, self.y_label)
+            painter.restore()
         points = [p for series in self.series.values() for p in series]
         if not points:
             painter.setPen(QColor("#78909c"))

@@ -1,0 +1,105 @@
+"""What every panel of the Local Platform page shares: REST calls as asyncio tasks on the qasync loop whose results
+land on widgets that still exist, an inline problem line (never a traceback), and small table helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem
+
+from workbench.errors import WorkbenchError
+from workbench.ui.dialogs.problem_dialog import problem_html
+
+T = TypeVar("T")
+_RUNNING: set[asyncio.Task[Any]] = set()
+
+
+def launch(owner: QObject, work: Awaitable[T], done: Callable[[T], None] | None = None,
+           failed: Callable[[WorkbenchError], None] | None = None) -> asyncio.Task[None]:
+    """Run `work` on the app's loop; `done`/`failed` run only while `owner` still exists (pages can close first)."""
+
+    async def run() -> None:
+        try:
+            result = await work
+        except WorkbenchError as exc:
+            if failed is not None and shiboken6.isValid(owner):
+                failed(exc)
+            return
+        if done is not None and shiboken6.isValid(owner):
+            done(result)
+
+    task = asyncio.get_event_loop().create_task(run())
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    return task
+
+
+def pending() -> int:
+    """How many of these tasks still run (tests wait for none before they stop the platform)."""
+    return len(_RUNNING)
+
+
+class ProblemLabel(QLabel):
+    """A problem shown in place, as the problem dialog words it: the summary, then what to check."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setStyleSheet("QLabel { background: #fdecea; color: #8e1b1b; border: 1px solid #f5c2c0; "
+                           "border-radius: 4px; padding: 4px 8px; }")
+        self.hide()
+
+    def show_error(self, error: WorkbenchError) -> None:
+        """Show what went wrong and the likely causes."""
+        self.setText(problem_html(error))
+        self.show()
+
+    def clear_error(self) -> None:
+        """Hide the line after a call succeeded."""
+        self.setText("")
+        self.hide()
+
+
+def make_table(columns: Sequence[str], stretch: int | None = None) -> QTableWidget:
+    """A read-only, row-selecting table with the page's look."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setAlternatingRowColors(True)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if stretch is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def set_row(table: QTableWidget, row: int, values: Sequence[str], colour: str | None = None,
+            data: Any = None) -> None:
+    """Fill one row; `data` rides on the first cell (Qt.UserRole) so selections map back to objects."""
+    for column, value in enumerate(values):
+        item = QTableWidgetItem(value)
+        if colour is not None:
+            item.setForeground(QBrush(QColor(colour)))
+        if column == 0 and data is not None:
+            item.setData(Qt.ItemDataRole.UserRole, data)
+        table.setItem(row, column, item)
+
+
+def selected_data(table: QTableWidget) -> Any:
+    """The UserRole data of the selected row's first cell, or None."""
+    rows = table.selectionModel().selectedRows()
+    if not rows:
+        return None
+    item = table.item(rows[0].row(), 0)
+    return None if item is None else item.data(Qt.ItemDataRole.UserRole)
