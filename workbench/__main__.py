@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args or opened:  # a keystore double-clicked in the file manager opens the GUI
         from workbench.ui.app import run_gui
 
-        return run_gui()
+        return run_gui(args[0] if opened else None)
     from workbench.cli import run_cli
 
     return run_cli(args)

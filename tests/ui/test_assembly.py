@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from workbench.core.keystore.codec import build_truststore
+from workbench.core.pki.certio import load_certificate
 from workbench.services.local_platform import LocalPlatformProcess
 from workbench.ui.assembly import build_workbench
 from workbench.ui.local_platform_control import LocalPlatformControl
@@ -15,14 +18,14 @@ from workbench.ui.main_window import AREAS
 from workbench.ui.pages.placeholder import PlaceholderPage
 
 
-def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, screenshot_dir: Path) -> None:
+def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
     bench = build_workbench(LocalPlatformControl(LocalPlatformProcess(ephemeral=True), prepare_demo=False))
     window = bench.window
     qtbot.addWidget(window)
     window.show()
     assert window.pages.count() == len(AREAS)
     real = [not isinstance(window.pages.widget(i), PlaceholderPage) for i in range(len(AREAS))]
-    assert [a[0] for a, ok in zip(AREAS, real, strict=True) if not ok] == ["Keystores"]  # the editor comes next
+    assert all(real), [a[0] for a, ok in zip(AREAS, real, strict=True) if not ok]
     try:
         bench.platform.start()
         qtbot.waitUntil(lambda: bench.pop.target.local is not None, timeout=30_000)
@@ -32,5 +35,16 @@ def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, s
         assert window.pages.currentWidget() is bench.certificates
         bench.onboarding.inspect.emit("Connections", "")
         assert window.pages.currentWidget() is bench.connections
+        assert bench.keystores.server_ca == bench.pop.target.local.server_ca
+        store = tmp_path / "double-clicked.p12"
+        server_ca = load_certificate(bench.pop.target.local.server_ca.read_bytes())
+        store.write_bytes(build_truststore([server_ca], b"secret", "pkcs12"))
+        bench.keystores.toolbar.ask_password = lambda _label: "secret"
+        bench.open_path(str(store))  # what `workbench double-clicked.p12` does once the window is up
+        assert window.pages.currentWidget() is bench.keystores and len(bench.keystores.state.store) == 1
+        bench.keystores.rename(bench.keystores.state.store.aliases[0], "renamed")
+        bench.keystores.toolbar.ask_unsaved = lambda: QMessageBox.StandardButton.Cancel
+        assert not window.close() and window.isVisible()  # unsaved keystore edits keep the window open
+        bench.keystores.toolbar.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
     finally:
         bench.platform.stop()

@@ -23,8 +23,8 @@ def create_application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_gui() -> int:
-    """Open the main window and run the shared Qt/asyncio loop until it closes."""
+def run_gui(open_path: str | None = None) -> int:
+    """Open the main window (with a keystore, when one was double-clicked) and run the Qt/asyncio loop."""
     import qasync  # imported after PySide6 so qasync binds to it (platform-notes)
 
     from .assembly import build_workbench
@@ -44,6 +44,10 @@ def run_gui() -> int:
     bridge.install()
     loop.set_exception_handler(bridge.asyncio_handler)
     window.show()
+    if open_path:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: bench.open_path(open_path))  # once the window is up: it may ask a password
     with loop:
         platform.start()  # first run: the local platform comes up in the background
         closing = asyncio.Event()

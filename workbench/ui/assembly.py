@@ -9,6 +9,7 @@ from .local_platform_control import LocalPlatformControl
 from .main_window import MainWindow
 from .pages.certificates_page import CertificatesPage
 from .pages.connections import ConnectionsPage
+from .pages.keystore_editor_page import KeystoresPage
 from .pages.local_platform_page import LocalPlatformPage
 from .pages.onboarding_page import OnboardingPage
 from .pages.pop_page import PopPage
@@ -22,6 +23,7 @@ class Workbench:
     platform: LocalPlatformControl
     connections: ConnectionsPage
     certificates: CertificatesPage
+    keystores: KeystoresPage
     pop: PopPage
     local_platform: LocalPlatformPage
     onboarding: OnboardingPage
@@ -35,6 +37,13 @@ class Workbench:
                 self.certificates.select_name(detail)
         elif area == "Connections":
             self.connections.profiles.refresh()
+        elif area == "Keystores" and detail:
+            self.keystores.open_file(detail)
+
+    def open_path(self, path: str) -> None:
+        """A keystore given on the command line (a double-click in the file manager) opens in the editor."""
+        self.window.show_area("Keystores")
+        self.keystores.open_file(path)
 
 
 def build_workbench(platform: LocalPlatformControl | None = None) -> Workbench:
@@ -43,10 +52,12 @@ def build_workbench(platform: LocalPlatformControl | None = None) -> Workbench:
     connections = ConnectionsPage()
     bench = Workbench(
         window=MainWindow(), platform=platform, connections=connections, certificates=CertificatesPage(),
+        keystores=KeystoresPage(),
         pop=PopPage(), local_platform=LocalPlatformPage(platform),
         onboarding=OnboardingPage(connections.profiles.store))
     window = bench.window
     for title, page in (("Connections", connections), ("Certificates", bench.certificates),
+                        ("Keystores", bench.keystores),
                         ("Proof of Possession", bench.pop), ("Local Platform", bench.local_platform),
                         ("Onboarding", bench.onboarding)):
         window.set_page(title, page)
@@ -58,7 +69,8 @@ def build_workbench(platform: LocalPlatformControl | None = None) -> Workbench:
     certificates.store_changed.connect(pop.reload_cas)
     connections.connection_count_changed.connect(window.set_connection_count)
     platform.state_changed.connect(window.set_platform_status)
-    for page in (connections, onboarding, pop, certificates):
+    window.add_close_guard(bench.keystores.maybe_close)
+    for page in (connections, onboarding, pop, certificates, bench.keystores):
         platform.ready.connect(page.set_local_platform)
     platform.demo_ready.connect(connections.profiles.add_demo_device)
     return bench

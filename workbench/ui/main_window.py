@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -52,6 +54,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, pages: dict[str, QWidget] | None = None) -> None:
         super().__init__()
+        self._close_guards: list[Callable[[], bool]] = []
         self.setWindowTitle("Device Onboarding Workbench")
         self.resize(1200, 780)
         self.navigation = QListWidget()
@@ -99,6 +102,10 @@ class MainWindow(QMainWindow):
         about.triggered.connect(self._on_about_triggered)
         help_menu.addActions([shortcuts, about])
 
+    def add_close_guard(self, guard: Callable[[], bool]) -> None:
+        """Ask before closing (unsaved keystore edits): the window closes only when every guard says yes."""
+        self._close_guards.append(guard)
+
     def set_page(self, title: str, page: QWidget) -> None:
         """Put an area's real page in place of its placeholder."""
         index = [a[0] for a in AREAS].index(title)
@@ -142,7 +149,10 @@ class MainWindow(QMainWindow):
         self.navigation.setCurrentRow(int(settings.value("window/area", 0) or 0))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember the layout for next time."""
+        """Remember the layout for next time (unless a page keeps the window open to save its work)."""
+        if not all(guard() for guard in self._close_guards):
+            event.ignore()
+            return
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/splitter", self.splitter.saveState())

@@ -1,0 +1,1 @@
+"""Parts of the Keystores page: the entry table, undoable edits, and the dialogs that collect an action's values."""

@@ -1,0 +1,73 @@
+"""The entry table of the keystore editor: alias, type, algorithm and size, expiry (coloured when near), chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from workbench.core.keystore.listing import describe_entry
+from workbench.core.keystore.model import Keystore, PrivateKeyEntry
+from workbench.core.pki.keys import describe_key
+
+COLUMNS = ("Alias", "Entry type", "Algorithm", "Expires", "Chain", "Subject")
+SOON = dt.timedelta(days=30)
+
+
+def entry_table() -> QTableWidget:
+    """An empty read-only table with the editor's columns."""
+    table = QTableWidget(0, len(COLUMNS))
+    table.setHorizontalHeaderLabels(COLUMNS)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    return table
+
+
+def fill(table: QTableWidget, store: Keystore, now: dt.datetime | None = None) -> None:
+    """Show the store's entries; the previously selected alias stays selected when it still exists."""
+    moment = now or dt.datetime.now(dt.UTC)
+    selected = selected_alias(table)
+    table.setRowCount(0)
+    for entry in store.entries:
+        info = describe_entry(entry)
+        cert = entry.certificate if isinstance(entry, PrivateKeyEntry) else entry.cert
+        expires = cert.not_valid_after_utc
+        algorithm = describe_key(cert.public_key())
+        if isinstance(entry, PrivateKeyEntry) and entry.locked:
+            algorithm += " (key locked: own key password)"
+        row = table.rowCount()
+        table.insertRow(row)
+        cells = (entry.alias, info["type"], algorithm, f"{expires:%Y-%m-%d}", str(info["chain_length"]),
+                 cert.subject.rfc4514_string())
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, entry.alias)
+            table.setItem(row, column, item)
+        colour = "#c62828" if expires < moment else "#ef6c00" if expires - moment < SOON else None
+        if colour:
+            table.item(row, 3).setForeground(QBrush(QColor(colour)))
+            table.item(row, 3).setToolTip("expired" if expires < moment else "expires within 30 days")
+        if entry.alias == selected:
+            table.selectRow(row)
+
+
+def selected_alias(table: QTableWidget) -> str | None:
+    """The alias of the selected row."""
+    items = table.selectedItems()
+    return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+
+def select(table: QTableWidget, alias: str) -> bool:
+    """Select a row by alias (case-insensitive, as JKS stores aliases lower-cased)."""
+    for row in range(table.rowCount()):
+        if table.item(row, 0).text().lower() == alias.lower():
+            table.selectRow(row)
+            return True
+    return False

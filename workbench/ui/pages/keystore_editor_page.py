@@ -1,0 +1,258 @@
+"""The Keystores page: open a PKCS#12, JKS or PEM store (or drop it here), edit it with undo and redo, see the
+keytool command of every action, and save atomically. The files work with keytool and openssl."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from workbench import paths
+from workbench.core.files import write_atomic
+from workbench.core.keystore import keytool_equivalents as kt
+from workbench.core.keystore.codec import build_device_keystore, build_truststore
+from workbench.core.keystore.model import Keystore, PrivateKeyEntry, StoreKind
+from workbench.core.keystore.operations import (
+    Change,
+    export_entry,
+    read_store,
+    save_store,
+)
+from workbench.core.pki.certio import load_certificates
+from workbench.errors import InvalidInputError, KeystorePasswordError, WorkbenchError
+from workbench.services.local_platform import LocalPlatformInfo
+from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.keystore_editor import table as entries
+from workbench.ui.keystore_editor.actions import SUFFIX, StoreActions, read_file
+from workbench.ui.keystore_editor.commands import EditorState, StoreEdit
+from workbench.ui.keystore_editor.toolbar import KeystoreToolbar
+
+
+class KeystoresPage(StoreActions, QWidget):
+    """The editor: a toolbar, the entry table, the keytool equivalent of the last action, and messages."""
+
+    dirty_changed = Signal(bool)
+
+    def __init__(self, workspace: Path | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace or paths.default_workspace()
+        self.state: EditorState | None = None
+        self.server_ca: Path | None = None  # the local platform's, offered for device truststores
+        self.setAcceptDrops(True)
+        self.undo = QUndoStack(self)
+        self.undo.cleanChanged.connect(self._on_clean_changed)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<h2>Keystores</h2>PKCS#12 and JKS keystores and truststores that keytool and "
+                                "openssl read. Open one, or drop it here; every change can be undone."))
+        self.title = QLabel()
+        layout.addWidget(self.title)
+        self.toolbar = KeystoreToolbar(self)
+        layout.addWidget(self.toolbar)
+        self.table = entries.entry_table()
+        self.table.itemSelectionChanged.connect(self.toolbar.update_enabled)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("keytool equivalent of the last action:"))
+        row.addStretch(1)
+        copy = QPushButton("Copy")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.keytool.toPlainText()))
+        row.addWidget(copy)
+        layout.addLayout(row)
+        self.keytool = QPlainTextEdit(readOnly=True)
+        self.keytool.setMaximumHeight(90)
+        self.keytool.setPlaceholderText("Each action shows the keytool (or openssl) command that does the same; "
+                                        "passwords come from $STOREPASS, $NEWPASS and $KEYPASS.")
+        layout.addWidget(self.keytool)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo.undo)
+        QShortcut(QKeySequence.StandardKey.Redo, self, self.undo.redo)
+        QShortcut(QKeySequence.StandardKey.Save, self, lambda: self.save())
+        self._show_title()
+        self.toolbar.update_enabled()
+
+    # --- state ---------------------------------------------------------------------------------------------
+    def _apply(self, state: EditorState, keytool: str) -> None:
+        self.state = state
+        entries.fill(self.table, state.store)
+        self.keytool.setPlainText(keytool)
+        self._show_title()
+        self.toolbar.update_enabled()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if shiboken6.isValid(self.title) and shiboken6.isValid(self.undo):  # also sent while being destroyed
+            self._show_title()
+            self.dirty_changed.emit(not clean)
+
+    def _show_title(self) -> None:
+        if self.state is None:
+            self.title.setText("<i>No keystore open.</i>")
+            return
+        name = self.state.path.name if self.state.path else "(new, not saved yet)"
+        star = " *" if self.has_unsaved_changes() else ""
+        self.title.setText(f"<b>{name}{star}</b> · {self.state.store.kind.label} · {len(self.state.store)} "
+                           f"entr{'y' if len(self.state.store) == 1 else 'ies'}"
+                           + (f" · {self.state.path.parent}" if self.state.path else ""))
+
+    def _where(self) -> tuple[str | Path, StoreKind]:
+        assert self.state is not None
+        return self._where_for(self.state)
+
+    def _edit(self, text: str, change: Change | None, keytool: str, *, password: bytes | None = None,
+              path: Path | None = None) -> bool:
+        """Push one undoable edit and say what the user should know."""
+        assert self.state is not None
+        store = change.store if change is not None else self.state.store
+        after = EditorState(store, password if password is not None else self.state.password,
+                            path if path is not None else self.state.path)
+        self.undo.push(StoreEdit(text, self.state, after, keytool, self._apply))
+        notes = " ".join(change.messages) if change is not None else ""
+        self.say(f"✓ {text}. {notes}".strip() + " Save to write the file.")
+        return True
+
+    def has_unsaved_changes(self) -> bool:
+        """True when there are edits since the last open or save."""
+        return not self.undo.isClean()
+
+    def say(self, text: str) -> None:
+        """A line under the table."""
+        self.message.setText(text)
+
+    def problem(self, error: WorkbenchError) -> bool:
+        """A problem in words; never a traceback."""
+        self.message.setText(f"<span style='color:#c62828'>{problem_html(error)}</span>")
+        return False
+
+    def selected_alias(self) -> str | None:
+        """The alias of the selected row."""
+        return entries.selected_alias(self.table)
+
+    def set_local_platform(self, info: LocalPlatformInfo) -> None:
+        """The local platform's server CA is the default for device truststores."""
+        self.server_ca = info.server_ca
+
+    # --- files ---------------------------------------------------------------------------------------------
+    def new_store(self, kind: StoreKind) -> None:
+        """An empty store of this type; Save asks where to write it."""
+        if self.maybe_close():
+            self._load(EditorState(Keystore(kind, ()), b"", None), f"New empty {kind.label} store")
+
+    def _load(self, state: EditorState, message: str) -> None:
+        self.undo.clear()
+        self._apply(state, kt.list_entries(*self._where_for(state)))
+        self.undo.setClean()
+        self._show_title()
+        self.say(message)
+
+    @staticmethod
+    def _where_for(state: EditorState) -> tuple[str | Path, StoreKind]:
+        return state.path or f"new{SUFFIX.get(state.store.kind, '.p12')}", state.store.kind
+
+    def open_file(self, path: str | Path, password: str | None = None) -> bool:
+        """Open a keystore; without a password it is asked (again after a wrong one)."""
+        if not self.maybe_close():
+            return False
+        asked = password is None
+        while True:
+            if password is None:
+                password = self.toolbar.ask_password(f"Store password of '{Path(path).name}'")
+                if password is None:
+                    return False
+            try:
+                store = read_store(path, password.encode(), key_passwords=password.encode())
+            except KeystorePasswordError as exc:
+                self.problem(exc)
+                if not asked:
+                    return False
+                password = None
+                continue
+            except WorkbenchError as exc:
+                return self.problem(exc)
+            self._load(EditorState(store, password.encode(), Path(path).resolve()),
+                       f"Opened {Path(path).name}: {len(store)} entries. " + " ".join(store.notes))
+            return True
+
+    def save(self, path: str | Path | None = None) -> bool:
+        """Write atomically (a `.bak` of the previous file is kept); a new store asks where."""
+        if self.state is None:
+            return False
+        target = Path(path) if path else self.state.path or self.toolbar.ask_save_path(self.state.store.kind)
+        if target is None:
+            return False
+        if self.state.store.kind is StoreKind.PEM:
+            return self.problem(InvalidInputError("A PEM bundle is read-only here",
+                                                  ("Convert it to PKCS#12 or JKS, then save.",)))
+        if not self.state.password:
+            return self.problem(InvalidInputError("The store has no password yet",
+                                                  ("Set one with 'Store password…'; keytool needs 6 characters.",)))
+        try:
+            save_store(target, self.state.store, self.state.password)
+        except WorkbenchError as exc:
+            return self.problem(exc)
+        self.state = replace(self.state, path=target.resolve())
+        self.undo.setClean()
+        self._show_title()
+        self.say(f"✓ Saved {target} (the previous file is kept as {target.name}.bak).")
+        return True
+
+    def maybe_close(self) -> bool:
+        """True when it is fine to drop the open store: saved, discarded, or nothing to lose."""
+        if self.state is None or not self.has_unsaved_changes():
+            return True
+        answer = self.toolbar.ask_unsaved()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept a dropped file."""
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Open the first dropped file."""
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_file(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    # --- outputs (nothing in the store changes) ------------------------------------------------------------
+    def export(self, alias: str, part: str, out: str | Path, key_password: str | None = None) -> bool:
+        """An entry's certificate, chain or key as PEM (a key is encrypted unless no password is given)."""
+        try:
+            data = export_entry(self.state.store, alias, part, key_password.encode() if key_password else None)  # type: ignore[union-attr]
+            write_atomic(out, data, mode=0o600 if part == "key" else 0o644)
+        except WorkbenchError as exc:
+            return self.problem(exc)
+        where = self._where()
+        self.keytool.setPlainText(kt.export_key(*where, alias, out) if part == "key"
+                                  else kt.export_certificate(*where, alias, out))
+        self.say(f"✓ Wrote the {part} of '{alias}' to {out}.")
+        return True
+
+    def create_device_stores(self, alias: str, folder: str | Path, server_ca: str | Path, password: str,
+                             kind: str = "pkcs12") -> tuple[Path, Path] | None:
+        """The guide's deviceKeystore (devicekeyentry) and truststore (servercertificate) for this key entry."""
+        try:
+            entry = self.state.store.get(alias)  # type: ignore[union-attr]
+            if not isinstance(entry, PrivateKeyEntry):
+                raise InvalidInputError(f"'{alias}' is a trusted certificate", ("Pick a key entry (PrivateKeyEntry).",))
+            if len(password) < 6:
+                raise InvalidInputError("The password is shorter than 6 characters", ("keytool needs at least 6.",))
+            trusted = load_certificates(read_file(server_ca, "server CA file"))
+            suffix = ".p12" if kind == "pkcs12" else ".jks"
+            keystore, truststore = Path(folder) / f"deviceKeystore{suffix}", Path(folder) / f"truststore{suffix}"
+            write_atomic(keystore, build_device_keystore(entry.require_key(), entry.chain, password.encode(), kind),
+                         mode=0o600)
+            write_atomic(truststore, build_truststore(trusted, password.encode(), kind))
+        except WorkbenchError as exc:
+            self.problem(exc)
+            return None
+        self.keytool.setPlainText(kt.device_stores(keystore, truststore, StoreKind.parse(kind), server_ca))
+        self.say(f"✓ Wrote {keystore.name} (devicekeyentry) and {truststore.name} (servercertificate) in {folder}.")
+        return keystore, truststore
