@@ -18,7 +18,8 @@ from workbench.ui.main_window import AREAS
 from workbench.ui.pages.placeholder import PlaceholderPage
 
 
-def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
+def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path,
+                         screenshot_dir: Path) -> None:
     bench = build_workbench(LocalPlatformControl(LocalPlatformProcess(ephemeral=True), prepare_demo=False))
     window = bench.window
     qtbot.addWidget(window)
@@ -46,5 +47,15 @@ def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, t
         bench.keystores.toolbar.ask_unsaved = lambda: QMessageBox.StandardButton.Cancel
         assert not window.close() and window.isVisible()  # unsaved keystore edits keep the window open
         bench.keystores.toolbar.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
+        # the README's first picture: the demo run to its end, in the whole window
+        window.resize(1360, 900)
+        window.show_area("Onboarding")
+        with qtbot.waitSignal(bench.onboarding.finished, timeout=60_000):
+            bench.onboarding.demo()
+        panel = bench.onboarding.demo_panel
+        qtbot.waitUntil(lambda: panel.plot.point_count() >= 3, timeout=10_000)
+        window.grab().save(str(screenshot_dir / "main-window.png"))
+        with qtbot.waitSignal(panel.stopped, timeout=10_000):
+            panel.stop()
     finally:
         bench.platform.stop()
