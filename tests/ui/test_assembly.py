@@ -55,6 +55,10 @@ def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, t
         panel = bench.onboarding.demo_panel
         qtbot.waitUntil(lambda: panel.plot.point_count() >= 3, timeout=10_000)
         window.grab().save(str(screenshot_dir / "main-window.png"))
+        bench.onboarding.checklist.setCurrentItem(bench.onboarding.items["keystores"])
+        bench.onboarding.link.click()  # opens the device keystore in the editor, with the run's password
+        assert window.pages.currentWidget() is bench.keystores
+        assert bench.keystores.state is not None and bench.keystores.state.store.aliases == ("devicekeyentry",)
         with qtbot.waitSignal(panel.stopped, timeout=10_000):
             panel.stop()
     finally:

@@ -156,3 +156,19 @@ def test_drop_fetch_and_unsaved_prompt(qtbot: QtBot, qasync_loop: asyncio.Abstra
     page.undo.clear()
     assert not page.open_file(garbage, "x")
     assert "notes.p12" in page.message.text()
+
+
+def test_action_dialogs(qtbot: QtBot, tmp_path: Path, screenshot_dir: Path) -> None:
+    """The forms behind the buttons have their fields and defaults (the guide's aliases)."""
+    from workbench.ui.keystore_editor import dialogs
+
+    pair = dialogs.KeyPairFromFiles()
+    fetch = dialogs.FetchFromServer()
+    device = dialogs.DeviceStores("dev", tmp_path / "server-ca.pem")
+    for form in (pair, fetch, device):
+        qtbot.addWidget(form)
+    assert pair.alias.text() == "devicekeyentry" and fetch.port.value() == 8883
+    assert device.server_ca.text().endswith("server-ca.pem") and device.kind.currentData() == "pkcs12"
+    device.folder.setText(str(tmp_path / "out"))
+    device.show()
+    device.grab().save(str(screenshot_dir / "keystores-device-stores.png"))

@@ -38,7 +38,7 @@ class Workbench:
         elif area == "Connections":
             self.connections.profiles.refresh()
         elif area == "Keystores" and detail:
-            self.keystores.open_file(detail)
+            self.keystores.open_file(detail, self.onboarding.keystore_password)
 
     def open_path(self, path: str) -> None:
         """A keystore given on the command line (a double-click in the file manager) opens in the editor."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 
 def file_field(parent: QWidget, value: str = "", what: str = "file") -> tuple[QWidget, QLineEdit]:
@@ -11,7 +11,8 @@ def file_field(parent: QWidget, value: str = "", what: str = "file") -> tuple[QW
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
     edit = QLineEdit(value)
-    browse = QPushButton("…")
+    browse = QToolButton()
+    browse.setText("…")
     browse.setToolTip(f"Choose the {what}")
     browse.clicked.connect(lambda: edit.setText(QFileDialog.getOpenFileName(parent, f"Choose the {what}")[0]
                                                 or edit.text()))

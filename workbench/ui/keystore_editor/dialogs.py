@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -28,7 +28,8 @@ def _folder_field(parent: QWidget) -> tuple[QWidget, QLineEdit]:
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
     edit = QLineEdit()
-    browse = QPushButton("…")
+    browse = QToolButton()
+    browse.setText("…")
     browse.setToolTip("Choose the folder")
     browse.clicked.connect(lambda: edit.setText(QFileDialog.getExistingDirectory(parent, "Choose the folder")
                                                 or edit.text()))

@@ -62,6 +62,7 @@ class OnboardingPage(QWidget):
         self.task: asyncio.Task[None] | None = None
         self.flow: Onboarding | None = None
         self.details: dict[str, str] = {}
+        self.keystore_password: str | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<h2>Onboarding</h2>The guide's whole journey, step by step: against the local "
                                 "platform to rehearse, or against your tenant."))
@@ -236,6 +237,7 @@ class OnboardingPage(QWidget):
                                                    client_keystore_password=password,
                                                    client_key_pair_password=password))
         self.details["keystores"] = str(folder / "deviceKeystore.p12")
+        self.keystore_password = password  # the link to the Keystores page opens the store without asking
         self.details["profile"] = profile.name
         self._mark("profile", True, f"saved '{profile.name}' (keystores mode; passwords in the keyring)", "")
 
