@@ -56,10 +56,9 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, sys.argv[1])
 from PySide6.QtCore import QTimer
 from workbench.ui.app import create_application
-from workbench.ui.main_window import MainWindow
-from workbench.ui.pages.connections import ConnectionsPage
+from workbench.ui.assembly import build_workbench
 app = create_application()
-window = MainWindow({"Connections": ConnectionsPage()})
+window = build_workbench().window  # every page, as `workbench` opens it (the platform is not started here)
 window.show()
 def painted():
     window.grab()  # forces a full paint of the window
