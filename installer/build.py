@@ -1,7 +1,8 @@
 """One entry point for the installers: `python installer/build.py [--target linux|windows|macos]`.
 
 It builds the one-folder PyInstaller bundle from `installer/workbench.spec`, then wraps it for the target:
-a `.tar.gz` with a `.desktop` file and icon on Linux (an AppImage too when `appimagetool` is installed).
+a `.tar.gz` with a `.desktop` file and icon on Linux (an AppImage too when `appimagetool` is installed, and a
+`.deb` when `dpkg-deb` is).
 Windows and macOS builds run on those systems; see installer/README.md.
 """
 
@@ -86,7 +87,8 @@ def folder_size(folder: Path) -> int:
 
 
 def wrap_linux(bundle: Path, icons: dict[str, Path], dist: Path, version: str) -> list[Path]:
-    """A .tar.gz with the bundle, a .desktop file and the icon; plus an AppImage when appimagetool exists."""
+    """A .tar.gz with the bundle, a .desktop file and the icon; an AppImage when appimagetool exists, and a .deb
+    when dpkg-deb does."""
     shutil.copy(icons["png256"], bundle / "workbench.png")
     (bundle / "workbench.desktop").write_text(DESKTOP.format(exec="workbench"))
     machine = host_platform.machine() or "x86_64"
@@ -106,6 +108,11 @@ def wrap_linux(bundle: Path, icons: dict[str, Path], dist: Path, version: str) -
         image = dist / f"Workbench-{version}-{machine}.AppImage"
         subprocess.run([tool, str(appdir), str(image)], check=True, env={**os.environ, "ARCH": machine})
         made.append(image)
+    from installer.linux_deb import build_deb
+
+    package = build_deb(bundle, icons["png256"], DESKTOP.format(exec="workbench"), dist, version, machine)
+    if package is not None:
+        made.append(package)
     return made
 
 

@@ -3,6 +3,7 @@ keystore, the local platform as its own child process, a device over mutual TLS 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -39,5 +40,16 @@ def test_linux_bundle_builds_and_passes_its_self_test(tmp_path: Path) -> None:
     for component in ("PySide6_Essentials", "paho-mqtt", "cryptography", "pyjks", "aiohttp", "PyJWT", "keyring"):
         assert f"- {component} " in notice, component
     assert "Qt 6 libraries (LGPL-3.0-only)" in notice
+    debs = list((tmp_path / "dist").glob("workbench_*.deb"))
+    if shutil.which("dpkg-deb"):
+        contents = subprocess.run(["dpkg-deb", "--contents", str(debs[0])], capture_output=True, text=True,
+                                  check=True).stdout
+        for path in ("./opt/workbench/workbench", "./usr/bin/workbench -> /opt/workbench/workbench",
+                     "./usr/share/applications/workbench.desktop",
+                     "./usr/share/icons/hicolor/256x256/apps/workbench.png"):
+            assert path in contents, path
+        info = subprocess.run(["dpkg-deb", "--field", str(debs[0]), "Package", "Version"], capture_output=True,
+                              text=True, check=True).stdout
+        assert "Package: workbench" in info
     cli = subprocess.run([str(bundle / "workbench"), "ca", "--help"], capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0 and "create a self-signed root CA" in cli.stdout

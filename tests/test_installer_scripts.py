@@ -45,3 +45,11 @@ def test_macos_script_has_no_linux_only_steps() -> None:
     assert "hdiutil" in script
     for linux_only in ("apt-get", "dpkg", "readlink -f", "sed -i "):
         assert linux_only not in script
+
+
+def test_debian_versions_sort_pre_releases_first() -> None:
+    from installer.linux_deb import debian_version
+
+    assert debian_version("1.2.3") == "1.2.3"
+    assert debian_version("0.3.0.dev4") == "0.3.0~dev4"
+    assert debian_version("1.0rc1") == "1.0~rc1"
