@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pytestqt.qtbot import QtBot
 
@@ -33,6 +34,20 @@ def info() -> Iterator[LocalPlatformInfo]:
         yield LocalPlatformInfo(dict(lp.ports), lp.local.server_ca_path, lp.local.admin_password)
 
 
+def _upload(qtbot: QtBot, loop: asyncio.AbstractEventLoop, info: LocalPlatformInfo, cert: x509.Certificate,
+            name: str) -> None:
+    """Upload a CA to t100 as the admin, on the qasync loop."""
+
+    async def upload() -> None:
+        async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
+                                trust=server_context(trust_from_pem(info.server_ca.read_bytes()))) as http:
+            await http.trusted_certificate_call(api.upload_trusted_certificate("t100", cert, name))
+
+    task = loop.create_task(upload())
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.exception() is None
+
+
 def test_fetch_sign_verify_upload(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, info: LocalPlatformInfo,
                                   tmp_path: Path, screenshot_dir: Path) -> None:
     workspace = tmp_path / "ws"
@@ -40,14 +55,7 @@ def test_fetch_sign_verify_upload(qtbot: QtBot, qasync_loop: asyncio.AbstractEve
         record = store.init_root(parse_dn("CN=PoP Page CA"), b"ca-pass", key_spec=KeySpec.EC_P256)
     SecretStore().set(ca_secret_id(record.name), SecretName.KEY_PASSWORD, "ca-pass")
 
-    async def upload() -> None:
-        async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
-                                trust=server_context(trust_from_pem(info.server_ca.read_bytes()))) as http:
-            await http.trusted_certificate_call(api.upload_trusted_certificate("t100", record.certificate, "PoP CA"))
-
-    task = qasync_loop.create_task(upload())
-    qtbot.waitUntil(task.done, timeout=10_000)
-    assert task.exception() is None
+    _upload(qtbot, qasync_loop, info, record.certificate, "PoP CA")
     page = PopPage(workspace)
     qtbot.addWidget(page)
     page.resize(1100, 700)
@@ -105,13 +113,7 @@ def test_a_tenant_target_fetches_uploads_and_keeps_its_password(qtbot: QtBot, qa
     slot = tenant_secret_id(info.rest_url, "t100/admin")
     assert SecretStore().get(slot, SecretName.PLATFORM_PASSWORD) is None  # a refused password is not kept
 
-    async def upload() -> None:
-        async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
-                                trust=server_context(trust_from_pem(info.server_ca.read_bytes()))) as http:
-            await http.trusted_certificate_call(api.upload_trusted_certificate("t100", record.certificate, "T CA"))
-
-    task = qasync_loop.create_task(upload())
-    qtbot.waitUntil(task.done, timeout=10_000)
+    _upload(qtbot, qasync_loop, info, record.certificate, "T CA")
     page.target.password.setText(info.admin_password)
     qtbot.waitUntil(page.fetch().done, timeout=10_000)
     assert len(page.code.toPlainText()) == 136

@@ -13,16 +13,13 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLineEdit,
-    QMenu,
     QMessageBox,
-    QPushButton,
-    QToolButton,
     QWidget,
 )
 
 from workbench.core.pki.crl import REASONS
 from workbench.errors import WorkbenchError
+from workbench.ui.widgets.buttons import action_button, ask_password, menu_button
 
 from . import store_actions
 
@@ -42,37 +39,21 @@ class CertificatesToolbar(QWidget):
         self.page = page
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.new = self._menu_button("New", [(label, lambda _=False, k=kind: self.open_wizard(k))
+        self.new = menu_button("New", [(label, lambda _=False, k=kind: self.open_wizard(k))
                                              for kind, label in WIZARD_KINDS])
         self.new.setToolTip("Create a CA, an intermediate, a device or server certificate, or sign a CSR")
-        self.fleet = self._button("Fleet…", self.open_fleet, "Issue many device certificates and keystores at once")
-        self.open = self._button("Open file…", self._on_open, "Inspect a PEM, DER, PKCS#12 or JKS file")
-        self.chain = self._menu_button("Chain", [("Verify a chain file…", self._on_verify),
+        self.fleet = action_button("Fleet…", self.open_fleet, "Issue many device certificates and keystores at once")
+        self.open = action_button("Open file…", self._on_open, "Inspect a PEM, DER, PKCS#12 or JKS file")
+        self.chain = menu_button("Chain", [("Verify a chain file…", self._on_verify),
                                                  ("Order a chain file…", self._on_order),
                                                  ("Save the chain of the selection…", self._on_build)])
-        self.revoke = self._button("Revoke…", self._on_revoke, "Revoke the selected issued certificate")
-        self.crl = self._button("CRL…", self._on_crl, "Sign the selected CA's next CRL and save it")
-        self.export = self._button("Export openssl layout…", self._on_export,
+        self.revoke = action_button("Revoke…", self._on_revoke, "Revoke the selected issued certificate")
+        self.crl = action_button("CRL…", self._on_crl, "Sign the selected CA's next CRL and save it")
+        self.export = action_button("Export openssl layout…", self._on_export,
                                    "Write the selected CA as the guide's caCertificate folder (openssl ca)")
         for widget in (self.new, self.fleet, self.open, self.chain, self.revoke, self.crl, self.export):
             row.addWidget(widget)
         row.addStretch(1)
-
-    def _button(self, text: str, slot: Callable[[], object], tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tip)
-        button.clicked.connect(lambda _=False: slot())
-        return button
-
-    def _menu_button(self, text: str, actions: list[tuple[str, Callable[..., object]]]) -> QToolButton:
-        button = QToolButton()
-        button.setText(text + " ")
-        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(button)
-        for label, slot in actions:
-            menu.addAction(label).triggered.connect(slot)
-        button.setMenu(menu)
-        return button
 
     def update_enabled(self) -> None:
         """Revoke needs an issued certificate; CRL and export need a CA."""
@@ -84,9 +65,8 @@ class CertificatesToolbar(QWidget):
 
     # --- prompts -------------------------------------------------------------------------------------------------
     def ask_password(self, label: str) -> str | None:
-        """A password prompt (None when cancelled)."""
-        text, ok = QInputDialog.getText(self, "Password", label, QLineEdit.EchoMode.Password)
-        return text if ok else None
+        """A password prompt (None when cancelled); tests replace it."""
+        return ask_password(self, label)
 
     def _ca_prompt(self, name: str) -> str | None:
         return self.ask_password(f"Key password of the CA '{name}' (not in the keyring)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,15 +11,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLineEdit,
-    QMenu,
     QMessageBox,
-    QToolButton,
     QWidget,
 )
 
 from workbench.core.keystore.model import PrivateKeyEntry, StoreKind
 from workbench.core.pki.store import CAStore
 from workbench.errors import WorkbenchError
+from workbench.ui.widgets.buttons import action_button, ask_password, menu_button
 
 from . import dialogs
 
@@ -38,30 +36,30 @@ class KeystoreToolbar(QWidget):
         self.page = page
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.open = self._button("Open…", self._on_open)
-        self.new = self._menu("New", [("PKCS#12 store", lambda: page.new_store(StoreKind.PKCS12)),
+        self.open = action_button("Open…", self._on_open)
+        self.new = menu_button("New", [("PKCS#12 store", lambda: page.new_store(StoreKind.PKCS12)),
                                       ("JKS store", lambda: page.new_store(StoreKind.JKS))])
-        self.save = self._button("Save", lambda: page.save())
-        self.save_as = self._button("Save as…", self._on_save_as)
-        self.undo = self._button("Undo", page.undo.undo)
-        self.redo = self._button("Redo", page.undo.redo)
+        self.save = action_button("Save", lambda: page.save())
+        self.save_as = action_button("Save as…", self._on_save_as)
+        self.undo = action_button("Undo", page.undo.undo)
+        self.redo = action_button("Redo", page.undo.redo)
         page.undo.canUndoChanged.connect(self.undo.setEnabled)
         page.undo.canRedoChanged.connect(self.redo.setEnabled)
         page.undo.undoTextChanged.connect(lambda text: self.undo.setToolTip(f"Undo {text} (Ctrl+Z)"))
         page.undo.redoTextChanged.connect(lambda text: self.redo.setToolTip(f"Redo {text} (Ctrl+Shift+Z)"))
-        self.add = self._menu("Add", [("Key pair from files…", self._on_add_pair),
+        self.add = menu_button("Add", [("Key pair from files…", self._on_add_pair),
                                       ("Key pair of a CA from the CA store…", self._on_add_ca),
                                       ("Trusted certificate from a file…", self._on_add_trusted),
                                       ("Trusted certificate from a server…", self._on_fetch)])
-        self.rename = self._button("Rename…", self._on_rename)
-        self.delete = self._button("Delete", self._on_delete)
-        self.passwords = self._menu("Passwords", [("Store password…", self._on_store_password),
+        self.rename = action_button("Rename…", self._on_rename)
+        self.delete = action_button("Delete", self._on_delete)
+        self.passwords = menu_button("Passwords", [("Store password…", self._on_store_password),
                                                   ("Key password (JKS)…", self._on_key_password)])
-        self.export = self._menu("Export", [(f"{part.capitalize()}…", lambda _=False, p=part: self._on_export(p))
+        self.export = menu_button("Export", [(f"{part.capitalize()}…", lambda _=False, p=part: self._on_export(p))
                                             for part in ("certificate", "chain", "key")])
-        self.convert = self._menu("Convert", [("to PKCS#12", lambda: page.convert(StoreKind.PKCS12)),
+        self.convert = menu_button("Convert", [("to PKCS#12", lambda: page.convert(StoreKind.PKCS12)),
                                               ("to JKS", lambda: page.convert(StoreKind.JKS))])
-        self.device = self._button("Device keystore + truststore…", self._on_device)
+        self.device = action_button("Device keystore + truststore…", self._on_device)
         self.device.setToolTip("The guide's deviceKeystore and truststore for the selected key entry, in one step")
         for widget in (self.open, self.new, self.save, self.save_as, self.undo, self.redo, self.add, self.rename,
                        self.delete, self.passwords, self.export, self.convert, self.device):
@@ -69,22 +67,6 @@ class KeystoreToolbar(QWidget):
         row.addStretch(1)
         self.undo.setEnabled(False)
         self.redo.setEnabled(False)
-
-    def _button(self, text: str, slot: Callable[[], object]) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.clicked.connect(lambda _=False: slot())
-        return button
-
-    def _menu(self, text: str, actions: list[tuple[str, Callable[..., object]]]) -> QToolButton:
-        button = QToolButton()
-        button.setText(text + " ")
-        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(button)
-        for label, slot in actions:
-            menu.addAction(label).triggered.connect(slot)
-        button.setMenu(menu)
-        return button
 
     def update_enabled(self) -> None:
         """Store actions need an open store; entry actions a selected entry; key ones a key entry."""
@@ -99,9 +81,8 @@ class KeystoreToolbar(QWidget):
 
     # --- prompts -------------------------------------------------------------------------------------------
     def ask_password(self, label: str) -> str | None:
-        """A password prompt (None when cancelled)."""
-        text, ok = QInputDialog.getText(self, "Password", label, QLineEdit.EchoMode.Password)
-        return text if ok else None
+        """A password prompt (None when cancelled); tests replace it."""
+        return ask_password(self, label)
 
     def ask_save_path(self, kind: StoreKind) -> Path | None:
         """Where a new store goes."""
