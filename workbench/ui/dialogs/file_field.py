@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 
-def file_field(parent: QWidget, value: str = "", what: str = "file") -> tuple[QWidget, QLineEdit]:
-    """The row to put in a form, and its line edit (the chosen path, or what was typed)."""
+def file_field(parent: QWidget, value: str = "", what: str = "file", *,
+               directory: bool = False) -> tuple[QWidget, QLineEdit]:
+    """The row to put in a form, and its line edit (the chosen path, or what was typed); a folder with `directory`."""
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -14,8 +15,13 @@ def file_field(parent: QWidget, value: str = "", what: str = "file") -> tuple[QW
     browse = QToolButton()
     browse.setText("…")
     browse.setToolTip(f"Choose the {what}")
-    browse.clicked.connect(lambda: edit.setText(QFileDialog.getOpenFileName(parent, f"Choose the {what}")[0]
-                                                or edit.text()))
+
+    def choose() -> None:
+        chosen = (QFileDialog.getExistingDirectory(parent, f"Choose the {what}") if directory
+                  else QFileDialog.getOpenFileName(parent, f"Choose the {what}")[0])
+        edit.setText(chosen or edit.text())
+
+    browse.clicked.connect(choose)
     layout.addWidget(edit, 1)
     layout.addWidget(browse)
     return row, edit

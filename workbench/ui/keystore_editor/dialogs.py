@@ -9,33 +9,15 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.ui.dialogs.file_field import file_field
-
-
-def _folder_field(parent: QWidget) -> tuple[QWidget, QLineEdit]:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    edit = QLineEdit()
-    browse = QToolButton()
-    browse.setText("…")
-    browse.setToolTip("Choose the folder")
-    browse.clicked.connect(lambda: edit.setText(QFileDialog.getExistingDirectory(parent, "Choose the folder")
-                                                or edit.text()))
-    layout.addWidget(edit, 1)
-    layout.addWidget(browse)
-    return row, edit
 
 
 class _Form(QDialog):
@@ -119,7 +101,7 @@ class DeviceStores(_Form):
         super().__init__("Device keystore and truststore", f"Writes the key entry '{alias}' as the guide's "
                          "deviceKeystore (alias devicekeyentry) and the server's CA as its truststore (alias "
                          "servercertificate), ready for MQTT.fx or a Java device.", parent)
-        self.folder_row, self.folder = _folder_field(self)
+        self.folder_row, self.folder = file_field(self, "", "folder", directory=True)
         self.server_row, self.server_ca = file_field(self, "", "server CA certificate")
         if server_ca is not None:
             self.server_ca.setText(str(server_ca))
