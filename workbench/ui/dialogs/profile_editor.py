@@ -15,46 +15,33 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.core.profiles import (
-    PROXY_SUPPORT_NOTE,
     ConnectionProfile,
-    KeystoreType,
     LastWill,
     Mqtt5ConnectProperties,
     MqttVersion,
     ProfileSecrets,
-    ProxyKind,
     ProxySettings,
     TlsMode,
     TlsSettings,
-    TlsVersion,
     client_id_from_certificate,
     default_port,
 )
 from workbench.errors import WorkbenchError
 
-from .file_field import file_field
+from .profile_editor_tabs import EditorTabs, password_field
 
 _VERSIONS = {"3.1": MqttVersion.V31, "3.1.1": MqttVersion.V311, "5.0": MqttVersion.V5}
 
 
-def _password_field() -> QLineEdit:
-    field = QLineEdit()
-    field.setEchoMode(QLineEdit.EchoMode.Password)
-    field.setPlaceholderText("kept in the OS keyring")
-    return field
-
-
-class ProfileEditor(QDialog):
+class ProfileEditor(EditorTabs, QDialog):
     """Edit one profile; `result_profile()` and `result_secrets()` after `exec()` returns Accepted."""
 
     def __init__(self, profile: ConnectionProfile, secrets: ProfileSecrets, parent: QWidget | None = None) -> None:
@@ -118,7 +105,7 @@ class ProfileEditor(QDialog):
         self.inflight.setRange(1, 65535)
         self.inflight.setValue(p.max_inflight)
         self.username = QLineEdit(p.username)
-        self.password = _password_field()
+        self.password = password_field()
         self.password.setText(secrets.mqtt_password or "")
         self.rest_url = QLineEdit(p.rest_base_url)
         self.rest_url.setPlaceholderText("https://tenant.cumulocity.com (for the token panel's 'try it')")
@@ -135,145 +122,6 @@ class ProfileEditor(QDialog):
         form.addRow("User name", self.username)
         form.addRow("Password", self.password)
         form.addRow("REST URL", self.rest_url)
-        return page
-
-    def _tls(self, t: TlsSettings, secrets: ProfileSecrets) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        self.tls_mode = QComboBox()
-        for mode in TlsMode:
-            self.tls_mode.addItem(mode.label, mode)
-        self.tls_mode.setCurrentIndex(list(TlsMode).index(t.mode))
-        layout.addWidget(self.tls_mode)
-        self.tls_pages = QStackedWidget()
-        self.tls_pages.addWidget(QLabel("No TLS: plain MQTT (port 1883)."))
-        self.tls_pages.addWidget(QLabel("The broker's certificate is checked against the system's trusted CAs."))
-        ca_page = QWidget()
-        ca_form = QFormLayout(ca_page)
-        box, self.ca_only = file_field(self, t.ca_file, "CA certificate file")
-        ca_form.addRow("CA certificate file", box)
-        self.tls_pages.addWidget(ca_page)
-        ss_page = QWidget()
-        ss = QFormLayout(ss_page)
-        box, self.ca_file = file_field(self, t.ca_file, "CA file")
-        ss.addRow("CA file", box)
-        box, self.cert_file = file_field(self, t.client_certificate_file, "client certificate file")
-        ss.addRow("Client certificate file", box)
-        box, self.key_file = file_field(self, t.client_key_file, "client key file")
-        ss.addRow("Client key file", box)
-        self.key_password = _password_field()
-        self.key_password.setText(secrets.key_password or "")
-        ss.addRow("Client key password", self.key_password)
-        self.pem = QCheckBox("PEM formatted")
-        self.pem.setChecked(t.pem_formatted)
-        ss.addRow("", self.pem)
-        self.tls_pages.addWidget(ss_page)
-        ks_page = QWidget()
-        ks = QFormLayout(ks_page)
-        box, self.keystore_file = file_field(self, t.keystore_file, "keystore file (the truststore)")
-        ks.addRow("Keystore file", box)
-        self.trusted_alias = QLineEdit(t.trusted_keystore_alias)
-        ks.addRow("Trusted keystore alias", self.trusted_alias)
-        self.trusted_password = _password_field()
-        self.trusted_password.setText(secrets.trusted_keystore_password or "")
-        ks.addRow("Trusted keystore password", self.trusted_password)
-        box, self.client_keystore = file_field(self, t.client_keystore_file, "client keystore")
-        ks.addRow("Client keystore", box)
-        self.client_keystore_password = _password_field()
-        self.client_keystore_password.setText(secrets.client_keystore_password or "")
-        ks.addRow("Client keystore password", self.client_keystore_password)
-        self.key_pair_alias = QLineEdit(t.client_key_pair_alias)
-        ks.addRow("Client key-pair alias", self.key_pair_alias)
-        self.key_pair_password = _password_field()
-        self.key_pair_password.setText(secrets.client_key_pair_password or "")
-        ks.addRow("Client key-pair password", self.key_pair_password)
-        self.keystore_type = QComboBox()
-        self.keystore_type.addItem("PKCS#12", KeystoreType.PKCS12)
-        self.keystore_type.addItem("JKS", KeystoreType.JKS)
-        self.keystore_type.setCurrentIndex(0 if t.client_keystore_type is KeystoreType.PKCS12 else 1)
-        ks.addRow("Keystore type", self.keystore_type)
-        self.tls_pages.addWidget(ks_page)
-        layout.addWidget(self.tls_pages)
-        options = QFormLayout()
-        self.min_tls = QComboBox()
-        self.max_tls = QComboBox()
-        for combo, value in ((self.min_tls, t.min_version), (self.max_tls, t.max_version)):
-            for version in TlsVersion:
-                combo.addItem(f"TLS {version.value}", version)
-            combo.setCurrentIndex(list(TlsVersion).index(value))
-        self.sni = QLineEdit(t.sni_override)
-        self.sni.setPlaceholderText("server name to send and check (empty: the broker address)")
-        self.verify_hostname = QCheckBox("Verify the broker's host name")
-        self.verify_hostname.setChecked(t.verify_hostname)
-        self.verify_hostname.toggled.connect(self._show_warnings)
-        options.addRow("Minimum version", self.min_tls)
-        options.addRow("Maximum version", self.max_tls)
-        options.addRow("SNI server name", self.sni)
-        options.addRow("", self.verify_hostname)
-        layout.addLayout(options)
-        self.tls_mode.currentIndexChanged.connect(self._on_mode_changed)
-        self.tls_pages.setCurrentIndex(self.tls_mode.currentIndex())
-        return page
-
-    def _will(self, will: LastWill | None) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.will_topic = QLineEdit(will.topic if will else "")
-        self.will_topic.setPlaceholderText("empty: no last will (e.g. s/us)")
-        self.will_qos = QComboBox()
-        self.will_qos.addItems(["QoS 0", "QoS 1", "QoS 2"])
-        self.will_qos.setCurrentIndex(will.qos if will else 0)
-        self.will_retain = QCheckBox("Retain")
-        self.will_retain.setChecked(bool(will and will.retain))
-        self.will_payload = QPlainTextEdit(will.payload if will else "")
-        self.will_payload.setPlaceholderText('e.g. 400,c8y_ConnectionEvent,"Device connection was lost."')
-        form.addRow("Topic", self.will_topic)
-        form.addRow("QoS", self.will_qos)
-        form.addRow("", self.will_retain)
-        form.addRow("Payload", self.will_payload)
-        return page
-
-    def _mqtt5(self, m: Mqtt5ConnectProperties) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.v5_fields: dict[str, QLineEdit] = {}
-        for name, label in (("session_expiry_s", "Session expiry (s)"), ("receive_maximum", "Receive maximum"),
-                            ("maximum_packet_size", "Maximum packet size"),
-                            ("topic_alias_maximum", "Topic alias maximum")):
-            value = getattr(m, name)
-            edit = QLineEdit("" if value is None else str(value))
-            edit.setPlaceholderText("not sent")
-            self.v5_fields[name] = edit
-            form.addRow(label, edit)
-        self.user_properties = QPlainTextEdit("\n".join(f"{k}={v}" for k, v in m.user_properties))
-        self.user_properties.setPlaceholderText("one key=value per line")
-        form.addRow("User properties", self.user_properties)
-        return page
-
-    def _proxy(self, proxy: ProxySettings | None, secrets: ProfileSecrets) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.proxy_kind = QComboBox()
-        self.proxy_kind.addItem("No proxy", None)
-        for kind in ProxyKind:
-            self.proxy_kind.addItem(kind.value.upper(), kind)
-        if proxy is not None:
-            self.proxy_kind.setCurrentIndex(list(ProxyKind).index(proxy.kind) + 1)
-        self.proxy_host = QLineEdit(proxy.host if proxy else "")
-        self.proxy_port = QSpinBox()
-        self.proxy_port.setRange(1, 65535)
-        self.proxy_port.setValue(proxy.port if proxy else 1080)
-        self.proxy_user = QLineEdit(proxy.username if proxy else "")
-        self.proxy_password = _password_field()
-        self.proxy_password.setText(secrets.proxy_password or "")
-        note = QLabel(PROXY_SUPPORT_NOTE)
-        note.setWordWrap(True)
-        form.addRow("Proxy", self.proxy_kind)
-        form.addRow("Host", self.proxy_host)
-        form.addRow("Port", self.proxy_port)
-        form.addRow("User name", self.proxy_user)
-        form.addRow("Password", self.proxy_password)
-        form.addRow(note)
         return page
 
     # --- behaviour -----------------------------------------------------------------------------------------
