@@ -6,11 +6,12 @@ import datetime as dt
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
 from workbench.core.keystore.listing import describe_entry
 from workbench.core.keystore.model import Keystore, PrivateKeyEntry
 from workbench.core.pki.keys import describe_key
+from workbench.ui.widgets.tables import make_table
 
 COLUMNS = ("Alias", "Entry type", "Algorithm", "Expires", "Chain", "Subject")
 SOON = dt.timedelta(days=30)
@@ -18,16 +19,7 @@ SOON = dt.timedelta(days=30)
 
 def entry_table() -> QTableWidget:
     """An empty read-only table with the editor's columns."""
-    table = QTableWidget(0, len(COLUMNS))
-    table.setHorizontalHeaderLabels(COLUMNS)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
+    return make_table(COLUMNS)
 
 
 def fill(table: QTableWidget, store: Keystore, now: dt.datetime | None = None) -> None:

@@ -10,11 +10,13 @@ from typing import Any, TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem
 
 from workbench.errors import WorkbenchError
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.widgets.tables import make_table
 
+__all__ = ["ProblemLabel", "launch", "make_table", "pending", "selected_data", "set_row"]
 T = TypeVar("T")
 _RUNNING: set[asyncio.Task[Any]] = set()
 
@@ -64,24 +66,6 @@ class ProblemLabel(QLabel):
         """Hide the line after a call succeeded."""
         self.setText("")
         self.hide()
-
-
-def make_table(columns: Sequence[str], stretch: int | None = None) -> QTableWidget:
-    """A read-only, row-selecting table with the page's look."""
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(list(columns))
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setAlternatingRowColors(True)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    if stretch is None:
-        header.setStretchLastSection(True)
-    else:
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return table
 
 
 def set_row(table: QTableWidget, row: int, values: Sequence[str], colour: str | None = None,
