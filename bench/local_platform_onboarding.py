@@ -8,13 +8,6 @@ client and certificates measure its plain mTLS connect rate in the same run, as 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named as the issue asks, which shadows the standard library's `platform` for modules imported
-# after it: take the bench folder off the import path first.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import asyncio
 import base64
@@ -25,9 +18,11 @@ import shutil
 import ssl
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
