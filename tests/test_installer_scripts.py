@@ -53,3 +53,26 @@ def test_debian_versions_sort_pre_releases_first() -> None:
     assert debian_version("1.2.3") == "1.2.3"
     assert debian_version("0.3.0.dev4") == "0.3.0~dev4"
     assert debian_version("1.0rc1") == "1.0~rc1"
+
+
+def test_the_frozen_gui_starts_the_platform_with_its_console_twin_on_windows(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from workbench.services.local_platform import platform_command
+
+    gui = tmp_path / "workbench.exe"
+    gui.touch()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(gui))
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert platform_command() == [str(gui), "local-platform"]  # no twin: the executable itself
+    (tmp_path / "workbench-cli.exe").touch()
+    assert platform_command() == [str(tmp_path / "workbench-cli.exe"), "local-platform"]
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert platform_command() == [str(gui), "local-platform"]
+
+
+def test_the_spec_builds_a_windowed_gui_and_a_console_twin_on_windows() -> None:
+    spec = (ROOT / "installer" / "workbench.spec").read_text(encoding="utf-8")
+    assert "console=not WINDOWS" in spec and 'name=f"{NAME}-cli", console=True' in spec

@@ -60,13 +60,21 @@ def default_data_dir() -> Path:
 
 
 def platform_command() -> list[str]:
-    """How to run the platform: the bundled executable's subcommand, or this Python's module."""
+    """How to run the platform: the bundled executable's subcommand, or this Python's module.
+
+    On Windows the GUI executable has no console; its console twin `workbench-cli.exe` runs the platform (its
+    window is suppressed with CREATE_NO_WINDOW), so the banner reaches our pipe.
+    """
     if getattr(sys, "frozen", False):
-        return [sys.executable, "local-platform"]
+        executable = Path(sys.executable)
+        twin = executable.with_name(f"{executable.stem}-cli{executable.suffix}")
+        return [str(twin) if sys.platform == "win32" and twin.exists() else sys.executable, "local-platform"]
     return [sys.executable, "-m", "embedded_broker"]
 
 
 def _alive(pid: int) -> bool:
+    if sys.platform == "win32":  # os.kill(pid, 0) would send CTRL_C_EVENT there
+        return _alive_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -172,6 +180,7 @@ class LocalPlatformProcess:
             command.append("--reset-admin-password")  # we own the folder: our keyring password is the password
         try:
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
                                             env=env)
         except OSError as exc:
             raise LocalPlatformError("cannot start the local platform", (f"{command[0]}: {exc}",)) from exc
@@ -247,6 +256,21 @@ class LocalPlatformProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+def _alive_windows(pid: int) -> bool:
+    """OpenProcess + GetExitCodeProcess: STILL_ACTIVE (259) while the process runs."""
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _drain(stream: Any, sink: Callable[[Any], None]) -> None:
