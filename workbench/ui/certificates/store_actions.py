@@ -17,10 +17,9 @@ from workbench.core.pki.chain import build_chain, cert_label, order_chain
 from workbench.core.pki.openssl_export import export_openssl
 from workbench.core.pki.store import CAStore
 from workbench.core.pki.verify import VerificationResult, verify_chain
-from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, PasswordError
-from workbench.services.onboarding import ca_secret_id
+from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
 
 # Asks for a CA key password the keyring does not have (None: the user cancelled).
 PasswordPrompt = Callable[[str], str | None]
@@ -75,7 +74,7 @@ def build_from_store(workspace: Path, leaf: x509.Certificate, out: Path) -> Outc
 
 def ca_password(name: str, prompt: PasswordPrompt, secrets: SecretStore | None = None) -> bytes | None:
     """The CA key's password from the keyring, else asked; a typed password is remembered once it works."""
-    stored = (secrets or SecretStore()).get(ca_secret_id(name), SecretName.KEY_PASSWORD)
+    stored = stored_ca_password(name, secrets)
     if stored:
         return stored.encode()
     typed = prompt(name)
@@ -83,12 +82,6 @@ def ca_password(name: str, prompt: PasswordPrompt, secrets: SecretStore | None =
         raise PasswordError(f"No password for the key of '{name}'",
                             ("Type the CA key password, or store it in the keyring from the wizard.",))
     return typed.encode() or None
-
-
-def remember_password(name: str, password: bytes | None, secrets: SecretStore | None = None) -> None:
-    """Keep a password that just worked, so the next action does not ask."""
-    if password:
-        (secrets or SecretStore()).set(ca_secret_id(name), SecretName.KEY_PASSWORD, password.decode())
 
 
 def revoke(workspace: Path, ca_name: str, serial: int, reason: str) -> Outcome:
@@ -103,7 +96,7 @@ def write_crl(workspace: Path, ca_name: str, prompt: PasswordPrompt, out: Path, 
     password = ca_password(ca_name, prompt)
     with CAStore(workspace) as store:
         crl = store.generate_crl(ca_name, password, days=days)
-    remember_password(ca_name, password)
+    remember_ca_password(ca_name, password)
     write_atomic(out, crl.public_bytes(serialization.Encoding.PEM))
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     return Outcome(f"CRL number {number} of '{ca_name}' lists {len(list(crl))} revoked certificate(s), valid "
@@ -116,5 +109,5 @@ def export_layout(workspace: Path, ca_name: str, prompt: PasswordPrompt, folder:
     with CAStore(workspace) as store:
         children = {r.name: ca_password(r.name, prompt) for r in store.cas() if r.parent == ca_name}
         written = export_openssl(store, ca_name, password, folder, intermediate_passwords=children)
-    remember_password(ca_name, password)
+    remember_ca_password(ca_name, password)
     return Outcome(f"Exported '{ca_name}' to {written} in the openssl folder layout", written)

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 
 from workbench import paths
 from workbench.core.profiles import ConnectionProfile, ProfileSecrets, ProfileStore, TlsMode, TlsSettings
-from workbench.core.profiles.model import SecretName
 from workbench.errors import WorkbenchError
+from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import Onboarding, OnboardingOptions, OnboardingReport, StepResult, ca_secret_id
+from workbench.services.onboarding import Onboarding, OnboardingOptions, OnboardingReport, StepResult
 from workbench.services.simulated_device import SimulatedDevice
 from workbench.ui.onboarding.demo_panel import DemoPanel
 from workbench.ui.onboarding.steps import EQUIVALENTS, LINKS, STEPS
@@ -171,8 +171,7 @@ class OnboardingPage(QWidget):
         mqtt_host, mqtt_port = self.target.mqtt_endpoint()
         trust = self.target.server_trust()
         keystore_password = secrets.token_urlsafe(12)
-        stored = (self.profiles.secrets.get(ca_secret_id(self.ca_name), SecretName.KEY_PASSWORD)
-                  if self.ca_name else None)
+        stored = stored_ca_password(self.ca_name, self.profiles.secrets) if self.ca_name else None
         if self.ca_name and stored is None:
             self.ca_name = None  # its password is gone (a session-only keyring): start with a new CA
         ca_password = stored or secrets.token_urlsafe(16)
@@ -189,7 +188,7 @@ class OnboardingPage(QWidget):
         if self.flow.ca_name:
             self.ca_name = self.flow.ca_name  # "Run again" resumes with the same CA
             self.details["ca"] = self.flow.ca_name
-            self.profiles.secrets.set(ca_secret_id(self.flow.ca_name), SecretName.KEY_PASSWORD, ca_password)
+            remember_ca_password(self.flow.ca_name, ca_password.encode(), self.profiles.secrets)
         if report.ok:
             self.target.remember()
             self.status.setText(f"✓ Device {device} is onboarded; its profile is in Connections.")

@@ -31,11 +31,10 @@ from workbench.core.pki.keys import load_private_key
 from workbench.core.pki.store import CAStore
 from workbench.core.platform_client import requests as api
 from workbench.core.pop import PopSignature, code_from_text, sign_code, verify_code
-from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import WorkbenchError
+from workbench.services.ca_passwords import stored_ca_password
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import ca_secret_id
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.platform_target import PlatformTarget
 from workbench.ui.pop.verification_tab import VerificationCertificateTab
@@ -156,7 +155,7 @@ class PopPage(QWidget):
         name = self.ca.currentData()
         typed = self.key_password.text().encode() or None
         if name:
-            password = typed or (self.secrets.get(ca_secret_id(name), SecretName.KEY_PASSWORD) or "").encode() or None
+            password = typed or (stored_ca_password(name, self.secrets) or "").encode() or None
             with CAStore(self.workspace) as store:
                 issuer = store.issuer(name, password)
             return issuer.key, issuer.certificate

@@ -26,10 +26,9 @@ from workbench.core.files import write_atomic
 from workbench.core.pki.chain import cert_label
 from workbench.core.pki.store import CAStore
 from workbench.core.pop import verification_certificate
-from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, WorkbenchError
-from workbench.services.onboarding import ca_secret_id
+from workbench.services.ca_passwords import stored_ca_password
 from workbench.ui.dialogs.problem_dialog import problem_html
 
 EXPLANATION = ("<p>AWS IoT (registration code) and Azure DPS (verification code) do not take a signature: they ask "
@@ -110,7 +109,7 @@ class VerificationCertificateTab(QWidget):
             if not name:
                 raise InvalidInputError("There is no CA to sign with", ("Create a CA on the Certificates page.",))
             typed = self.ca_password.text()
-            password = typed or self.secrets.get(ca_secret_id(name), SecretName.KEY_PASSWORD) or ""
+            password = typed or stored_ca_password(name, self.secrets) or ""
             with CAStore(self.workspace) as store:
                 issuer = store.issuer(name, password.encode() or None)
             self.certificate = verification_certificate(issuer, self.code.text(), validity_days=self.days.value())

@@ -24,11 +24,10 @@ from workbench.core.pki.fleet_ids import DeviceEntry, ids_from_pattern, parse_id
 from workbench.core.pki.keys import KeySpec, dump_private_key_pem
 from workbench.core.pki.profiles import CertificateProfile, ProfileKind, device_profile
 from workbench.core.pki.store import CARecord, CAStore, IssuedRecord
-from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, KeystoreError
+from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
 from workbench.services.fleet import FleetProgress, FleetRequest, FleetResult, issue_fleet
-from workbench.services.onboarding import ca_secret_id
 
 KEYSTORE_SUFFIX = {"pkcs12": "pkcs12", "jks": "jks"}  # the guide's deviceKeystore.pkcs12 / deviceKeystore.jks
 
@@ -42,20 +41,9 @@ def read_file(path: Path, what: str) -> bytes:
 
 
 # --- keyring ---------------------------------------------------------------------------------------------------
-def stored_ca_password(name: str, secrets: SecretStore | None = None) -> str | None:
-    """The CA key password saved in the keyring, as the PoP page reads it."""
-    return (secrets or SecretStore()).get(ca_secret_id(name), SecretName.KEY_PASSWORD)
-
-
 def ca_password(name: str, typed: str, secrets: SecretStore | None = None) -> bytes | None:
     """A typed password wins; otherwise the keyring's."""
     return (typed or stored_ca_password(name, secrets) or "").encode() or None
-
-
-def remember_ca_password(name: str, password: bytes | None, secrets: SecretStore | None = None) -> None:
-    """Keep a CA key password in the keyring, as onboarding does, so other pages can unlock the CA."""
-    if password:
-        (secrets or SecretStore()).set(ca_secret_id(name), SecretName.KEY_PASSWORD, password.decode())
 
 
 # --- store queries ---------------------------------------------------------------------------------------------
