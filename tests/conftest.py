@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Iterator
 
 # Must happen before PySide6 creates a QApplication: with no display Qt aborts the process (platform-notes).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -42,3 +44,19 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     root = tmp_path_factory.mktemp("home")
     for var in ("WORKBENCH_CONFIG_DIR", "WORKBENCH_DATA_DIR", "WORKBENCH_CACHE_DIR"):
         monkeypatch.setenv(var, str(root / var.lower()))
+
+
+@pytest.fixture(autouse=True)
+def _qt_loop_stays_out_of_other_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The GUI tests' session qasync loop is marked running; a later test's asyncio.run must not see it, and the
+    GUI tests after it must get it back (whatever order the tests run in)."""
+    running = asyncio.events._get_running_loop()
+    if running is None or "tests/ui/" in str(request.node.fspath):
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(running)
+        asyncio.set_event_loop(running)
