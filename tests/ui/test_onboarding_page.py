@@ -76,6 +76,7 @@ def test_demo_mode_ends_on_live_data_and_a_token_countdown(qtbot: QtBot, qasync_
     with qtbot.waitSignal(page.finished, timeout=60_000) as done:
         page.demo()
     assert done.args[0].ok and page.device_id.text().startswith("demo-thermostat-")
+    assert page.ca_name == "ACME Smart Buildings Root CA"  # sensible names for a customer
     assert time.monotonic() - started < 60  # the budget for a customer demo
     assert page.demo_panel.isVisible()
     qtbot.waitUntil(lambda: page.demo_panel.device is not None and page.demo_panel.device.sent >= 3, timeout=10_000)

@@ -62,6 +62,8 @@ class OnboardingOptions:
     jwks: bool = False  # verify the token with /.well-known/jwks.json (the local platform publishes one)
     devices: int = 0  # > 0: the fleet variant with bulk registration
     keep_connection: bool = False  # True: the device stays connected after the run (the GUI's demo uses it)
+    new_ca_name: str = ""  # the CN of a new CA ("": "Onboarding Rehearsal CA <time>")
+    organization: str = "Device Onboarding Workbench"  # the O of a new CA
 
 
 @dataclass
@@ -153,10 +155,11 @@ class Onboarding(FleetSteps):
                     self.ca_name, self.ca_cert = record.name, record.certificate
                     return f"using CA '{record.name}' from the CA store"
                 stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H%M%S")
+                base = self.o.new_ca_name or f"Onboarding Rehearsal CA {stamp}"
                 taken = {c.name for c in store.cas()}
-                cn = next(name for name in (f"Onboarding Rehearsal CA {stamp}" + (f" ({n})" if n > 1 else "")
-                                            for n in range(1, len(taken) + 2)) if name not in taken)
-                subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Device Onboarding Workbench"),
+                cn = next(name for name in (base + (f" ({n})" if n > 1 else "") for n in range(1, len(taken) + 2))
+                          if name not in taken)
+                subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.o.organization),
                                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
                 record = store.init_root(subject, self.o.ca_password, key_spec=self.o.key_type,
                                          profile=root_ca_profile())

@@ -39,6 +39,7 @@ from workbench.ui.onboarding.steps import EQUIVALENTS, LINKS, STEPS
 from workbench.ui.platform_target import PlatformTarget
 
 TITLES = dict(STEPS)
+DEMO_NAMES = {"new_ca_name": "ACME Smart Buildings Root CA", "organization": "ACME Smart Buildings"}
 
 
 class OnboardingPage(QWidget):
@@ -182,7 +183,8 @@ class OnboardingPage(QWidget):
                                         workspace=self.workspace, out_dir=self.out_dir,
                                         ca_password=ca_password.encode(), keystore_password=keystore_password.encode(),
                                         ca_name=self.ca_name, device_id=device, server_trust=trust,
-                                        jwks=self.target.is_local(), keep_connection=demo)
+                                        jwks=self.target.is_local(), keep_connection=demo,
+                                        **(DEMO_NAMES if demo and not self.ca_name else {}))
             self.flow = Onboarding(options, self._show)
             report = await self.flow.run()
         if self.flow.ca_name:
