@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from workbench.ui.widgets.live_plot import LivePlot, nice_range
@@ -24,6 +25,7 @@ def test_window_and_painting(qtbot: QtBot) -> None:
 
 def test_nice_range_pads() -> None:
     assert nice_range(5, 5) == (4, 6)
+    assert nice_range(21.6, 21.7, min_span=2.0) == pytest.approx((20.65, 22.65))
     low, high = nice_range(0, 10)
     assert low < 0 and high > 10
 

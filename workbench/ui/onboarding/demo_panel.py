@@ -60,6 +60,7 @@ class DemoPanel(QWidget):
         layout.addLayout(second)
         self.plot = LivePlot()
         self.plot.setMinimumHeight(200)
+        self.plot.min_span = 2.0  # °C: the sensor's ±0.2 noise stays small, as on a real thermometer chart
         layout.addWidget(self.plot, 1)
         self.device: SimulatedDevice | None = None
         self.token: DeviceToken | None = None

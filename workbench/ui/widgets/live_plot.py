@@ -12,10 +12,14 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828", "#00838f")
 
 
-def nice_range(low: float, high: float) -> tuple[float, float]:
-    """Pad a value range so a flat line sits mid-plot and the extremes never touch the frame."""
-    if high - low < 1e-9:
+def nice_range(low: float, high: float, min_span: float = 0.0) -> tuple[float, float]:
+    """Pad a value range so a flat line sits mid-plot, the extremes never touch the frame, and noise smaller than
+    `min_span` (0.1 °C on a thermometer) does not fill the whole height."""
+    if high - low < 1e-9 and min_span <= 0:
         return low - 1.0, high + 1.0
+    if high - low < min_span:
+        middle = (high + low) / 2
+        return middle - min_span / 2, middle + min_span / 2
     pad = (high - low) * 0.1
     return low - pad, high + pad
 
@@ -33,6 +37,7 @@ class LivePlot(QWidget):
         self.window = window
         self.max_points = max_points
         self.series: dict[str, deque[tuple[float, float]]] = {}
+        self.min_span = 0.0  # the smallest value range shown (set it to the sensor's meaningful change)
         self.x_label = x_label
         self.y_label = y_label
         self.setMinimumSize(240, 140)
@@ -93,7 +98,7 @@ class LivePlot(QWidget):
             return
         t_low = min(t for t, _ in points)
         t_high = max(max(t for t, _ in points), t_low + 10)  # the first seconds fill from the left
-        v_low, v_high = nice_range(min(v for _, v in points), max(v for _, v in points))
+        v_low, v_high = nice_range(min(v for _, v in points), max(v for _, v in points), self.min_span)
         step = (v_high - v_low) / 4
         decimals = 0 if step >= 5 else 1 if step >= 0.5 else 2 if step >= 0.05 else 3
 
@@ -114,7 +119,7 @@ class LivePlot(QWidget):
                          Qt.AlignmentFlag.AlignLeft, f"{t_low:.0f} s")
         painter.drawText(QRectF(area.left(), area.bottom() + 4, area.width(), metrics.height()),
                          Qt.AlignmentFlag.AlignRight, f"{t_high:.0f} s")
-        for index, (name, series) in enumerate(self.series.items()):
+        for index, series in enumerate(self.series.values()):
             colour = QColor(PALETTE[index % len(PALETTE)])
             path = QPainterPath()
             for n, (t, v) in enumerate(series):
@@ -124,5 +129,10 @@ class LivePlot(QWidget):
             last = at(*series[-1])
             painter.setBrush(colour)
             painter.drawEllipse(last, 3, 3)
-            painter.drawText(QPointF(area.left() + 8, area.top() + (index + 1) * (metrics.height() + 2)),
-                             f"{name}: {series[-1][1]:g}")
+        for index, (name, series) in enumerate(self.series.items()):  # the legend on top of every line
+            label = f"{name}: {series[-1][1]:g}"
+            box = QRectF(area.left() + 4, area.top() + 4 + index * (metrics.height() + 2),
+                         metrics.horizontalAdvance(label) + 8, metrics.height() + 2)
+            painter.fillRect(box, QColor(255, 255, 255, 220))
+            painter.setPen(QColor(PALETTE[index % len(PALETTE)]))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
