@@ -9,9 +9,22 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from workbench.errors import WorkbenchError
+from workbench.errors import InvalidInputError, WorkbenchError
 
 PRIVATE_MODE = 0o600
+
+
+def read_input_file(path: str | Path, what: str) -> bytes:
+    """An input file's bytes, or a message naming the file and what it should have been (never an OSError).
+
+    Raises:
+        InvalidInputError: the file is missing or unreadable.
+    """
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot read the {what} '{path}'", (exc.strerror or str(exc), "Check the path.")) \
+            from exc
 
 
 def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, keep_backup: bool = False) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from workbench.core.files import write_atomic
+from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore.file_certificates import file_certificates
 from workbench.core.pki.certio import dump_certificates_pem
 from workbench.core.pki.chain import build_chain, cert_label, order_chain
@@ -35,10 +35,7 @@ class Outcome:
 
 def read_certificates(path: Path, password: bytes | None = None) -> list[x509.Certificate]:
     """Every certificate in a file of any format we read (PEM, DER, PKCS#12, JKS)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(f"Cannot read '{path}'", (exc.strerror or str(exc), "Check the path.")) from exc
+    data = read_input_file(path, "file")
     return list(file_certificates(data, password, what=f"'{Path(path).name}'").certificates)
 
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.files import read_input_file
 from workbench.core.pki.keys import KeySpec
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services.fleet import FleetProgress, FleetResult
@@ -267,8 +268,8 @@ class FleetDialog(QDialog):
 
     async def _upload(self, info: LocalPlatformInfo, csv_path: Path) -> None:
         try:
-            data = actions.read_file(csv_path, "bulk-registration CSV")
-            trust = server_context(trust_from_pem(actions.read_file(info.server_ca, "platform server CA")))
+            data = read_input_file(csv_path, "bulk-registration CSV")
+            trust = server_context(trust_from_pem(read_input_file(info.server_ca, "platform server CA")))
             async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
                                     trust=trust) as http:
                 outcome = await http.bulk_register(data)

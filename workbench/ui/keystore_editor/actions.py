@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from workbench.core.files import read_input_file
 from workbench.core.keystore import keytool_equivalents as kt
 from workbench.core.keystore.model import StoreKind
 from workbench.core.keystore.operations import (
@@ -31,15 +32,6 @@ if TYPE_CHECKING:
     from .commands import EditorState
 
 SUFFIX = {StoreKind.PKCS12: ".p12", StoreKind.JKS: ".jks"}
-
-
-def read_file(path: str | Path, what: str) -> bytes:
-    """A file's bytes, or an error that names it."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(f"Cannot read the {what} '{path}'", (exc.strerror or str(exc), "Check the path.")) \
-            from exc
 
 
 class StoreActions:
@@ -65,8 +57,9 @@ class StoreActions:
                                 alias: str) -> bool:
         """A key and its chain from PEM/DER files (openssl pkcs12 -export + keytool -importkeystore)."""
         try:
-            certs = load_certificates(read_file(cert_path, "certificate file"))
-            key = load_private_key(read_file(key_path, "key file"), key_password.encode() if key_password else None)
+            certs = load_certificates(read_input_file(cert_path, "certificate file"))
+            password = key_password.encode() if key_password else None
+            key = load_private_key(read_input_file(key_path, "key file"), password)
             change = add_key_pair(self.state.store, alias, key, certs)  # type: ignore[union-attr]
         except WorkbenchError as exc:
             return self.problem(exc)
@@ -88,7 +81,8 @@ class StoreActions:
     def import_trusted(self, cert_path: str | Path, alias: str) -> bool:
         """keytool -importcert."""
         try:
-            change = add_trusted(self.state.store, load_certificates(read_file(cert_path, "certificate file")), alias)  # type: ignore[union-attr]
+            certs = load_certificates(read_input_file(cert_path, "certificate file"))
+            change = add_trusted(self.state.store, certs, alias)  # type: ignore[union-attr]
         except WorkbenchError as exc:
             return self.problem(exc)
         return self._edit(f"Import trusted '{alias}'", change, kt.import_trusted(*self._where(), alias, cert_path))

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequ
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from workbench import paths
-from workbench.core.files import write_atomic
+from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore import keytool_equivalents as kt
 from workbench.core.keystore.codec import build_device_keystore, build_truststore
 from workbench.core.keystore.model import Keystore, PrivateKeyEntry, StoreKind
@@ -27,7 +27,7 @@ from workbench.errors import InvalidInputError, KeystorePasswordError, Workbench
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.keystore_editor import table as entries
-from workbench.ui.keystore_editor.actions import SUFFIX, StoreActions, read_file
+from workbench.ui.keystore_editor.actions import SUFFIX, StoreActions
 from workbench.ui.keystore_editor.commands import EditorState, StoreEdit
 from workbench.ui.keystore_editor.toolbar import KeystoreToolbar
 
@@ -244,7 +244,7 @@ class KeystoresPage(StoreActions, QWidget):
                 raise InvalidInputError(f"'{alias}' is a trusted certificate", ("Pick a key entry (PrivateKeyEntry).",))
             if len(password) < 6:
                 raise InvalidInputError("The password is shorter than 6 characters", ("keytool needs at least 6.",))
-            trusted = load_certificates(read_file(server_ca, "server CA file"))
+            trusted = load_certificates(read_input_file(server_ca, "server CA file"))
             suffix = ".p12" if kind == "pkcs12" else ".jks"
             keystore, truststore = Path(folder) / f"deviceKeystore{suffix}", Path(folder) / f"truststore{suffix}"
             write_atomic(keystore, build_device_keystore(entry.require_key(), entry.chain, password.encode(), kind),

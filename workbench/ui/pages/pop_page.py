@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench import paths
+from workbench.core.files import read_input_file
 from workbench.core.pki.keys import load_private_key
 from workbench.core.pki.store import CAStore
 from workbench.core.platform_client import requests as api
@@ -162,11 +163,7 @@ class PopPage(QWidget):
         path = self.key_file.text().strip()
         if not path:
             raise WorkbenchError("Choose a CA from the store or a key file", ())
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise WorkbenchError(f"Cannot read the key file '{path}'", (str(exc),)) from exc
-        return load_private_key(data, typed), None
+        return load_private_key(read_input_file(path, "key file"), typed), None
 
     # --- the platform --------------------------------------------------------------------------------------
     def fetch(self) -> asyncio.Task[None]:

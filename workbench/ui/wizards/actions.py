@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from workbench.core.files import write_atomic
+from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore import build_device_keystore, build_truststore
 from workbench.core.pki.certio import load_certificates, load_csr
 from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions
@@ -30,14 +30,6 @@ from workbench.services.ca_passwords import remember_ca_password, stored_ca_pass
 from workbench.services.fleet import FleetProgress, FleetRequest, FleetResult, issue_fleet
 
 KEYSTORE_SUFFIX = {"pkcs12": "pkcs12", "jks": "jks"}  # the guide's deviceKeystore.pkcs12 / deviceKeystore.jks
-
-
-def read_file(path: Path, what: str) -> bytes:
-    """A file's bytes, or an error that names the file."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(f"Cannot read the {what} '{path}'", (exc.strerror or str(exc),)) from exc
 
 
 # --- keyring ---------------------------------------------------------------------------------------------------
@@ -126,7 +118,7 @@ class Issued:
 
 def _check_leaf(request: NewLeaf) -> tuple[str, list[x509.Certificate]]:
     prefix = "server" if request.profile.kind is ProfileKind.SERVER else "device"
-    trusted = load_certificates(read_file(request.truststore_cert, "truststore certificate"),
+    trusted = load_certificates(read_input_file(request.truststore_cert, "truststore certificate"),
                                 "truststore certificate") if request.truststore_cert else []
     if (request.keystore or trusted) and not (request.keystore_password or request.key_password):
         raise KeystoreError("A keystore needs a password",
@@ -171,7 +163,7 @@ def issue_leaf(workspace: Path, request: NewLeaf, secrets: SecretStore | None = 
 def sign_csr_file(workspace: Path, ca: str, password: bytes | None, csr_path: Path, profile: CertificateProfile,
                   out: Path, secrets: SecretStore | None = None) -> Issued:
     """`workbench ca sign-csr`: the request's subject and key under the profile's extensions, written as PEM."""
-    csr = load_csr(read_file(csr_path, "CSR"))
+    csr = load_csr(read_input_file(csr_path, "CSR"))
     with CAStore(workspace) as store:
         record = store.sign_csr(ca, password, csr, profile)
     remember_ca_password(ca, password, secrets)
@@ -181,14 +173,14 @@ def sign_csr_file(workspace: Path, ca: str, password: bytes | None, csr_path: Pa
 
 def read_csr(path: Path) -> x509.CertificateSigningRequest:
     """An external CSR, PEM or DER."""
-    return load_csr(read_file(path, "CSR"))
+    return load_csr(read_input_file(path, "CSR"))
 
 
 # --- fleets ----------------------------------------------------------------------------------------------------
 def fleet_devices(count: int, pattern: str, csv_path: Path | None) -> list[DeviceEntry]:
     """The fleet's ids: from a CSV when one is given, else ``count`` ids from the pattern."""
     if csv_path is not None:
-        return parse_ids_csv(read_file(csv_path, "CSV of ids"), f"'{csv_path.name}'")
+        return parse_ids_csv(read_input_file(csv_path, "CSV of ids"), f"'{csv_path.name}'")
     return ids_from_pattern(pattern, count)
 
 
