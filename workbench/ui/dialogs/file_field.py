@@ -5,9 +5,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 
-def file_field(parent: QWidget, value: str = "", what: str = "file", *,
-               directory: bool = False) -> tuple[QWidget, QLineEdit]:
-    """The row to put in a form, and its line edit (the chosen path, or what was typed); a folder with `directory`."""
+def file_field(parent: QWidget, value: str = "", what: str = "file", *, directory: bool = False,
+               filters: str = "", save: bool = False) -> tuple[QWidget, QLineEdit]:
+    """The row to put in a form, and its line edit (the chosen path, or what was typed); a folder with `directory`,
+    a file to write with `save`."""
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -17,8 +18,12 @@ def file_field(parent: QWidget, value: str = "", what: str = "file", *,
     browse.setToolTip(f"Choose the {what}")
 
     def choose() -> None:
-        chosen = (QFileDialog.getExistingDirectory(parent, f"Choose the {what}") if directory
-                  else QFileDialog.getOpenFileName(parent, f"Choose the {what}")[0])
+        title = f"Choose the {what}"
+        if directory:
+            chosen = QFileDialog.getExistingDirectory(parent, title, edit.text())
+        else:
+            pick = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+            chosen = pick(parent, title, edit.text(), filters)[0]
         edit.setText(chosen or edit.text())
 
     browse.clicked.connect(choose)

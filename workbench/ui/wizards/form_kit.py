@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.errors import WorkbenchError
+from workbench.ui.dialogs.file_field import file_field as shared_file_field
 from workbench.ui.dialogs.problem_dialog import problem_html
 
 PROBLEM_STYLE = ("color: #b71c1c; background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; "
@@ -133,26 +132,18 @@ class PasswordPair(QWidget):
 
 
 def folder_field(parent: QWidget, name: str, title: str) -> tuple[QHBoxLayout, QLineEdit]:
-    """A folder path with a browse button."""
-    row = QHBoxLayout()
-    edit = QLineEdit()
-    edit.setObjectName(name)
-    browse = QPushButton("Browse…")
-    browse.clicked.connect(lambda: edit.setText(QFileDialog.getExistingDirectory(parent, title) or edit.text()))
-    row.addWidget(edit, 1)
-    row.addWidget(browse)
-    return row, edit
+    """A folder path with a browse button, as a layout pages can add widgets to."""
+    return _row(*shared_file_field(parent, "", title, directory=True), name)
 
 
 def file_field(parent: QWidget, name: str, title: str, filters: str = "All files (*)",
                save: bool = False) -> tuple[QHBoxLayout, QLineEdit]:
-    """A file path with a browse button (open or save)."""
-    row = QHBoxLayout()
-    edit = QLineEdit()
+    """A file path with a browse button (open or save), as a layout pages can add widgets to."""
+    return _row(*shared_file_field(parent, "", title, filters=filters, save=save), name)
+
+
+def _row(field: QWidget, edit: QLineEdit, name: str) -> tuple[QHBoxLayout, QLineEdit]:
     edit.setObjectName(name)
-    browse = QPushButton("Browse…")
-    pick = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-    browse.clicked.connect(lambda: edit.setText(pick(parent, title, edit.text(), filters)[0] or edit.text()))
-    row.addWidget(edit, 1)
-    row.addWidget(browse)
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
     return row, edit
