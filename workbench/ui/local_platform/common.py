@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
 from workbench.errors import WorkbenchError
-from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.widgets.problem_label import ProblemLabel
 from workbench.ui.widgets.tables import make_table
 
 __all__ = ["ProblemLabel", "launch", "make_table", "pending", "selected_data", "set_row"]
@@ -44,28 +44,6 @@ def launch(owner: QObject, work: Awaitable[T], done: Callable[[T], None] | None 
 def pending() -> int:
     """How many of these tasks still run (tests wait for none before they stop the platform)."""
     return len(_RUNNING)
-
-
-class ProblemLabel(QLabel):
-    """A problem shown in place, as the problem dialog words it: the summary, then what to check."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setStyleSheet("QLabel { background: #fdecea; color: #8e1b1b; border: 1px solid #f5c2c0; "
-                           "border-radius: 4px; padding: 4px 8px; }")
-        self.hide()
-
-    def show_error(self, error: WorkbenchError) -> None:
-        """Show what went wrong and the likely causes."""
-        self.setText(problem_html(error))
-        self.show()
-
-    def clear_error(self) -> None:
-        """Hide the line after a call succeeded."""
-        self.setText("")
-        self.hide()
 
 
 def set_row(table: QTableWidget, row: int, values: Sequence[str], colour: str | None = None,

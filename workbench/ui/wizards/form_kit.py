@@ -14,10 +14,8 @@ from PySide6.QtWidgets import (
 
 from workbench.errors import WorkbenchError
 from workbench.ui.dialogs.file_field import file_field as shared_file_field
-from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.widgets.problem_label import ProblemLabel
 
-PROBLEM_STYLE = ("color: #b71c1c; background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; "
-                 "padding: 2px 8px;")
 HELP_STYLE = "color: palette(placeholder-text); font-size: 9pt;"
 
 
@@ -29,24 +27,14 @@ def help_label(text: str) -> QLabel:
     return label
 
 
-def problem_label(name: str) -> QLabel:
-    """A red label for live validation messages; empty and hidden until there is a problem."""
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setStyleSheet(PROBLEM_STYLE)
-    label.hide()
-    return label
+def problem_label(name: str) -> ProblemLabel:
+    """A label for live validation messages; empty and hidden until there is a problem."""
+    return ProblemLabel(name)
 
 
-def show_problem(label: QLabel, error: WorkbenchError | str | None) -> None:
+def show_problem(label: ProblemLabel, error: WorkbenchError | str | None) -> None:
     """Show an error (as problem_html, never a traceback) or hide the label when there is none."""
-    if error is None or error == "":
-        label.clear()
-        label.hide()
-        return
-    label.setText(problem_html(error) if isinstance(error, WorkbenchError) else error)
-    label.show()
+    label.show_error(error)
 
 
 def explained_row(form: QFormLayout, label: str, field: QWidget | QHBoxLayout, help_text: str,
