@@ -17,6 +17,7 @@ from embedded_broker.platform.chains import ChainChecker, ChainMatch, ChainRefus
 from embedded_broker.platform.events import PlatformEvents
 from embedded_broker.platform.inventory import Inventory
 from embedded_broker.platform.options import Options
+from embedded_broker.platform.sessions import DeviceSessions
 from embedded_broker.platform.tokens import Tokens
 from embedded_broker.platform.trust import TrustedCertificates
 from embedded_broker.store import Store
@@ -61,6 +62,7 @@ class Platform:
         self.chains = ChainChecker(store, self.trust, self.options, clock, max_chain, strict_anchor_in_chain)
         self.tokens = Tokens(store, self.accounts, self.options, clock)
         self.inventory = Inventory(store, clock, base_url)
+        self.sessions = DeviceSessions(clock)
         self.trust_listeners: list[Callable[[str, str, str], None]] = []
         self.operation_listeners: list[Callable[[str, dict], None]] = []
 

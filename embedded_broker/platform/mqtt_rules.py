@@ -67,7 +67,6 @@ class PlatformMqtt:
         self.broker: Broker | None = None
         self._subscriptions: dict[str, dict[str, int]] = {}
         self._released: set[str] = set()
-        self._devices: dict[tuple[str, str], str] = {}  # (tenant, device id) -> client id
         self._identities: dict[str, DeviceIdentity] = {}
         self.smartrest = SmartRestApplier(platform)
         self.smartrest.on_pending = self._redeliver
@@ -139,8 +138,8 @@ class PlatformMqtt:
         self._released.discard(client.client_id)
         self._identities[client.client_id] = identity
         key = (identity.tenant, identity.device_id or client.client_id)
-        previous = self._devices.get(key)
-        self._devices[key] = client.client_id
+        taken_over = self.platform.sessions.opened(key, client.client_id, identity.anchor_fingerprint)
+        previous = taken_over.client_id if taken_over is not None else None
         if previous is not None and previous != client.client_id and self.broker is not None:
             self.broker.disconnect_clients(lambda c: c.client_id == previous, NOT_AUTHORIZED,
                                            "another connection of the same device took over")
@@ -156,8 +155,7 @@ class PlatformMqtt:
         if self._identities.get(client.client_id) is identity:
             del self._identities[client.client_id]
         key = (identity.tenant, identity.device_id or client.client_id)
-        if self._devices.get(key) == client.client_id:
-            del self._devices[key]
+        self.platform.sessions.closed(key, client.client_id)
         self.platform.events.emit("disconnected", f"MQTT: {client.client_id} disconnected: {reason}",
                                   tenant=identity.tenant, device=identity.device_id or "", client_id=client.client_id)
 
@@ -212,7 +210,8 @@ class PlatformMqtt:
         return self.broker.send_to_client(client_id, topic, line.encode(), qos)
 
     def _operation_created(self, tenant: str, operation: dict[str, Any]) -> None:
-        for (dev_tenant, device_id), client_id in self._devices.items():
+        for (dev_tenant, device_id), session in self.platform.sessions.open_sessions():
+            client_id = session.client_id
             if dev_tenant == tenant and client_id in self._released and \
                     self.platform.device_object(tenant, device_id) == operation["deviceId"]:
                 self._deliver_operation(client_id, operation)

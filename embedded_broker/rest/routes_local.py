@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import weakref
 from typing import Any
 
 from aiohttp import web
@@ -14,11 +12,11 @@ from aiohttp import web
 from embedded_broker import __version__
 from embedded_broker.platform.core import SERIAL_TYPE, Platform
 from embedded_broker.platform.errors import invalid
+from embedded_broker.platform.formats import iso_ms
 from embedded_broker.rest.http import PLATFORM, PORTS, json_body, require_admin, respond
 
 routes = web.RouteTableDef()
 KEEPALIVE_SECONDS = 15.0
-_ANCHOR = re.compile(r"\(certificate ([0-9a-f]+)\)")
 
 
 @routes.get("/.well-known/jwks.json")
@@ -31,7 +29,6 @@ async def jwks(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     """Liveness for the workbench's status bar and installers' self-test."""
     platform = request.app[PLATFORM]
-    presence_of(platform)  # start following connections early (the workbench polls /health at start)
     return web.json_response({"status": "UP", "version": __version__, "tenants": platform.accounts.tenants(),
                               "ports": request.app.get(PORTS, {})})
 
@@ -41,7 +38,6 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events of the platform log; `?history=true` replays the remembered past first."""
     require_admin(request)
     platform = request.app[PLATFORM]
-    presence_of(platform)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     queue = platform.events.subscribe()
@@ -100,48 +96,6 @@ async def list_tenants(request: web.Request) -> web.Response:
                                           for t in accounts.tenants()]})
 
 
-class Presence:
-    """Connections per device, followed from the event log (the REST side cannot see the MQTT sessions)."""
-
-    def __init__(self) -> None:
-        self.open: dict[tuple[str, str], int] = {}
-        self.client: dict[tuple[str, str], str] = {}
-        self.anchor: dict[tuple[str, str], str] = {}
-        self.seen: dict[tuple[str, str], str] = {}
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        key = (event.get("tenant") or "", event.get("device") or "")
-        if not all(key):
-            return
-        self.seen[key] = max(self.seen.get(key, ""), event["time"])
-        if event["kind"] == "connected":
-            self.open[key] = self.open.get(key, 0) + 1
-            self.client[key] = str(event["detail"].get("client_id", ""))
-            found = _ANCHOR.search(event["message"])
-            if found:
-                self.anchor[key] = found.group(1)
-        elif event["kind"] == "disconnected":
-            self.open[key] = max(self.open.get(key, 0) - 1, 0)
-
-    def connected(self, tenant: str, device: str) -> bool:
-        """True while at least one MQTT connection of the device is open."""
-        return self.open.get((tenant, device), 0) > 0
-
-
-_PRESENCE: weakref.WeakKeyDictionary[Platform, Presence] = weakref.WeakKeyDictionary()
-
-
-def presence_of(platform: Platform) -> Presence:
-    """The platform's connection tracker, installed on first use with the remembered events replayed."""
-    presence = _PRESENCE.get(platform)
-    if presence is None:
-        presence = _PRESENCE[platform] = Presence()
-        for event in platform.events.recent():
-            presence(event)
-        platform.events.add_callback(presence)
-    return presence
-
-
 @routes.get("/platform/devices")
 async def list_devices(request: web.Request) -> web.Response:
     """The caller's tenant's devices: user, managed object, external ids, issuing CA, last seen, connected."""
@@ -152,7 +106,6 @@ async def list_devices(request: web.Request) -> web.Response:
 
 def device_overview(platform: Platform, tenant: str) -> list[dict[str, Any]]:
     """Device users and device managed objects of one tenant, joined by device id (the c8y_Serial / CN)."""
-    presence = presence_of(platform)
     devices: dict[str, dict[str, Any]] = {}
     for row in platform.store.all("SELECT name, auth_type FROM users WHERE tenant = ? AND kind = 'device' "
                                   "ORDER BY created, name", (tenant,)):
@@ -166,27 +119,28 @@ def device_overview(platform: Platform, tenant: str) -> list[dict[str, Any]]:
                                                               "authType": ""})
         entry.update(managedObject={"id": mo["id"], "name": mo.get("name", ""), "type": mo.get("type", "")},
                      externalIds=externals, lastUpdated=mo["lastUpdated"])
-    for seen_tenant, device_id in presence.seen:
-        if seen_tenant == tenant and device_id not in devices:
-            devices[device_id] = {"deviceId": device_id, "user": "", "authType": ""}
-    return [_with_presence(platform, presence, tenant, entry) for entry in devices.values()]
+    for device_id in platform.sessions.known(tenant):
+        devices.setdefault(device_id, {"deviceId": device_id, "user": "", "authType": ""})
+    return [_with_session(platform, tenant, entry) for entry in devices.values()]
 
 
-def _with_presence(platform: Platform, presence: Presence, tenant: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _with_session(platform: Platform, tenant: str, entry: dict[str, Any]) -> dict[str, Any]:
     key = (tenant, entry["deviceId"])
     mo = entry.get("managedObject")
-    seen = [presence.seen.get(key, ""), entry.pop("lastUpdated", "")]
+    connected_at = platform.sessions.last_seen(key)
+    seen = [iso_ms(connected_at) if connected_at is not None else "", entry.pop("lastUpdated", "")]
     if mo is not None:
         row = platform.store.one("SELECT MAX(time) AS t FROM records WHERE tenant = ? AND source = ?",
                                  (tenant, int(mo["id"])))
         seen.append(row["t"] or "" if row is not None else "")
     certificate = None
-    if entry["authType"] == "CERTIFICATES" or key in presence.anchor:
-        fp = presence.anchor.get(key)
+    fp = platform.sessions.anchor(key)
+    if entry["authType"] == "CERTIFICATES" or fp is not None:
         anchor = platform.store.one("SELECT name FROM trusted_certs WHERE tenant = ? AND fingerprint = ?",
                                     (tenant, fp)) if fp else None
         certificate = {"cn": entry["deviceId"], "issuerFingerprint": fp,
                        "issuerName": anchor["name"] if anchor is not None else None}
+    session = platform.sessions.current(key)
     return {**entry, "managedObject": mo, "externalIds": entry.get("externalIds", []), "certificate": certificate,
-            "lastSeen": max(seen) or None, "connected": presence.connected(*key),
-            "clientId": presence.client.get(key)}
+            "lastSeen": max(seen) or None, "connected": session is not None,
+            "clientId": session.client_id if session is not None else None}
