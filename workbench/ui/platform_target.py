@@ -123,7 +123,7 @@ class PlatformTarget(QWidget):
                 raise WorkbenchError("The local platform is not running yet",
                                      ("Wait for it to start (status bar), or start it on the Local Platform page.",))
             return PlatformHttp(self.local.rest_url, PlatformCredentials("admin", self.local.admin_password, "t100"),
-                                trust=server_context(trust_from_pem(self.local.server_ca.read_bytes())))
+                                trust=server_context(self.server_trust()))
         url, login = self.url.text().strip().rstrip("/"), self.user.text().strip()
         if not url.startswith("https://") or not login:
             raise InvalidInputError("Give the tenant's https URL and a user",
