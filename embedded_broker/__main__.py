@@ -167,9 +167,11 @@ async def run_platform(settings: Any) -> None:
 def _create_tenant(settings: Any, tenant: str) -> int:
     from embedded_broker.platform.core import Platform
     from embedded_broker.platform.errors import PlatformError
+    from embedded_broker.private_files import private_folder
     from embedded_broker.store import Store
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for warning in private_folder(settings.data_dir, public=("server-ca.pem",)):
+        print(f"embedded-broker: {warning}", file=sys.stderr)
     store = Store(settings.data_dir / "platform.db")
     try:
         platform = Platform(store)
@@ -186,6 +188,7 @@ def _create_tenant(settings: Any, tenant: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `embedded-broker`."""
+    os.umask(0o077)  # before anything is opened: whatever this process writes is the owner's only (keys, DB, WAL)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -30,6 +30,7 @@ from embedded_broker.events import BrokerEvent, EventKind
 from embedded_broker.platform.core import Platform
 from embedded_broker.platform.mqtt_rules import PlatformMqtt
 from embedded_broker.platform.server_identity import load_or_create, placeholder_anchor
+from embedded_broker.private_files import PUBLIC_MODE, private_folder, write_file
 from embedded_broker.rest.app import build_app
 from embedded_broker.rest.http import PORTS
 from embedded_broker.server import Broker, call_on_loop, stop_loop_thread
@@ -40,6 +41,7 @@ log = logging.getLogger("embedded_broker.local_platform")
 T = TypeVar("T")
 _PORT_TRIES = 20
 STATE_FILE = "running.json"
+SERVER_CA_FILE = "server-ca.pem"
 
 
 @dataclass
@@ -106,11 +108,9 @@ class LocalPlatform:
     async def start(self) -> None:
         """Open the data, create tenant t100 on first start, then bind every listener."""
         s = self.settings
-        if s.data_dir is not None:
-            s.data_dir.mkdir(parents=True, exist_ok=True)
-            db_path = s.data_dir / "platform.db"
-            store = Store(db_path)
-            os.chmod(db_path, 0o600)  # it holds the platform's keys
+        if s.data_dir is not None:  # 0700, its files 0600 (not the public CA file), whatever the umask
+            s.notices.extend(private_folder(s.data_dir, public=(SERVER_CA_FILE,)))
+            store = Store(s.data_dir / "platform.db")
             folder = s.data_dir
         else:
             store = Store(None)
@@ -126,8 +126,8 @@ class LocalPlatform:
                                  "folder", tenant="t100")
         hosts = ("localhost", "127.0.0.1") + ((s.host,) if s.host not in ("localhost", "127.0.0.1", "0.0.0.0") else ())
         identity = load_or_create(store, hosts)
-        self.server_ca_path = folder / "server-ca.pem"
-        self.server_ca_path.write_bytes(identity.ca_pem)
+        self.server_ca_path = folder / SERVER_CA_FILE
+        write_file(self.server_ca_path, identity.ca_pem, PUBLIC_MODE)  # a certificate, for truststores: public
         self.tls = TlsManager(identity.chain_pem, identity.key_pem, client_auth="optional",
                               trust_anchors=[self._placeholder, *platform.trust.all_anchors()], check_time=False)
         platform.trust_listeners.append(self._refresh_anchors)
@@ -178,9 +178,7 @@ class LocalPlatform:
         """`running.json`: how other programs find (and reuse) this running platform; no secrets in it."""
         state = {"pid": os.getpid(), "host": self.settings.host, "ports": self.ports,
                  "server_ca": str(self.server_ca_path), "version": __version__, "started": time.time()}
-        temp = folder / f".running.json.{os.getpid()}"
-        temp.write_text(json.dumps(state, indent=2))
-        os.replace(temp, folder / STATE_FILE)
+        write_file(folder / STATE_FILE, json.dumps(state, indent=2).encode())  # 0600, atomic
 
     def _refresh_anchors(self, _tenant: str, _fp: str, what: str) -> None:
         if self.tls is not None and self.platform is not None and what in ("uploaded", "deleted"):
@@ -220,7 +218,7 @@ class LocalPlatform:
         """What a person needs to connect: ports, the CA file for truststores, and new admin credentials."""
         lines = [f"local platform ports: {' '.join(f'{k}={v}' for k, v in self.ports.items())}",
                  f"server CA (add it to truststores): {self.server_ca_path}"]
-        if self.admin_password is not None:
+        if self.admin_password is not None and self.settings.admin_password is None:  # never echo a given one
             lines.append(f"admin credentials (shown once): tenant t100, user admin, password {self.admin_password}")
         lines += self.settings.notices
         return lines

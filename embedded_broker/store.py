@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from embedded_broker.errors import BrokerError
+from embedded_broker.private_files import restrict, touch_private
 
 SCHEMA_VERSION = 1
 
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS managed_objects (
 CREATE TABLE IF NOT EXISTS external_ids (
     tenant TEXT NOT NULL, type TEXT NOT NULL, external_id TEXT NOT NULL, mo_id INTEGER NOT NULL,
     PRIMARY KEY (tenant, type, external_id));
+CREATE INDEX IF NOT EXISTS external_ids_by_mo ON external_ids (tenant, mo_id);
 CREATE TABLE IF NOT EXISTS records (
     id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, kind TEXT NOT NULL, source INTEGER NOT NULL,
     type TEXT NOT NULL, time TEXT NOT NULL, status TEXT, body TEXT NOT NULL);
@@ -42,6 +44,7 @@ CREATE INDEX IF NOT EXISTS records_by_source ON records (tenant, kind, source, i
 CREATE TABLE IF NOT EXISTS operations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, device INTEGER NOT NULL, status TEXT NOT NULL,
     body TEXT NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS operations_by_device ON operations (tenant, device, status, id);
 CREATE TABLE IF NOT EXISTS options (
     tenant TEXT NOT NULL, category TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (tenant, category, key));
@@ -61,7 +64,13 @@ class Store:
         self.path = Path(path) if path is not None else None
         target = str(self.path) if self.path is not None else ":memory:"
         try:
+            if self.path is not None:  # 0600 before SQLite opens it: its -wal, -shm and -journal copy the mode
+                touch_private(self.path)
+                for suffix in ("-wal", "-shm", "-journal"):  # left by a crash, maybe by an older, laxer version
+                    restrict(self.path.with_name(self.path.name + suffix))
             self._db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        except OSError as exc:
+            raise BrokerError(f"cannot create the local platform database {target}: {exc.strerror}") from exc
         except sqlite3.Error as exc:
             raise BrokerError(f"cannot open the local platform database {target}: {exc}") from exc
         self._db.row_factory = sqlite3.Row
@@ -70,6 +79,7 @@ class Store:
         if self.path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # overwritten values (e.g. a key) leave no copy behind
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
 
@@ -130,6 +140,14 @@ class Store:
         """Write a platform-wide setting."""
         self.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def scrub(self) -> None:
+        """Rewrite the database file and empty the WAL, so no deleted or overwritten value lingers in either."""
+        if self.path is None:
+            return
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         """Close the database (the WAL is checkpointed by SQLite)."""

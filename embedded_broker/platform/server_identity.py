@@ -1,6 +1,7 @@
 """The local platform's own certificates: a CA for truststores, a localhost server certificate, a placeholder anchor.
 
-The CA and server key persist with the platform's data, so truststores made once keep working after restarts.
+The CA and server key persist with the platform's data (the keys sealed by key_vault), so truststores made once
+keep working after restarts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from embedded_broker.platform.key_vault import get_secret, set_secret
 from embedded_broker.store import Store
 
 _PEM = serialization.Encoding.PEM
@@ -52,7 +54,7 @@ def _build(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKe
 
 def load_or_create(store: Store, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> ServerIdentity:
     """The persisted CA and server certificate; created on first start, renewed when a host is missing."""
-    ca_pem, ca_key_pem = store.get_meta("server_ca_pem"), store.get_meta("server_ca_key_pem")
+    ca_pem, ca_key_pem = store.get_meta("server_ca_pem"), get_secret(store, "server_ca_key_pem")
     if ca_pem is None or ca_key_pem is None:
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca = _build(_name("Local Platform CA"), _name("Local Platform CA"), ca_key, ca_key, 3650, True) \
@@ -60,8 +62,8 @@ def load_or_create(store: Store, hosts: tuple[str, ...] = ("localhost", "127.0.0
         ca_pem, ca_key_pem = ca.public_bytes(_PEM).decode(), _key_pem(ca_key).decode()
         with store.transaction():
             store.set_meta("server_ca_pem", ca_pem)
-            store.set_meta("server_ca_key_pem", ca_key_pem)
-    server_pem, server_key_pem = store.get_meta("server_cert_pem"), store.get_meta("server_key_pem")
+            set_secret(store, "server_ca_key_pem", ca_key_pem)
+    server_pem, server_key_pem = store.get_meta("server_cert_pem"), get_secret(store, "server_key_pem")
     if server_pem is None or server_key_pem is None or not _covers(server_pem, hosts):
         ca = x509.load_pem_x509_certificate(ca_pem.encode())
         ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
@@ -82,7 +84,7 @@ def load_or_create(store: Store, hosts: tuple[str, ...] = ("localhost", "127.0.0
         server_pem, server_key_pem = server.public_bytes(_PEM).decode(), _key_pem(key).decode()
         with store.transaction():
             store.set_meta("server_cert_pem", server_pem)
-            store.set_meta("server_key_pem", server_key_pem)
+            set_secret(store, "server_key_pem", server_key_pem)
     return ServerIdentity(ca_pem.encode(), (server_pem + ca_pem).encode(), server_key_pem.encode())
 
 

@@ -17,6 +17,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from embedded_broker.platform.accounts import Accounts, User
 from embedded_broker.platform.errors import unauthorized
+from embedded_broker.platform.key_vault import get_secret, set_secret
 from embedded_broker.platform.options import Options
 from embedded_broker.store import Store
 
@@ -25,14 +26,14 @@ _XSRF_ALPHABET = string.ascii_letters + string.digits
 
 
 def _signing_key(store: Store) -> rsa.RSAPrivateKey:
-    """The persisted RS256 key; created on first use."""
-    pem = store.get_meta(_KEY_META)
+    """The persisted RS256 key, sealed at rest (key_vault); created on first use."""
+    pem = get_secret(store, _KEY_META)
     if pem is None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
         with store.transaction():
-            store.set_meta(_KEY_META, pem)
+            set_secret(store, _KEY_META, pem)
     loaded = serialization.load_pem_private_key(pem.encode(), None)
     assert isinstance(loaded, rsa.RSAPrivateKey)
     return loaded
