@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,13 @@ from workbench.core.pki.profiles import (
     root_ca_profile,
     server_profile,
 )
-from workbench.core.pki.store import CAStore, IssuedRecord
-from workbench.errors import InvalidInputError
+from workbench.core.pki.store import CAStore
+from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.paths import default_workspace
+from workbench.services.staged_output import issue_to_folder
 
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
+from .fleet import repair_leftovers
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -156,15 +159,17 @@ def _intermediate(args: argparse.Namespace) -> None:
              lambda r: f"Created intermediate CA '{r['name']}' signed by '{r['parent']}'")
 
 
-def _write_issued(out: Path, record: IssuedRecord, chain: list[x509.Certificate], key_pem: bytes | None) -> dict:
-    pem = serialization.Encoding.PEM
-    leaf = record.certificate.public_bytes(pem)
-    files = {"certificate": write_atomic(out / "deviceCert.pem", leaf)}
-    files["chain"] = write_atomic(out / "deviceCertChain.pem", leaf + b"".join(c.public_bytes(pem) for c in chain))
-    if key_pem is not None:
-        files["key"] = write_atomic(out / "deviceKey.pem", key_pem, mode=0o600)
-    return {"cn": record.cn, "serial": f"{record.serial:X}", "sha1": record.sha1,
-            "files": {k: str(v) for k, v in files.items()}}
+ISSUED_FILES = {"certificate": "deviceCert.pem", "chain": "deviceCertChain.pem", "key": "deviceKey.pem"}
+
+
+def _issued_files(key_pem: bytes) -> Callable[[x509.Certificate, list[x509.Certificate]], dict]:
+    def files(cert: x509.Certificate, chain: list[x509.Certificate]) -> dict[str, tuple[bytes, int]]:
+        pem = serialization.Encoding.PEM
+        return {ISSUED_FILES["certificate"]: (cert.public_bytes(pem), 0o644),
+                ISSUED_FILES["chain"]: (b"".join(c.public_bytes(pem) for c in chain), 0o644),
+                ISSUED_FILES["key"]: (key_pem, 0o600)}
+
+    return files
 
 
 def _issue(args: argparse.Namespace) -> None:
@@ -176,9 +181,13 @@ def _issue(args: argparse.Namespace) -> None:
     else:
         profile = device_profile(args.days, client_auth=not args.no_client_auth)
     key = args.key_type.generate()
+    subject = parse_dn(f"CN={_escape(args.cn)}")
     with _store(args) as store:
-        record = store.issue(args.ca, ca_password, parse_dn(f"CN={_escape(args.cn)}"), key.public_key(), profile)
-        result = _write_issued(args.out, record, store.chain(args.ca), dump_private_key_pem(key, password))
+        repair_leftovers(args.out, store)
+        record, paths = issue_to_folder(store, args.ca, ca_password, subject, key.public_key(), profile, args.out,
+                                        _issued_files(dump_private_key_pem(key, password)))
+    result = {"cn": record.cn, "serial": f"{record.serial:X}", "sha1": record.sha1,
+              "files": {what: str(paths[name]) for what, name in ISSUED_FILES.items()}}
     emit(args, result, lambda r: f"Issued '{r['cn']}' (serial {r['serial']}, id {r['sha1']}) into {args.out}")
 
 
@@ -202,7 +211,11 @@ def _sign_csr(args: argparse.Namespace) -> None:
     profile = server_profile((), (), args.days) if args.server else device_profile(args.days)
     with _store(args) as store:
         record = store.sign_csr(args.ca, ca_password, csr, profile)
-        write_atomic(args.out, record.certificate.public_bytes(serialization.Encoding.PEM))
+        try:
+            write_atomic(args.out, record.certificate.public_bytes(serialization.Encoding.PEM))
+        except WorkbenchError:
+            store.forget_issued(args.ca, record.serial)  # the certificate never left this process
+            raise
     emit(args, {"cn": record.cn, "serial": f"{record.serial:X}", "out": str(args.out)},
          lambda r: f"Signed '{r['cn']}' with serial {r['serial']} into {r['out']}")
 

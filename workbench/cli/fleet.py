@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
-
-from cryptography import x509
 
 from workbench.core.pki.certio import load_certificates
 from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions, build_truststore, order_chain_above
 from workbench.core.pki.fleet_ids import DeviceEntry, ids_from_pattern, parse_ids_csv
 from workbench.core.pki.issuance import Issuer
 from workbench.core.pki.keys import KeySpec, load_private_key
-from workbench.core.pki.profiles import ProfileKind, device_profile
+from workbench.core.pki.profiles import device_profile
 from workbench.core.pki.store import CAStore
 from workbench.errors import InvalidInputError
 from workbench.paths import default_workspace
-from workbench.services.fleet import FleetProgress, FleetRequest, FleetResult, issue_fleet, random_serials
+from workbench.services.fleet import (
+    CSV_NAME,
+    FleetProgress,
+    FleetRequest,
+    FleetResult,
+    issue_fleet,
+    random_serials,
+)
+from workbench.services.staged_output import MANIFEST_NAME, StoreJournal, clean_leftovers, recover_jobs
 
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
 
@@ -142,19 +149,44 @@ def run_issue(args: argparse.Namespace) -> int:
         keystore=keystore, truststore=truststore, truststore_kind=kind)
     store = CAStore(args.workspace or default_workspace()) if args.ca else None
     try:
+        interrupted = {job.id for job in store.open_jobs()} if store is not None else set()
+        repair_leftovers(Path(args.out), store)
+        finished = _finished_by_repair(Path(args.out), interrupted)
+        if finished is not None:
+            emit(args, finished, lambda r: f"The interrupted run into {r['out_dir']} was finished ({r['count']} "
+                 "devices); nothing more to issue.")
+            return 0
         serials = (lambda n: store.reserve_serials(args.ca, n)) if store else random_serials
         request = FleetRequest(template, devices, Path(args.out), jobs=args.jobs, csv_separator=args.csv_separator,
-                               device_type=args.device_type, id_type=args.id_type, serials=serials)
+                               device_type=args.device_type, id_type=args.id_type, serials=serials,
+                               journal=StoreJournal(store, args.ca) if store else None)
         result = issue_fleet(request, progress=progress_printer(sys.stderr))
-        if store is not None:
-            for record in result.records:
-                store.record_issued(args.ca, x509.load_der_x509_certificate(record.certificate_der),
-                                    ProfileKind.DEVICE)
     finally:
         if store is not None:
             store.close()
     emit(args, _summary(result), _human)
     return 0
+
+
+def _finished_by_repair(out: Path, interrupted: set[str]) -> dict[str, object] | None:
+    """The summary of ``out`` when it is the output of an interrupted job that the repair just finished."""
+    try:
+        manifest = json.loads((out / MANIFEST_NAME).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("job") not in interrupted:
+        return None
+    return {"out_dir": str(out), "count": manifest.get("count"), "recovered_job": manifest.get("job"),
+            "bulk_registration_csv": str(out / CSV_NAME), "manifest": str(out / MANIFEST_NAME)}
+
+
+def repair_leftovers(out: Path, store: CAStore | None) -> list[str]:
+    """Finish the store's interrupted jobs and clean partial folders beside ``out``, saying so on stderr."""
+    lines = recover_jobs(store) if store is not None else []
+    lines += clean_leftovers(out.absolute().parent, stores=[store] if store is not None else [])
+    for line in lines:
+        print(f"note: {line}", file=sys.stderr)
+    return lines
 
 
 def _summary(result: FleetResult) -> dict[str, object]:

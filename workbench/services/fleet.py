@@ -3,19 +3,24 @@
 Workers get the fleet template once (the CA key is parsed once per worker), then whole chunks of devices, and
 write each device folder themselves, so only small records travel back. Everything is written into a hidden
 staging folder next to the target that is renamed into place when complete; cancelling or failing deletes it.
+With a journal (the CA store), every certificate is recorded in one transaction BEFORE that rename, tagged with the
+job, so the store and the published folder never disagree; a crash leaves a job the next run finishes
+(``workbench.services.staged_output`` has the whole protocol). Workers die with the process that started them.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import ctypes
 import datetime
 import json
 import math
 import multiprocessing
 import os
-import shutil
+import select
 import signal
-import tempfile
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,9 +37,9 @@ from workbench.core.pki.fleet_ids import DeviceEntry, bulk_registration_csv, che
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.names import format_dn
 from workbench.errors import Cancelled, InvalidInputError, WorkbenchError
+from workbench.services.staged_output import MANIFEST_NAME, OutputJournal, StagedOutput, new_job_id
 
 CSV_NAME = "bulk-registration.csv"
-MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "workbench-fleet/1"
 # Rough seconds per device, file creation included (about 0.5 ms per file on some VMs): sizes chunks so a cancel
 # is noticed promptly, and keeps tiny fleets in-process where starting workers would cost more than it saves.
@@ -76,6 +81,7 @@ class FleetRequest:
     csv_separator: str = ";"
     device_type: str = ""
     id_type: str = ""
+    journal: OutputJournal | None = None  # the CA store: certificates recorded before the folder is published
 
 
 @dataclass
@@ -87,6 +93,7 @@ class FleetResult:
     elapsed: float
     workers: int
     manifest: dict[str, object] = field(default_factory=dict)
+    job_id: str = ""
 
     @property
     def csv_path(self) -> Path:
@@ -96,13 +103,78 @@ class FleetResult:
 
 # --- worker side -------------------------------------------------------------------------------------------------
 _MAKER: DeviceMaker | None = None
+_PR_SET_PDEATHSIG = 1
+_WATCH_SECONDS = 0.25
 
 
-def _init_worker(template: FleetTemplate) -> None:
+def _init_worker(template: FleetTemplate, owner_pid: int | None = None) -> None:
     """Load the CA once per worker; Ctrl+C is the parent's to handle (it cancels and cleans up)."""
     global _MAKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if owner_pid is not None:
+        _die_with_owner(owner_pid)
     _MAKER = DeviceMaker(template)
+
+
+def _die_with_owner(owner_pid: int) -> None:
+    """Make this worker exit when the process that owns the pool dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL when the worker's parent dies (prctl PR_SET_PDEATHSIG). With the forkserver
+    start method that parent is the fork server, which itself only exits once every worker is gone, so a watchdog
+    thread also watches the owner: through a pidfd where Linux has one, else by polling whether the parent changed
+    (the worker was re-parented) or the owner's pid is gone.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    parent = os.getppid()
+    threading.Thread(target=_watch_owner, args=(owner_pid, parent), name="fleet-owner-watchdog", daemon=True).start()
+
+
+def _watch_owner(owner_pid: int, parent_pid: int) -> None:
+    pidfd = None
+    try:
+        pidfd = os.pidfd_open(owner_pid)  # type: ignore[attr-defined]  # Linux 5.3+
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        pidfd = None
+    while True:
+        if pidfd is not None:
+            readable, _, _ = select.select([pidfd], [], [], _WATCH_SECONDS)
+            if readable:  # the owner exited
+                os._exit(1)
+        else:
+            time.sleep(_WATCH_SECONDS)
+            if not _process_alive(owner_pid):
+                os._exit(1)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process exists (a zombie counts as gone on Linux)."""
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x00100000, False, pid)  # SYNCHRONIZE
+        if not handle:
+            return False
+        try:
+            return kernel32.WaitForSingleObject(handle, 0) != 0  # WAIT_OBJECT_0: it has exited
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _run_chunk(folder: str, items: Sequence[tuple[DeviceEntry, int]]) -> list[DeviceRecord] | tuple[str, str, tuple]:
@@ -128,18 +200,6 @@ def _mp_context() -> multiprocessing.context.BaseContext:
         context.set_forkserver_preload(["workbench.core.pki.fleet"])
         return context
     return multiprocessing.get_context("spawn")
-
-
-def _prepare_staging(out_dir: Path) -> Path:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InvalidInputError(f"The output folder '{out_dir}' already exists and is not empty",
-                                ("Choose a new folder; a fleet is written as a whole, never mixed into old files.",))
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    except OSError as exc:
-        raise WorkbenchError(f"Cannot create the output folder '{out_dir}'",
-                             (exc.strerror or str(exc), "Check the parent folder exists and is writable.")) from exc
 
 
 def _chunks(items: list[tuple[DeviceEntry, int]], spec: KeySpec, workers: int) -> list[list[tuple[DeviceEntry, int]]]:
@@ -173,7 +233,7 @@ def issue_fleet(request: FleetRequest, *, progress: Callable[[FleetProgress], No
     """Issue every device of the request into ``out_dir`` (created whole at the end), reporting progress per chunk.
 
     ``cancel`` is checked between chunks; when set, running chunks finish, the partial folder is deleted and
-    Cancelled is raised. Any other failure also leaves nothing behind.
+    Cancelled is raised. Any other failure also leaves nothing behind, in the folder or in the journal.
 
     Raises:
         Cancelled: the event was set.
@@ -187,21 +247,34 @@ def issue_fleet(request: FleetRequest, *, progress: Callable[[FleetProgress], No
     maker = DeviceMaker(request.template)  # validates the CA, profile and keystore options before any work
     workers = _workers_for(request)
     started = time.perf_counter()
-    staging = _prepare_staging(request.out_dir)
-    try:
-        items = list(zip(devices, _allocate_serials(request.serials, len(devices)), strict=True))
-        chunks = _chunks(items, request.template.key_spec, workers)
-        report = _Reporter(len(items), started, progress, cancel)
-        if workers == 1:
-            results = _run_inline(maker, staging, chunks, report)
-        else:
-            results = _run_pool(request.template, staging, chunks, workers, report)
-        records = [record for chunk in results for record in chunk]
-        manifest = _finish(request, staging, records, maker)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return FleetResult(request.out_dir, records, time.perf_counter() - started, workers, manifest)
+    journal = request.journal
+    with StagedOutput.create(request.out_dir, workspace=journal.workspace if journal else None) as staged:
+        job_id, recorded = "", False
+        try:
+            job_id = journal.begin(request.out_dir, staged.staging) if journal else new_job_id()
+            staged.note_job(job_id)
+            items = list(zip(devices, _allocate_serials(request.serials, len(devices)), strict=True))
+            chunks = _chunks(items, request.template.key_spec, workers)
+            report = _Reporter(len(items), started, progress, cancel)
+            if workers == 1:
+                results = _run_inline(maker, staged.staging, chunks, report)
+            else:
+                results = _run_pool(request.template, staged.staging, chunks, workers, report)
+            records = [record for chunk in results for record in chunk]
+            manifest = _finish(request, staged.staging, records, maker, job_id)
+            if journal:  # one transaction, before the rename that publishes the folder
+                journal.record(job_id, [x509.load_der_x509_certificate(r.certificate_der) for r in records])
+                recorded = True
+            staged.publish()
+        except BaseException:
+            if journal and job_id:
+                with contextlib.suppress(WorkbenchError):  # if even this fails, the next run rolls it back
+                    journal.fail(job_id)
+            raise
+        if journal and recorded:
+            with contextlib.suppress(WorkbenchError):  # published and recorded; the next run marks it finished
+                journal.finish(job_id)
+    return FleetResult(request.out_dir, records, time.perf_counter() - started, workers, manifest, job_id)
 
 
 class _Reporter:
@@ -238,7 +311,7 @@ def _run_inline(maker: DeviceMaker, staging: Path, chunks: list[list[tuple[Devic
 def _run_pool(template: FleetTemplate, staging: Path, chunks: list[list[tuple[DeviceEntry, int]]], workers: int,
               report: _Reporter) -> list[list[DeviceRecord]]:
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(), initializer=_init_worker,
-                                  initargs=(template,))
+                                  initargs=(template, os.getpid()))
     results: list[list[DeviceRecord] | None] = [None] * len(chunks)
     try:
         pending = {pool.submit(_run_chunk, str(staging), chunk): index for index, chunk in enumerate(chunks)}
@@ -272,16 +345,17 @@ def _sync_files(staging: Path, records: list[DeviceRecord]) -> None:
                 os.fsync(handle.fileno())
 
 
-def _finish(request: FleetRequest, staging: Path, records: list[DeviceRecord], maker: DeviceMaker) -> dict:
-    """Write the registration CSV and manifest, then move the complete fleet into place in one rename."""
+def _finish(request: FleetRequest, staging: Path, records: list[DeviceRecord], maker: DeviceMaker,
+            job_id: str) -> dict:
+    """Write the registration CSV and manifest (with the job id) and make the whole staging folder durable."""
     template = request.template
-    _sync_files(staging, records)
     csv_bytes = bulk_registration_csv(request.devices, separator=request.csv_separator,
                                       device_type=request.device_type, id_type=request.id_type)
     write_atomic(staging / CSV_NAME, csv_bytes)
     chain = maker.chain
     manifest = {
         "format": MANIFEST_FORMAT,
+        "job": job_id,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "issuer": {"subject": format_dn(chain[0].subject), "sha1": chain[0].fingerprint(hashes.SHA1()).hex().upper(),
                    "sha256": chain[0].fingerprint(hashes.SHA256()).hex().upper()},
@@ -298,12 +372,5 @@ def _finish(request: FleetRequest, staging: Path, records: list[DeviceRecord], m
         "devices": [r.to_manifest() for r in records],
     }
     write_atomic(staging / MANIFEST_NAME, json.dumps(manifest, indent=2).encode() + b"\n")
-    out_dir = request.out_dir
-    try:
-        if out_dir.exists():
-            out_dir.rmdir()  # checked empty before we started
-        os.rename(staging, out_dir)
-    except OSError as exc:
-        raise WorkbenchError(f"Cannot move the finished fleet to '{out_dir}'",
-                             (exc.strerror or str(exc), "Something else wrote to that folder meanwhile.")) from exc
+    _sync_files(staging, records)
     return manifest

@@ -2,19 +2,25 @@
 
 Serials are allocated and committed in their own transaction before anything is signed, so a crash in the
 middle of issuance burns a serial but never hands the same one out twice.
+
+Issued files are published through output jobs (``begin_job`` … ``record_job`` … ``finish_job``): the certificates
+are recorded in one transaction, tagged with their job, before the folder holding them is renamed into place, so a
+crash leaves a job the next run can finish (see ``workbench.services.staged_output``).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from workbench.errors import CAStoreError, InvalidInputError, PasswordError
+from workbench.errors import CAStoreError, InvalidInputError, PasswordError, PolicyError
 
 from . import store_db
 from .crl import REASONS, Revocation, build_crl
@@ -58,10 +64,37 @@ class IssuedRecord:
     sha1: str
     revoked_at: datetime.datetime | None
     revocation_reason: str | None
+    unpublished: bool = False  # recorded by an output job that has not (yet) put its files in place
 
     def status(self, now: datetime.datetime | None = None) -> str:
-        """valid, expiring soon, expired or revoked: what the CA store view shows."""
+        """valid, expiring soon, expired, revoked, or unpublished (an interrupted job): what the store view shows."""
+        if self.unpublished and self.revoked_at is None:
+            return "unpublished"
         return certificate_status(self.certificate, self.revoked_at, now)
+
+
+JOB_STARTED, JOB_RECORDED, JOB_PUBLISHED = "started", "recorded", "published"
+JOB_FAILED, JOB_ABANDONED = "failed", "abandoned"
+OPEN_JOB_STATES = (JOB_STARTED, JOB_RECORDED)
+
+
+@dataclass(frozen=True)
+class OutputJob:
+    """Files being written for certificates of one CA: where they are staged, where they go, and how far it got.
+
+    started: the staging folder exists, nothing is recorded; recorded: the certificates are in the store and the
+    complete staging folder waits to be renamed to ``target``; published: done; failed: rolled back (nothing
+    recorded); abandoned: the output was lost after recording, so its certificates were revoked.
+    """
+
+    id: str
+    ca: str
+    kind: str
+    target: Path
+    staging: Path
+    state: str
+    count: int
+    created: str
 
 
 def certificate_status(cert: x509.Certificate, revoked_at: datetime.datetime | None = None,
@@ -83,6 +116,33 @@ def _require_password(password: bytes | None, allow_plaintext: bool) -> None:
         raise PasswordError("A CA key is stored encrypted and needs a password",
                             ("Give a password, or explicitly allow a plaintext key (--no-password; not "
                              "recommended).",))
+
+
+def _require_ca_certificate(cert: x509.Certificate) -> None:
+    """Only a CA certificate may sign: basicConstraints CA:TRUE, and keyCertSign when key usage is present.
+
+    Raises:
+        PolicyError: a device, server or other end-entity certificate.
+    """
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    name = format_dn(cert.subject)
+    if constraints is None or not constraints.ca:
+        found = "has no basicConstraints extension" if constraints is None else "has basicConstraints CA:FALSE"
+        raise PolicyError(f"'{name}' is not a CA certificate: it {found}",
+                          ("A CA needs basicConstraints CA:TRUE; certificates signed with an end-entity "
+                           "(device or server) certificate are rejected by every TLS peer.",
+                           f"Import the CA that issued it instead ('{format_dn(cert.issuer)}'), with that CA's key.")
+                          )
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if not usage.key_cert_sign:
+        raise PolicyError(f"'{name}' may not sign certificates: its key usage lacks keyCertSign",
+                          ("Import a CA certificate whose key usage includes keyCertSign (the guide's v3_ca).",))
 
 
 def _iso(moment: datetime.datetime) -> str:
@@ -134,6 +194,7 @@ class CAStore:
     def import_ca(self, cert: x509.Certificate, key: PrivateKey, password: bytes | None, *,
                   parent: str | None = None, name: str | None = None, allow_plaintext: bool = False) -> CARecord:
         """Bring in a CA made elsewhere, e.g. with the guide's openssl commands."""
+        _require_ca_certificate(cert)
         if not public_key_matches(key, cert.public_key()):
             raise InvalidInputError("The key does not belong to this CA certificate",
                                     ("Pick the key file created together with the certificate.",))
@@ -231,29 +292,123 @@ class CAStore:
         return self.record_issued(ca_name, cert, profile.kind)
 
     def record_issued(self, ca_name: str, cert: x509.Certificate, kind: ProfileKind) -> IssuedRecord:
-        """Remember a certificate this CA signed (also used by fleet issuance)."""
-        der = cert.public_bytes(serialization.Encoding.DER)
+        """Remember a certificate this CA signed whose output needs no job (e.g. an intermediate CA)."""
         ca_id = self._ca_row(ca_name)["id"]
+        with store_db.transaction(self._db):
+            self._insert_certificate(ca_id, ca_name, cert, kind, None)
+        return self.find_serial(ca_name, cert.serial_number)
+
+    def _insert_certificate(self, ca_id: int, ca_name: str, cert: x509.Certificate, kind: ProfileKind,
+                            job_id: str | None) -> None:
+        der = cert.public_bytes(serialization.Encoding.DER)
         try:
-            with store_db.transaction(self._db):
-                self._db.execute(
-                    "INSERT INTO certificates (ca_id, serial_hex, kind, cn, subject, cert_der, sha1, sha256, "
-                    "not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (ca_id, f"{cert.serial_number:X}", kind.value, common_name(cert.subject),
-                     format_dn(cert.subject, DnStyle.OPENSSL), der, hashlib.sha1(der).hexdigest(),
-                     hashlib.sha256(der).hexdigest(), _iso(cert.not_valid_after_utc)))
+            self._db.execute(
+                "INSERT INTO certificates (ca_id, serial_hex, kind, cn, subject, cert_der, sha1, sha256, "
+                "not_after, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ca_id, f"{cert.serial_number:X}", kind.value, common_name(cert.subject),
+                 format_dn(cert.subject, DnStyle.OPENSSL), der, hashlib.sha1(der).hexdigest(),
+                 hashlib.sha256(der).hexdigest(), _iso(cert.not_valid_after_utc), job_id))
         except store_db.sqlite3.IntegrityError as exc:
             raise CAStoreError(f"Serial {cert.serial_number:X} of CA '{ca_name}' is already recorded",
                                ("Serials must be unique per CA; reserve serials through the store.",)) from exc
-        return self.find_serial(ca_name, cert.serial_number)
+
+    def forget_issued(self, ca_name: str, serial: int) -> None:
+        """Roll back the record of a certificate whose output could not be written (it never left this process)."""
+        with store_db.transaction(self._db):
+            self._db.execute("DELETE FROM certificates WHERE ca_id = ? AND serial_hex = ?",
+                             (self._ca_row(ca_name)["id"], f"{serial:X}"))
+
+    # --- output jobs: crash-safe publishing of issued files ------------------------------------------------------
+    def begin_job(self, ca_name: str, kind: str, target: Path, staging: Path) -> str:
+        """Note that files for certificates of ``ca_name`` are being staged in ``staging`` for ``target``."""
+        job_id = uuid.uuid4().hex[:16]
+        ca_id = self._ca_row(ca_name)["id"]
+        with store_db.transaction(self._db):
+            self._db.execute("INSERT INTO output_jobs (id, ca_id, kind, target, staging, state, created) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (job_id, ca_id, kind, str(target), str(staging), JOB_STARTED,
+                              _iso(datetime.datetime.now(datetime.UTC))))
+        return job_id
+
+    def record_job(self, job_id: str, certificates: Sequence[x509.Certificate], kind: ProfileKind) -> None:
+        """Record every certificate of a job in ONE transaction, before its output is put in place.
+
+        Raises:
+            CAStoreError: the job is not open, a serial is already recorded, or the disk is full; nothing changed.
+        """
+        job = self.job(job_id)
+        if job.state != JOB_STARTED:
+            raise CAStoreError(f"Output job {job_id} is {job.state}, not started", ())
+        ca_id = self._ca_row(job.ca)["id"]
+        with store_db.transaction(self._db):
+            for cert in certificates:
+                self._insert_certificate(ca_id, job.ca, cert, kind, job_id)
+            self._db.execute("UPDATE output_jobs SET state = ?, count = ? WHERE id = ?",
+                             (JOB_RECORDED, len(certificates), job_id))
+
+    def finish_job(self, job_id: str) -> None:
+        """The job's output is in place: its certificates are ordinary issued certificates from now on."""
+        self._set_job_state(job_id, JOB_PUBLISHED)
+
+    def fail_job(self, job_id: str) -> int:
+        """Roll a job back: its certificate records are deleted (their files were never published); returns how many."""
+        with store_db.transaction(self._db):
+            count = self._db.execute("DELETE FROM certificates WHERE job_id = ?", (job_id,)).rowcount
+            self._db.execute("UPDATE output_jobs SET state = ?, finished = ? WHERE id = ?",
+                             (JOB_FAILED, _iso(datetime.datetime.now(datetime.UTC)), job_id))
+        return count
+
+    def abandon_job(self, job_id: str, reason: str = "cessationOfOperation", *,
+                    now: datetime.datetime | None = None) -> int:
+        """A recorded job whose output is lost: revoke its certificates (they were signed) and close the job."""
+        moment = _iso(now or datetime.datetime.now(datetime.UTC))
+        with store_db.transaction(self._db):
+            count = self._db.execute("UPDATE certificates SET revoked_at = ?, revocation_reason = ? "
+                                     "WHERE job_id = ? AND revoked_at IS NULL", (moment, reason, job_id)).rowcount
+            self._db.execute("UPDATE output_jobs SET state = ?, finished = ? WHERE id = ?",
+                             (JOB_ABANDONED, moment, job_id))
+        return count
+
+    def _set_job_state(self, job_id: str, state: str) -> None:
+        with store_db.transaction(self._db):
+            self._db.execute("UPDATE output_jobs SET state = ?, finished = ? WHERE id = ?",
+                             (state, _iso(datetime.datetime.now(datetime.UTC)), job_id))
+
+    def job(self, job_id: str) -> OutputJob:
+        """One output job by id."""
+        row = self._db.execute("SELECT j.*, c.name AS ca_name FROM output_jobs j JOIN cas c ON c.id = j.ca_id "
+                               "WHERE j.id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise CAStoreError(f"There is no output job {job_id} in this workspace", ())
+        return self._job(row)
+
+    def open_jobs(self) -> list[OutputJob]:
+        """Jobs that were started or recorded but not finished: running now, or interrupted by a crash."""
+        rows = self._db.execute("SELECT j.*, c.name AS ca_name FROM output_jobs j JOIN cas c ON c.id = j.ca_id "
+                                "WHERE j.state IN (?, ?) ORDER BY j.created", OPEN_JOB_STATES)
+        return [self._job(r) for r in rows]
+
+    def job_certificates(self, job_id: str) -> list[IssuedRecord]:
+        """The certificates a job recorded."""
+        rows = self._db.execute("SELECT * FROM certificates WHERE job_id = ? ORDER BY id", (job_id,))
+        return [self._issued(r) for r in rows]
+
+    @staticmethod
+    def _job(row: store_db.sqlite3.Row) -> OutputJob:
+        return OutputJob(row["id"], row["ca_name"], row["kind"], Path(row["target"]), Path(row["staging"]),
+                         row["state"], int(row["count"]), row["created"])
 
     # --- queries ---------------------------------------------------------------------------------------------
     def _issued(self, row: store_db.sqlite3.Row) -> IssuedRecord:
         ca = self._db.execute("SELECT name FROM cas WHERE id = ?", (row["ca_id"],)).fetchone()[0]
         revoked = datetime.datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None
+        unpublished = False
+        if row["job_id"] is not None:
+            state = self._db.execute("SELECT state FROM output_jobs WHERE id = ?", (row["job_id"],)).fetchone()
+            unpublished = state is not None and state[0] == JOB_RECORDED
         return IssuedRecord(ca, int(row["serial_hex"], 16), row["kind"], row["cn"],
                             x509.load_der_x509_certificate(row["cert_der"]), row["sha1"], revoked,
-                            row["revocation_reason"])
+                            row["revocation_reason"], unpublished)
 
     def certificates(self, ca_name: str | None = None) -> list[IssuedRecord]:
         """Issued certificates, of one CA or all, oldest first."""

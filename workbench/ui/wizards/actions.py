@@ -28,6 +28,7 @@ from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, KeystoreError
 from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
 from workbench.services.fleet import FleetProgress, FleetRequest, FleetResult, issue_fleet
+from workbench.services.staged_output import StoreJournal, clean_leftovers, issue_to_folder, recover_jobs
 
 KEYSTORE_SUFFIX = {"pkcs12": "pkcs12", "jks": "jks"}  # the guide's deviceKeystore.pkcs12 / deviceKeystore.jks
 
@@ -138,26 +139,31 @@ def issue_leaf(workspace: Path, request: NewLeaf, secrets: SecretStore | None = 
     prefix, trusted = _check_leaf(request)
     key = request.key_spec.generate()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, request.common_name)])
-    with CAStore(workspace) as store:
-        record = store.issue(request.ca, request.ca_password, subject, key.public_key(), request.profile)
-        chain = [record.certificate, *store.chain(request.ca)]
-    remember_ca_password(request.ca, request.ca_password, secrets)
-    pem = serialization.Encoding.PEM
-    out = request.out_dir
-    files = {"key": write_atomic(out / f"{prefix}Key.pem", dump_private_key_pem(key, request.key_password),
-                                 mode=0o600),
-             "certificate": write_atomic(out / f"{prefix}Cert.pem", record.certificate.public_bytes(pem)),
-             "chain": write_atomic(out / f"{prefix}CertChain.pem", b"".join(c.public_bytes(pem) for c in chain))}
+    names = {"key": f"{prefix}Key.pem", "certificate": f"{prefix}Cert.pem", "chain": f"{prefix}CertChain.pem"}
     store_password = request.keystore_password or request.key_password or b""
     if request.keystore:
-        data = build_device_keystore(key, chain, store_password, request.keystore)
-        files["keystore"] = write_atomic(out / f"{prefix}Keystore.{KEYSTORE_SUFFIX[request.keystore]}", data,
-                                         mode=0o600)
+        names["keystore"] = f"{prefix}Keystore.{KEYSTORE_SUFFIX[request.keystore]}"
+    kind = request.keystore or "pkcs12"
     if trusted:
-        kind = request.keystore or "pkcs12"
-        files["truststore"] = write_atomic(out / f"{prefix}Truststore.{KEYSTORE_SUFFIX[kind]}",
-                                           build_truststore(trusted, store_password, kind))
-    return Issued(record, files)
+        names["truststore"] = f"{prefix}Truststore.{KEYSTORE_SUFFIX[kind]}"
+
+    def files(cert: x509.Certificate, chain: list[x509.Certificate]) -> dict[str, tuple[bytes, int]]:
+        pem = serialization.Encoding.PEM
+        content = {names["key"]: (dump_private_key_pem(key, request.key_password), 0o600),
+                   names["certificate"]: (cert.public_bytes(pem), 0o644),
+                   names["chain"]: (b"".join(c.public_bytes(pem) for c in chain), 0o644)}
+        if request.keystore:
+            content[names["keystore"]] = (build_device_keystore(key, chain, store_password, request.keystore), 0o600)
+        if trusted:
+            content[names["truststore"]] = (build_truststore(trusted, store_password, kind), 0o644)
+        return content
+
+    with CAStore(workspace) as store:
+        # files first (staged), then the record, then the rename: a failed write leaves no record and no files
+        record, paths = issue_to_folder(store, request.ca, request.ca_password, subject, key.public_key(),
+                                        request.profile, request.out_dir, files)
+    remember_ca_password(request.ca, request.ca_password, secrets)
+    return Issued(record, {what: paths[name] for what, name in names.items()})
 
 
 def sign_csr_file(workspace: Path, ca: str, password: bytes | None, csr_path: Path, profile: CertificateProfile,
@@ -201,7 +207,7 @@ class FleetOrder:
 
 def run_fleet(workspace: Path, order: FleetOrder, progress: Callable[[FleetProgress], None] | None = None,
               cancel: threading.Event | None = None, secrets: SecretStore | None = None) -> FleetResult:
-    """`workbench fleet issue --ca`: serials from the store, every device recorded there afterwards."""
+    """`workbench fleet issue --ca`: serials from the store, every device recorded there before it is published."""
     with CAStore(workspace) as store:
         issuer = store.issuer(order.ca, order.ca_password)
         keystore = None
@@ -210,10 +216,11 @@ def run_fleet(workspace: Path, order: FleetOrder, progress: Callable[[FleetProgr
         template = FleetTemplate.for_issuer(issuer, store.chain(order.ca)[1:], key_spec=order.key_spec,
                                             profile=device_profile(), key_password=order.key_password,
                                             keystore=keystore)
+        recover_jobs(store)  # an interrupted earlier run: finish or roll back its job first
+        clean_leftovers(order.out_dir.absolute().parent, stores=[store])
         request = FleetRequest(template, order.devices, order.out_dir, jobs=order.jobs,
-                               serials=lambda n: store.reserve_serials(order.ca, n))
+                               serials=lambda n: store.reserve_serials(order.ca, n),
+                               journal=StoreJournal(store, order.ca))
         result = issue_fleet(request, progress=progress, cancel=cancel)
-        for record in result.records:
-            store.record_issued(order.ca, x509.load_der_x509_certificate(record.certificate_der), ProfileKind.DEVICE)
     remember_ca_password(order.ca, order.ca_password, secrets)
     return result
