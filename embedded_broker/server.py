@@ -29,7 +29,6 @@ log = logging.getLogger("embedded_broker.server")
 T = TypeVar("T")
 ADMINISTRATIVE_ACTION = 0x98
 _STOP_TIMEOUT = 5.0
-HANDSHAKES_AT_ONCE = 4
 
 
 class Broker:
@@ -44,7 +43,7 @@ class Broker:
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        self._handshakes = asyncio.Semaphore(HANDSHAKES_AT_ONCE)
+        self._gate: Any = None  # embedded_broker.tls.HandshakeGate, made at start() when a listener has TLS
 
     async def __aenter__(self) -> Broker:
         await self.start()
@@ -56,10 +55,19 @@ class Broker:
 
     async def start(self) -> None:
         """Bind every listener (port 0 gets a free port, reported in `ports`) and start `$SYS` updates."""
+        loop = asyncio.get_running_loop()
+        if any(listener.tls is not None for listener in self.config.listeners):
+            from embedded_broker.tls import HandshakeGate
+
+            self._gate = HandshakeGate(self.config.limits.tls_handshake_threads)
         try:
             for listener in self.config.listeners:
-                server = await asyncio.start_server(functools.partial(self._on_client, listener), listener.host,
-                                                    listener.port)
+                if listener.tls is None:
+                    server = await asyncio.start_server(functools.partial(self._on_client, listener), listener.host,
+                                                        listener.port)
+                else:
+                    server = await loop.create_server(functools.partial(self._tls_protocol, listener), listener.host,
+                                                      listener.port)
                 self._servers.append(server)
                 self.ports[listener.name] = server.sockets[0].getsockname()[1]
         except OSError as exc:
@@ -73,6 +81,8 @@ class Broker:
         self._stopping = True
         for server in self._servers:
             server.close()
+        if self._gate is not None:
+            self._gate.close()
         self.engine.shutdown()
         tasks = set(self._tasks)
         if tasks:
@@ -85,57 +95,65 @@ class Broker:
             await server.wait_closed()
         self._servers.clear()
 
+    def _refuse(self, listener: ListenerConfig, peer: object, reason: str) -> None:
+        self.engine.stats.refused += 1
+        self._events.emit(EventKind.REFUSED, listener=listener.name, peer=str(peer), reason_code=0x97, reason=reason)
+
+    def _admit(self, listener: ListenerConfig, peer: object) -> bool:
+        """Whether a new socket may stay: not while stopping, nor over the connection (or pending handshake) limit."""
+        limits = self.config.limits
+        if self._stopping:
+            self._refuse(listener, peer, "server shutting down")
+        elif len(self.engine.all_connections) >= limits.max_connections:
+            self._refuse(listener, peer, "too many connections")
+        elif listener.tls is not None and len(self._gate.pending) >= limits.max_pending_handshakes:
+            self._refuse(listener, peer, f"too many pending TLS handshakes (limit {limits.max_pending_handshakes})")
+        else:
+            return True
+        return False
+
     async def _on_client(self, listener: ListenerConfig, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        limits = self.config.limits
-        deadline = asyncio.get_running_loop().time() + limits.connect_timeout
-        if self._stopping or len(self.engine.all_connections) >= limits.max_connections:
-            peer = writer.get_extra_info("peername")
+        if not self._admit(listener, writer.get_extra_info("peername")):
             writer.transport.abort()
-            self.engine.stats.refused += 1
-            self._events.emit(EventKind.REFUSED, listener=listener.name, peer=str(peer), reason_code=0x97,
-                              reason="too many connections" if not self._stopping else "server shutting down")
             return
-        tls_peer = None
-        if listener.tls is not None:
-            # A few handshakes at a time: under a connect storm, connected clients' packets (a token request, a
-            # PUBLISH) do not queue behind hundreds of half-done handshakes. Reading pauses meanwhile, so the
-            # ClientHello stays in the socket for start_tls (which resumes reading).
-            writer.transport.pause_reading()
-            async with self._handshakes:
-                tls_peer = await self._upgrade(listener, reader, writer, deadline)
-            if tls_peer is None:
-                return
+        await self._serve(listener, reader, writer, None)
+
+    async def _serve(self, listener: ListenerConfig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     tls_peer: Any) -> None:
+        """The MQTT connection; its CONNECT clock starts now (after the TLS handshake, if any)."""
+        deadline = asyncio.get_running_loop().time() + self.config.limits.connect_timeout
         conn = Connection(self.engine, reader, writer, listener.name, tls_peer)
         self.engine.register(conn)
         await conn.run(deadline)
 
-    async def _upgrade(self, listener: ListenerConfig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                       deadline: float) -> Any:
-        """TLS handshake under the connect timeout; a failure becomes a `tls_failed` event, never a traceback."""
-        from embedded_broker.tls import TlsHandshakeFailed, upgrade_to_tls
+    def _tls_protocol(self, listener: ListenerConfig) -> asyncio.Protocol:
+        """A TLS socket: its handshake runs on its own clock; nothing it waits for holds anything shared."""
+        from embedded_broker.tls import TlsServerProtocol
 
-        peer = writer.get_extra_info("peername")
-        peer_text = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        timeout = max(deadline - asyncio.get_running_loop().time(), 0.0)
-        try:
-            async with asyncio.timeout_at(deadline):
-                return await upgrade_to_tls(reader, writer, listener.tls, timeout)
-        except TlsHandshakeFailed as exc:
-            reason, alert = exc.reason, getattr(exc, "alert", None)
-        except TimeoutError:
-            reason, alert = "TLS handshake timed out", None
-        except (OSError, EOFError) as exc:
-            reason, alert = f"connection failed during the TLS handshake: {exc}", None
-        log.info("TLS handshake with %s on %s failed: %s", peer_text, listener.name, reason)
-        writer.transport.abort()
-        self._events.emit(EventKind.TLS_FAILED, listener=listener.name, peer=peer_text, reason=reason,
+        return TlsServerProtocol(listener.tls, self._gate, self.config.limits.tls_handshake_timeout,
+                                 functools.partial(self._admit, listener),
+                                 functools.partial(self._on_tls_client, listener),
+                                 functools.partial(self._tls_failed, listener))
+
+    def _on_tls_client(self, listener: ListenerConfig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       tls_peer: Any) -> None:
+        if self._stopping:
+            writer.transport.abort()
+            return
+        task = asyncio.get_running_loop().create_task(self._serve(listener, reader, writer, tls_peer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _tls_failed(self, listener: ListenerConfig, peer: str, reason: str, alert: str) -> None:
+        """A failed handshake becomes a `tls_failed` event with words, never a traceback."""
+        log.info("TLS handshake with %s on %s failed: %s", peer, listener.name, reason)
+        self._events.emit(EventKind.TLS_FAILED, listener=listener.name, peer=peer, reason=reason,
                           detail={"alert": alert})
-        return None
 
     # ---------------------------------------------------------------- public verbs (call on the broker's loop)
 
@@ -153,7 +171,11 @@ class Broker:
 
     def send_to_client(self, client_id: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
                        properties: dict[str, Any] | None = None) -> bool:
-        """Send one message to one client, subscribed or not (queued if it is offline with a session)."""
+        """Send one message to one client, subscribed or not (queued if it is offline with a session).
+
+        `client_id` is the client's session key: its client id, unless the extension namespaced it
+        (`ClientInfo.session_key`).
+        """
         return self.engine.send_to_client(client_id, Message(topic, payload, qos, retain, properties))
 
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
@@ -167,7 +189,7 @@ class Broker:
         return self.engine.disconnect_clients(predicate, reason_code, reason_string)
 
     def release_delivery(self, client_id: str) -> bool:
-        """End a delivery hold requested by the extension's `hold_delivery` hook."""
+        """End a delivery hold requested by the extension's `hold_delivery` hook (`client_id`: the session key)."""
         return self.engine.release_delivery(client_id)
 
     def clients(self) -> list[ClientInfo]:

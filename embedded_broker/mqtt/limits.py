@@ -12,7 +12,13 @@ class Limits:
     """Bounds that keep one client from hurting the others; all have safe defaults."""
 
     connect_timeout: float = 10.0
-    """Seconds a new connection may take for its TLS handshake and CONNECT (slowloris guard)."""
+    """Seconds a new connection has to send CONNECT, counted after its TLS handshake if any (slowloris guard)."""
+    tls_handshake_timeout: float = 50.0
+    """Seconds a client has to complete its TLS handshake, as in the cloud; each socket runs on its own clock."""
+    max_pending_handshakes: int = 1000
+    """Sockets allowed in the TLS handshake phase at once; above it new sockets are closed at accept (refused)."""
+    tls_handshake_threads: int = 2
+    """Threads that run the CPU part of TLS handshakes off the event loop (0: on the loop thread)."""
     max_packet_size: int = 1_048_576
     """Largest packet accepted from a client, in bytes; announced as Maximum Packet Size (v5)."""
     max_connections: int = 10_000
@@ -41,7 +47,8 @@ class Limits:
             value = getattr(self, f.name)
             if isinstance(value, bool):
                 continue
-            if value < 0 or (value == 0 and f.name not in ("topic_alias_maximum", "max_keepalive")):
+            if value < 0 or (value == 0 and f.name not in ("topic_alias_maximum", "max_keepalive",
+                                                              "tls_handshake_threads")):
                 found.append(f"limits.{f.name} must be positive, got {value!r}")
         if not 0 < self.receive_maximum <= 65_535:
             found.append(f"limits.receive_maximum must be 1..65535, got {self.receive_maximum}")

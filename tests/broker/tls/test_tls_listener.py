@@ -219,7 +219,7 @@ def test_an_intermediate_can_be_the_trust_anchor_for_leaf_only_clients(start_bro
 
 def test_a_stalled_handshake_is_reported_as_a_timeout(start_broker: Any, pki: dict[str, Any]) -> None:
     config = BrokerConfig(listeners=(ListenerConfig("mqtts", "127.0.0.1", 0, _manager(pki)),),
-                          limits=Limits(connect_timeout=0.5), sys_interval=0)
+                          limits=Limits(connect_timeout=0.5, tls_handshake_timeout=0.5), sys_interval=0)
     broker, events = start_broker(config)
     with socket.create_connection(("127.0.0.1", broker.ports["mqtts"]), timeout=5):
         event = events.wait_for(lambda e: e.kind is EventKind.TLS_FAILED)
