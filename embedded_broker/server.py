@@ -43,7 +43,7 @@ class Broker:
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        self._gate: Any = None  # embedded_broker.tls.HandshakeGate, made at start() when a listener has TLS
+        self._gate: Any = None  # tls_server.HandshakeGate, made at start() when a listener has TLS
 
     async def __aenter__(self) -> Broker:
         await self.start()
@@ -57,7 +57,7 @@ class Broker:
         """Bind every listener (port 0 gets a free port, reported in `ports`) and start `$SYS` updates."""
         loop = asyncio.get_running_loop()
         if any(listener.tls is not None for listener in self.config.listeners):
-            from embedded_broker.tls import HandshakeGate
+            from embedded_broker.tls_server import HandshakeGate
 
             self._gate = HandshakeGate(self.config.limits.tls_handshake_threads)
         try:
@@ -133,7 +133,7 @@ class Broker:
 
     def _tls_protocol(self, listener: ListenerConfig) -> asyncio.Protocol:
         """A TLS socket: its handshake runs on its own clock; nothing it waits for holds anything shared."""
-        from embedded_broker.tls import TlsServerProtocol
+        from embedded_broker.tls_server import TlsServerProtocol
 
         return TlsServerProtocol(listener.tls, self._gate, self.config.limits.tls_handshake_timeout,
                                  functools.partial(self._admit, listener),
