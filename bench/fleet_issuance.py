@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions, resolve_keystore_builder
+from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions
 from workbench.core.pki.fleet_ids import ids_from_pattern
 from workbench.core.pki.issuance import Issuer, create_root_ca
 from workbench.core.pki.keys import KeySpec, dump_private_key_pem, generate_key
@@ -119,7 +119,7 @@ def main() -> int:
         return 1
     keystore = not args.no_keystore
     version = subprocess.run(["openssl", "version"], capture_output=True, text=True, check=True).stdout.strip()
-    writer = "keystore core" if resolve_keystore_builder() else "built-in PKCS#12 fallback"
+    writer = "keystore core"  # the one device-bundle writer (workbench.services.device_bundle)
     print(f"fleet issuance benchmark: {os.cpu_count()} cores, jobs={args.jobs or 'auto'}, {version}, "
           f"CA RSA-4096, keystore {'on (' + writer + ')' if keystore else 'off'}")
     ok = True

@@ -8,13 +8,14 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions, build_truststore
+from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions
 from workbench.core.pki.fleet_ids import DeviceEntry, ids_from_pattern
 from workbench.core.pki.issuance import Issuer, create_root_ca, issue_certificate
 from workbench.core.pki.keys import KeySpec, generate_key
 from workbench.core.pki.names import parse_dn
 from workbench.core.pki.profiles import intermediate_ca_profile, root_ca_profile
 from workbench.errors import Cancelled, InvalidInputError, WorkbenchError
+from workbench.services.device_bundle import truststore as build_truststore
 from workbench.services.fleet import FleetProgress, FleetRequest, issue_fleet, random_serials
 
 OPENSSL = shutil.which("openssl")

@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.mosquitto import free_port, run_mosquitto
 from workbench.core.files import private_temp_file
-from workbench.core.pki.demo import build_demo_set, write_demo_set
 from workbench.errors import WorkbenchError
+from workbench.services.demo_set import build_demo_set, write_demo_set
 from workbench.services.mqtt_session import MqttSession, SessionSettings, SessionState, Will
 
 pytestmark = pytest.mark.interop

@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from workbench.core.platform_client import requests as api
+from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import MqttConnectError, PlatformError
-from workbench.services import onboarding as onboarding_module
-from workbench.services.onboarding import Onboarding, OnboardingOptions, StepResult, server_context, trust_from_pem
+from workbench.services import pop as pop_module
+from workbench.services.onboarding import Onboarding, OnboardingOptions, StepResult
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 from workbench.services.token_flow import DeviceConnection
 
@@ -78,8 +79,8 @@ def test_all_steps_pass(platform: BackgroundLocalPlatform, tmp_path: Path) -> No
 def test_wrong_pop_signature_names_the_key(platform: BackgroundLocalPlatform, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     other = ec.generate_private_key(ec.SECP256R1())
-    real = onboarding_module.sign_code
-    monkeypatch.setattr(onboarding_module, "sign_code", lambda key, code: real(other, code))
+    real = pop_module.sign_code  # the PoP sequence lives in services/pop.py, shared with the PoP page
+    monkeypatch.setattr(pop_module, "sign_code", lambda key, code: real(other, code))
     flow, results = run(platform, tmp_path)
     failed = results[-1]
     assert (failed.step, failed.ok) == ("pop", False), failed

@@ -17,9 +17,8 @@ from cryptography.x509.oid import NameOID
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from workbench.core.platform_client import requests as api
 from workbench.core.pop import sign_code
-from workbench.core.tls import ClientIdentity, client_context
+from workbench.core.tls import ClientIdentity, client_context, server_context, trust_from_pem
 from workbench.errors import PlatformError, TlsError
-from workbench.services.onboarding import server_context, trust_from_pem
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 
 

@@ -21,8 +21,8 @@ from workbench.core.pki.names import SubjectFields
 from workbench.core.pki.store import CARecord, CAStore
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
-from workbench.services.onboarding import ca_secret_id
-from workbench.ui.wizards.actions import Issued
+from workbench.services.ca_passwords import ca_secret_id
+from workbench.services.certificates import Issued
 from workbench.ui.wizards.certificate_wizard import CertificateWizard
 
 pytestmark = pytest.mark.usefixtures("qasync_loop")

@@ -20,7 +20,7 @@ from workbench.core.pki.store import CAStore
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import WorkbenchError
-from workbench.services.onboarding import ca_secret_id
+from workbench.services.ca_passwords import ca_secret_id
 from workbench.ui.certificates import store_actions
 from workbench.ui.pages.certificates_page import CertificatesPage
 

@@ -17,9 +17,9 @@ from workbench.core.pki.names import parse_dn
 from workbench.core.pki.store import CAStore
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
+from workbench.services.ca_passwords import ca_secret_id
 from workbench.services.fleet import FleetResult
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import ca_secret_id
 from workbench.ui.dialogs.fleet_dialog import NO_PLATFORM, FleetDialog
 
 pytestmark = pytest.mark.usefixtures("qasync_loop")

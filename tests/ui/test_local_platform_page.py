@@ -25,10 +25,9 @@ from workbench.core.pki.names import parse_dn
 from workbench.core.pki.profiles import device_profile
 from workbench.core.pki.store import CAStore
 from workbench.core.platform_client import requests as api
-from workbench.core.tls import ClientIdentity, client_context
+from workbench.core.tls import ClientIdentity, client_context, server_context, trust_from_pem
 from workbench.errors import WorkbenchError
 from workbench.services.local_platform import LocalPlatformInfo, LocalPlatformProcess
-from workbench.services.onboarding import server_context, trust_from_pem
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 from workbench.services.token_flow import DeviceConnection
 from workbench.ui.local_platform.common import pending

@@ -21,8 +21,9 @@ from workbench.core.pki.store import CAStore
 from workbench.core.platform_client import requests as api
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
+from workbench.core.tls import server_context, trust_from_pem
+from workbench.services.ca_passwords import ca_secret_id
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import ca_secret_id, server_context, trust_from_pem
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp, tenant_secret_id
 from workbench.ui.pages.pop_page import PopPage
 

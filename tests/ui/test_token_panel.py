@@ -14,9 +14,8 @@ from pytestqt.qtbot import QtBot
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from tests.support.certs import simple_cert as _cert
-from workbench.core.tls import ClientIdentity, client_context
+from workbench.core.tls import ClientIdentity, client_context, trust_from_pem
 from workbench.services.mqtt_session import SessionSettings
-from workbench.services.onboarding import trust_from_pem
 from workbench.ui.console.console_widget import ConsoleWidget
 
 

@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import ipaddress
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
-from workbench.core.files import write_atomic
-from workbench.core.pki.certio import load_certificate, load_csr
-from workbench.core.pki.keys import KeySpec, dump_private_key_pem, load_private_key
+from workbench.core.pki.certio import load_certificate
+from workbench.core.pki.keys import KeySpec, load_private_key
 from workbench.core.pki.names import SubjectFields, format_dn, parse_dn
-from workbench.core.pki.openssl_export import export_openssl
 from workbench.core.pki.profiles import (
     device_profile,
     intermediate_ca_profile,
     root_ca_profile,
     server_profile,
 )
-from workbench.core.pki.store import CAStore
-from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.errors import InvalidInputError
 from workbench.paths import default_workspace
-from workbench.services.staged_output import issue_to_folder
+from workbench.services import certificates
+from workbench.services.ca_passwords import CAPasswords
 
-from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
-from .fleet import repair_leftovers
+from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password, show_notes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -129,75 +125,57 @@ def _subject(args: argparse.Namespace) -> x509.Name:
     return SubjectFields(args.cn, country=args.country, organization=args.org).to_name()
 
 
-def _store(args: argparse.Namespace) -> CAStore:
-    return CAStore(args.workspace or default_workspace())
+def _workspace(args: argparse.Namespace) -> Path:
+    return args.workspace or default_workspace()
 
 
-def _ca_summary(store: CAStore, name: str) -> dict[str, Any]:
-    record = store.ca(name)
+def _ca_password(args: argparse.Namespace, name: str) -> CAPasswords:
+    """The signing CA's password, read now (before any other question), handed to the service as its prompt."""
+    return CAPasswords.given(read_password(args, "ca_password", prompt=f"Password of CA '{name}': "))
+
+
+def _ca_summary(args: argparse.Namespace, record: certificates.CARecord) -> dict[str, Any]:
     return {"name": record.name, "subject": format_dn(record.certificate.subject), "parent": record.parent,
-            "not_after": record.certificate.not_valid_after_utc.isoformat(), "workspace": str(store.workspace)}
+            "not_after": record.certificate.not_valid_after_utc.isoformat(), "workspace": str(_workspace(args))}
 
 
 def _init(args: argparse.Namespace) -> None:
     password = read_password(args, "password", prompt="Password for the new CA key: ", confirm=True)
-    with _store(args) as store:
-        record = store.init_root(_subject(args), password, key_spec=args.key_type, name=args.name,
-                                 profile=root_ca_profile(args.pathlen, args.days), allow_plaintext=args.no_password)
-        emit(args, _ca_summary(store, record.name), lambda r: f"Created root CA '{r['name']}' ({r['subject']}), "
-             f"valid until {r['not_after'][:10]}, in {r['workspace']}")
+    request = certificates.NewCA(_subject(args), args.key_type, root_ca_profile(args.pathlen, args.days), password,
+                                 args.no_password, name=args.name)
+    record = certificates.create_ca(_workspace(args), request, CAPasswords.given(None))
+    emit(args, _ca_summary(args, record), lambda r: f"Created root CA '{r['name']}' ({r['subject']}), "
+         f"valid until {r['not_after'][:10]}, in {r['workspace']}")
 
 
 def _intermediate(args: argparse.Namespace) -> None:
-    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    ca_password = _ca_password(args, args.ca)
     password = read_password(args, "password", prompt="Password for the new intermediate key: ", confirm=True)
-    with _store(args) as store:
-        record = store.create_intermediate(args.ca, ca_password, _subject(args), password, key_spec=args.key_type,
-                                           name=args.name, profile=intermediate_ca_profile(args.pathlen, args.days),
-                                           allow_plaintext=args.no_password)
-        emit(args, _ca_summary(store, record.name),
-             lambda r: f"Created intermediate CA '{r['name']}' signed by '{r['parent']}'")
-
-
-ISSUED_FILES = {"certificate": "deviceCert.pem", "chain": "deviceCertChain.pem", "key": "deviceKey.pem"}
-
-
-def _issued_files(key_pem: bytes) -> Callable[[x509.Certificate, list[x509.Certificate]], dict]:
-    def files(cert: x509.Certificate, chain: list[x509.Certificate]) -> dict[str, tuple[bytes, int]]:
-        pem = serialization.Encoding.PEM
-        return {ISSUED_FILES["certificate"]: (cert.public_bytes(pem), 0o644),
-                ISSUED_FILES["chain"]: (b"".join(c.public_bytes(pem) for c in chain), 0o644),
-                ISSUED_FILES["key"]: (key_pem, 0o600)}
-
-    return files
+    request = certificates.NewCA(_subject(args), args.key_type, intermediate_ca_profile(args.pathlen, args.days),
+                                 password, args.no_password, parent=args.ca, name=args.name)
+    record = certificates.create_ca(_workspace(args), request, ca_password)
+    emit(args, _ca_summary(args, record),
+         lambda r: f"Created intermediate CA '{r['name']}' signed by '{r['parent']}'")
 
 
 def _issue(args: argparse.Namespace) -> None:
-    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
+    ca_password = _ca_password(args, args.ca)
     password = read_password(args, "password", prompt="Password for the new private key: ", confirm=True)
     if args.server:
         dns = tuple(s for s in args.san if not _is_ip(s)) or (args.cn,)
         profile = server_profile(dns, tuple(s for s in args.san if _is_ip(s)), args.days)
     else:
         profile = device_profile(args.days, client_auth=not args.no_client_auth)
-    key = args.key_type.generate()
-    subject = parse_dn(f"CN={_escape(args.cn)}")
-    with _store(args) as store:
-        repair_leftovers(args.out, store)
-        record, paths = issue_to_folder(store, args.ca, ca_password, subject, key.public_key(), profile, args.out,
-                                        _issued_files(dump_private_key_pem(key, password)))
+    request = certificates.NewLeaf(args.ca, args.cn, profile, args.key_type, password, args.out)
+    issued = certificates.issue_leaf(_workspace(args), request, ca_password)
+    show_notes(issued.notes)
+    record = issued.record
     result = {"cn": record.cn, "serial": f"{record.serial:X}", "sha1": record.sha1,
-              "files": {what: str(paths[name]) for what, name in ISSUED_FILES.items()}}
+              "files": {what: str(path) for what, path in issued.files.items()}}
     emit(args, result, lambda r: f"Issued '{r['cn']}' (serial {r['serial']}, id {r['sha1']}) into {args.out}")
 
 
-def _escape(cn: str) -> str:
-    return cn.replace("\\", "\\\\").replace(",", "\\,").replace("+", "\\+").replace("=", "\\=")
-
-
 def _is_ip(text: str) -> bool:
-    import ipaddress
-
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -206,17 +184,11 @@ def _is_ip(text: str) -> bool:
 
 
 def _sign_csr(args: argparse.Namespace) -> None:
-    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
-    csr = load_csr(read_file_bytes(args.csr, "CSR"))
+    ca_password = _ca_password(args, args.ca)
     profile = server_profile((), (), args.days) if args.server else device_profile(args.days)
-    with _store(args) as store:
-        record = store.sign_csr(args.ca, ca_password, csr, profile)
-        try:
-            write_atomic(args.out, record.certificate.public_bytes(serialization.Encoding.PEM))
-        except WorkbenchError:
-            store.forget_issued(args.ca, record.serial)  # the certificate never left this process
-            raise
-    emit(args, {"cn": record.cn, "serial": f"{record.serial:X}", "out": str(args.out)},
+    issued = certificates.sign_csr(_workspace(args), certificates.CsrSigning(args.ca, args.csr, profile, args.out),
+                                   ca_password)
+    emit(args, {"cn": issued.record.cn, "serial": f"{issued.record.serial:X}", "out": str(args.out)},
          lambda r: f"Signed '{r['cn']}' with serial {r['serial']} into {r['out']}")
 
 
@@ -227,56 +199,46 @@ def _import(args: argparse.Namespace) -> None:
         if b"ENCRYPTED" in key_data else None
     key = load_private_key(key_data, key_password)
     password = read_password(args, "password", prompt="Password for the key in the store: ", confirm=True)
-    with _store(args) as store:
-        record = store.import_ca(cert, key, password, parent=args.parent, name=args.name,
-                                 allow_plaintext=args.no_password)
-        emit(args, _ca_summary(store, record.name), lambda r: f"Imported CA '{r['name']}' ({r['subject']})")
+    record = certificates.import_ca(_workspace(args), certificates.ImportedCA(
+        cert, key, password, args.no_password, parent=args.parent, name=args.name))
+    emit(args, _ca_summary(args, record), lambda r: f"Imported CA '{r['name']}' ({r['subject']})")
 
 
 def _revoke(args: argparse.Namespace) -> None:
-    try:
-        serial = int(args.serial.removeprefix("0x").removeprefix("0X"), 16)
-    except ValueError as exc:
-        raise InvalidInputError(f"'{args.serial}' is not a hex serial", ("Copy it from 'workbench ca list'.",)) from exc
-    with _store(args) as store:
-        record = store.revoke(args.ca, serial, args.reason)
+    serial = certificates.parse_serial(args.serial)
+    record = certificates.revoke(_workspace(args), args.ca, serial, args.reason)
     emit(args, {"cn": record.cn, "serial": f"{serial:X}", "reason": args.reason},
          lambda r: f"Revoked '{r['cn']}' (serial {r['serial']}, {r['reason']}); run 'workbench ca crl' to publish")
 
 
 def _crl(args: argparse.Namespace) -> None:
-    ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
-    with _store(args) as store:
-        crl = store.generate_crl(args.ca, ca_password, days=args.days)
-    write_atomic(args.out, crl.public_bytes(serialization.Encoding.PEM))
-    number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    emit(args, {"crl_number": number, "revoked": len(crl), "out": str(args.out)},
+    crl = certificates.write_crl(_workspace(args), args.ca, args.out, _ca_password(args, args.ca), days=args.days)
+    emit(args, {"crl_number": certificates.crl_number(crl), "revoked": len(crl), "out": str(args.out)},
          lambda r: f"CRL number {r['crl_number']} with {r['revoked']} revoked certificate(s) in {r['out']}")
 
 
 def _export(args: argparse.Namespace) -> None:
     ca_password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
-    passwords: dict[str, bytes | None] = {}
+    passwords: dict[str, bytes | None] = {args.ca: ca_password}
     for item in args.intermediate_password_file:
         name, sep, file_name = item.partition("=")
         if not sep:
             raise InvalidInputError(f"'{item}' is not NAME=FILE", ("e.g. --intermediate-password-file 'Line A=a.pw'",))
         lines = read_file_bytes(Path(file_name), "password").splitlines()
         passwords[name] = lines[0] if lines else None
-    with _store(args) as store:
-        folder = export_openssl(store, args.ca, ca_password, args.folder, intermediate_passwords=passwords)
+    folder = certificates.export_layout(_workspace(args), args.ca, args.folder, CAPasswords(passwords.__getitem__))
     emit(args, {"folder": str(folder)}, lambda r: f"Exported to {r['folder']}; continue with: cd {r['folder']} && "
          "openssl ca -config caConfig.cnf -extensions v3_signed -in request.csr -out cert.pem")
 
 
 def _list(args: argparse.Namespace) -> None:
-    with _store(args) as store:
-        tree = []
-        for ca in store.cas():
-            issued = [{"cn": r.cn, "serial": f"{r.serial:X}", "kind": r.kind, "status": r.status(), "sha1": r.sha1}
-                      for r in store.certificates(ca.name)]
-            tree.append({"name": ca.name, "parent": ca.parent, "subject": format_dn(ca.certificate.subject),
-                         "next_serial": f"{ca.next_serial:X}", "issued": issued})
+    cas, issued_all = certificates.listing(_workspace(args))
+    tree = []
+    for ca in cas:
+        issued = [{"cn": r.cn, "serial": f"{r.serial:X}", "kind": r.kind, "status": r.status(), "sha1": r.sha1}
+                  for r in issued_all if r.ca == ca.name]
+        tree.append({"name": ca.name, "parent": ca.parent, "subject": format_dn(ca.certificate.subject),
+                     "next_serial": f"{ca.next_serial:X}", "issued": issued})
     emit(args, tree, _format_tree)
 
 

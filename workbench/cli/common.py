@@ -7,7 +7,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +93,9 @@ def read_file_bytes(path: str | Path, what: str) -> bytes:
         raise InvalidInputError(f"{what} file '{p}' does not exist", ("Check the path.",)) from exc
     except OSError as exc:
         raise InvalidInputError(f"Cannot read {what} file '{p}'", (exc.strerror or str(exc),)) from exc
+
+
+def show_notes(notes: Sequence[str]) -> None:
+    """What a repair of an interrupted run did, as notes on stderr (stdout stays the command's answer)."""
+    for line in notes:
+        print(f"note: {line}", file=sys.stderr)

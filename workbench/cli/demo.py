@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.core.pki.demo import DEMO_DEVICES, build_demo_set, write_demo_set
 from workbench.core.pki.keys import KeySpec
+from workbench.services.demo_set import DEMO_DEVICES, build_demo_set, write_demo_set
 
 from .common import add_json_option, add_password_options, emit, read_password
 

@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from workbench.core.pki.certio import load_certificates
-from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions, build_truststore, order_chain_above
+from workbench.core.pki.fleet import FleetTemplate, KeystoreOptions, order_chain_above
 from workbench.core.pki.fleet_ids import DeviceEntry, ids_from_pattern, parse_ids_csv
 from workbench.core.pki.issuance import Issuer
 from workbench.core.pki.keys import KeySpec, load_private_key
 from workbench.core.pki.profiles import device_profile
-from workbench.core.pki.store import CAStore
 from workbench.errors import InvalidInputError
 from workbench.paths import default_workspace
-from workbench.services.fleet import (
-    CSV_NAME,
-    FleetProgress,
-    FleetRequest,
-    FleetResult,
-    issue_fleet,
-    random_serials,
-)
-from workbench.services.staged_output import MANIFEST_NAME, StoreJournal, clean_leftovers, recover_jobs
+from workbench.services import device_bundle
+from workbench.services.ca_passwords import CAPasswords
+from workbench.services.fleet import FleetProgress, FleetRequest, FleetResult, issue_fleet
+from workbench.services.staged_output import clean_leftovers
+from workbench.services.store_fleet import issuer_template, run_store_fleet
 
-from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
+from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password, show_notes
 
 DEFAULT_PATTERN = "wb-dev-{n:04d}"
 
@@ -79,11 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     issue.set_defaults(handler=run_issue)
 
 
-def _issuer(args: argparse.Namespace) -> tuple[Issuer, list]:
+def _issuer(args: argparse.Namespace) -> FleetTemplate:
     if args.ca:
-        with CAStore(args.workspace or default_workspace()) as store:
-            password = read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': ")
-            return store.issuer(args.ca, password), store.chain(args.ca)[1:]
+        passwords = CAPasswords.given(read_password(args, "ca_password", prompt=f"Password of CA '{args.ca}': "))
+        return issuer_template(args.workspace or default_workspace(), args.ca, passwords)
     if not (args.ca_cert and args.ca_key):
         raise InvalidInputError("Say which CA signs the devices",
                                 ("Use --ca NAME for a CA of the store, or --ca-cert FILE with --ca-key FILE.",))
@@ -94,7 +88,7 @@ def _issuer(args: argparse.Namespace) -> tuple[Issuer, list]:
     if b"ENCRYPTED" in key_bytes:
         password = read_password(args, "ca_password", prompt="CA key password: ")
     issuer = Issuer(certs[0], load_private_key(key_bytes, password))
-    return issuer, order_chain_above(certs[0], [*certs[1:], *extra])
+    return FleetTemplate.for_issuer(issuer, order_chain_above(certs[0], [*certs[1:], *extra]))
 
 
 def _devices(args: argparse.Namespace) -> list[DeviceEntry]:
@@ -125,7 +119,7 @@ def run_issue(args: argparse.Namespace) -> int:
     """Collect the inputs, check them all before any key is made, then issue on every core."""
     devices = _devices(args)
     spec = KeySpec.parse(args.key_type)
-    issuer, chain = _issuer(args)
+    issuer = _issuer(args)  # the CA's password is the first question, and is checked now
     profile = device_profile(validity_days=args.days, client_auth=not args.no_client_auth)
     key_password = read_password(args, "password", prompt="Password for the device keys: ", confirm=True)
     keystore = None
@@ -143,50 +137,26 @@ def run_issue(args: argparse.Namespace) -> int:
                                    per_device_password=args.keystore_password_per_device)
     if args.truststore_cert:
         trusted = load_certificates(read_file_bytes(args.truststore_cert, "truststore certificate"))
-        truststore = build_truststore(trusted, store_password or b"", kind)
-    template = FleetTemplate.for_issuer(
-        issuer, chain, key_spec=spec, profile=profile, subject_extra=args.subject_extra, key_password=key_password,
-        keystore=keystore, truststore=truststore, truststore_kind=kind)
-    store = CAStore(args.workspace or default_workspace()) if args.ca else None
-    try:
-        interrupted = {job.id for job in store.open_jobs()} if store is not None else set()
-        repair_leftovers(Path(args.out), store)
-        finished = _finished_by_repair(Path(args.out), interrupted)
-        if finished is not None:
-            emit(args, finished, lambda r: f"The interrupted run into {r['out_dir']} was finished ({r['count']} "
+        truststore = device_bundle.truststore(trusted, store_password or b"", kind)
+    template = replace(issuer, key_spec=spec, profile=profile, subject_extra=args.subject_extra,
+                       key_password=key_password, keystore=keystore, truststore=truststore, truststore_kind=kind)
+    request = FleetRequest(template, devices, Path(args.out), jobs=args.jobs, csv_separator=args.csv_separator,
+                           device_type=args.device_type, id_type=args.id_type)
+    if args.ca:
+        run = run_store_fleet(args.workspace or default_workspace(), args.ca, request,
+                              progress=progress_printer(sys.stderr))
+        show_notes(run.notes)
+        if run.recovered is not None:
+            emit(args, run.recovered, lambda r: f"The interrupted run into {r['out_dir']} was finished ({r['count']} "
                  "devices); nothing more to issue.")
             return 0
-        serials = (lambda n: store.reserve_serials(args.ca, n)) if store else random_serials
-        request = FleetRequest(template, devices, Path(args.out), jobs=args.jobs, csv_separator=args.csv_separator,
-                               device_type=args.device_type, id_type=args.id_type, serials=serials,
-                               journal=StoreJournal(store, args.ca) if store else None)
+        assert run.result is not None
+        result = run.result
+    else:
+        show_notes(clean_leftovers(Path(args.out).absolute().parent))
         result = issue_fleet(request, progress=progress_printer(sys.stderr))
-    finally:
-        if store is not None:
-            store.close()
     emit(args, _summary(result), _human)
     return 0
-
-
-def _finished_by_repair(out: Path, interrupted: set[str]) -> dict[str, object] | None:
-    """The summary of ``out`` when it is the output of an interrupted job that the repair just finished."""
-    try:
-        manifest = json.loads((out / MANIFEST_NAME).read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("job") not in interrupted:
-        return None
-    return {"out_dir": str(out), "count": manifest.get("count"), "recovered_job": manifest.get("job"),
-            "bulk_registration_csv": str(out / CSV_NAME), "manifest": str(out / MANIFEST_NAME)}
-
-
-def repair_leftovers(out: Path, store: CAStore | None) -> list[str]:
-    """Finish the store's interrupted jobs and clean partial folders beside ``out``, saying so on stderr."""
-    lines = recover_jobs(store) if store is not None else []
-    lines += clean_leftovers(out.absolute().parent, stores=[store] if store is not None else [])
-    for line in lines:
-        print(f"note: {line}", file=sys.stderr)
-    return lines
 
 
 def _summary(result: FleetResult) -> dict[str, object]:

@@ -15,15 +15,14 @@ from workbench.cli.common import add_json_option, add_password_options, read_fil
 from workbench.core.pki.keys import KeySpec
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
+from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError
+from workbench.services.ca_passwords import ca_secret_id
 from workbench.services.local_platform import LocalPlatformProcess
 from workbench.services.onboarding import (
     Onboarding,
     OnboardingOptions,
     StepResult,
-    ca_secret_id,
-    server_context,
-    trust_from_pem,
 )
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp, tenant_secret_id
 

@@ -12,7 +12,6 @@ from workbench.core.keystore import StoreKind, detect_format, load_keystore
 from workbench.core.pki.certio import load_certificate
 from workbench.core.pki.issuance import Issuer
 from workbench.core.pki.keys import PrivateKey, load_private_key
-from workbench.core.pki.store import CAStore
 from workbench.core.pop import (
     check_key_for_certificate,
     code_from_text,
@@ -23,6 +22,8 @@ from workbench.core.pop import (
 from workbench.core.tls import identity_from_store
 from workbench.errors import InvalidInputError, UnsupportedFormatError
 from workbench.paths import default_workspace
+from workbench.services import certificates
+from workbench.services.ca_passwords import CAPasswords
 
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
 
@@ -113,8 +114,8 @@ def _verify(args: argparse.Namespace) -> int:
 def _verification_cert(args: argparse.Namespace) -> None:
     password = read_password(args, "ca_password", prompt="CA key password: ", required=False)
     if args.ca:
-        with CAStore(args.workspace or default_workspace()) as store:
-            issuer = store.issuer(args.ca, password)
+        issuer, _chain = certificates.unlock(args.workspace or default_workspace(), args.ca,
+                                             CAPasswords.given(password))
     elif args.ca_cert and args.ca_key:
         issuer = Issuer(load_certificate(read_file_bytes(args.ca_cert, "CA certificate")),
                         load_private_key(read_file_bytes(args.ca_key, "CA key"), password))

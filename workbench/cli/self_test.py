@@ -62,11 +62,15 @@ def _ca(state: dict) -> str:
 
 @check("keystore")
 def _keystore(state: dict) -> str:
-    from workbench.core.keystore import build_device_keystore, load_keystore
+    from workbench.core.keystore import load_keystore
+    from workbench.core.pki.fleet import KeystoreOptions
+    from workbench.services.device_bundle import BundleSpec, bundle_files
 
     kinds = []
     for kind in ("pkcs12", "jks"):
-        data = build_device_keystore(state["key"], (state["device"], state["ca"].certificate), b"self-test", kind)
+        spec = BundleSpec(keystore=KeystoreOptions(kind, b"self-test"))
+        files = bundle_files(spec, state["key"], (state["device"], state["ca"].certificate))
+        data = files[spec.names()["keystore"]][0]
         store = load_keystore(data, b"self-test")
         assert [e.alias for e in store.key_entries()] == ["devicekeyentry"], store
         kinds.append(f"{kind} {len(data)} bytes")
@@ -76,9 +80,8 @@ def _keystore(state: dict) -> str:
 @check("local platform")
 def _platform(state: dict) -> str:
     from workbench.core.platform_client import requests as api
-    from workbench.core.tls import ClientIdentity, client_context
+    from workbench.core.tls import ClientIdentity, client_context, server_context, trust_from_pem
     from workbench.services.local_platform import LocalPlatformProcess
-    from workbench.services.onboarding import server_context, trust_from_pem
     from workbench.services.platform_http import PlatformCredentials, PlatformHttp
     from workbench.services.token_flow import DeviceConnection
 

@@ -146,6 +146,16 @@ def client_context(*, trust: Sequence[x509.Certificate] | None = None, verify: b
     return context
 
 
+def trust_from_pem(data: bytes) -> tuple[x509.Certificate, ...]:
+    """Certificates the HTTPS and MQTT clients trust (e.g. the local platform's CA file)."""
+    return tuple(x509.load_pem_x509_certificates(data))
+
+
+def server_context(trust: Sequence[x509.Certificate]) -> ssl.SSLContext:
+    """The HTTPS trust for the platform client: the given certificates, or the system's when there are none."""
+    return client_context(trust=list(trust) or None)
+
+
 def watch_certificate_request(context: ssl.SSLContext) -> list[bool]:
     """Note whether the server sends a CertificateRequest (TLS 1.2 and 1.3); returns a one-slot flag list.
 

@@ -1,11 +1,24 @@
-"""Where a CA key's password lives: the OS keyring slot of that CA, which the wizard, the fleet dialog, the CA
-store actions, PoP and onboarding all read and fill, so a password typed once unlocks the CA everywhere."""
+"""Where a CA key's password lives and how a service asks for one: the OS keyring slot of that CA (read and filled
+by the wizard, the fleet dialog, the CA store actions, PoP and onboarding, so a password typed once unlocks the CA
+everywhere), and the injected prompt through which the CLI and the GUI hand a password to the CA verbs."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
-from workbench.services.onboarding import ca_secret_id
+from workbench.errors import PasswordError
+
+# CA name -> its key password (None: an unencrypted key). The CLI reads flags or the terminal, the GUI a field.
+CAPasswordPrompt = Callable[[str], bytes | None]
+
+
+def ca_secret_id(ca_name: str) -> str:
+    """The keyring slot of a CA key's password (slot ids allow letters, digits and '-' only)."""
+    return "ca-" + hashlib.sha256(ca_name.encode()).hexdigest()[:24]
 
 
 def stored_ca_password(name: str, secrets: SecretStore | None = None) -> str | None:
@@ -17,3 +30,53 @@ def remember_ca_password(name: str, password: bytes | None, secrets: SecretStore
     """Keep a CA key password that just worked (nothing for an unencrypted key)."""
     if password:
         (secrets or SecretStore()).set(ca_secret_id(name), SecretName.KEY_PASSWORD, password.decode())
+
+
+def typed_or_stored(name: str, typed: str, secrets: SecretStore | None = None) -> bytes | None:
+    """A typed password wins; otherwise the keyring's (the wizard's and the fleet dialog's password field)."""
+    return (typed or stored_ca_password(name, secrets) or "").encode() or None
+
+
+def stored_or_asked(name: str, ask: Callable[[str], str | None], secrets: SecretStore | None = None) -> bytes | None:
+    """The keyring's password, else asked (None from ``ask``: the user cancelled).
+
+    Raises:
+        PasswordError: the user cancelled the question.
+    """
+    stored = stored_ca_password(name, secrets)
+    if stored:
+        return stored.encode()
+    typed = ask(name)
+    if typed is None:
+        raise PasswordError(f"No password for the key of '{name}'",
+                            ("Type the CA key password, or store it in the keyring from the wizard.",))
+    return typed.encode() or None
+
+
+@dataclass(frozen=True)
+class CAPasswords:
+    """How a CA verb gets a CA key's password (``ask``) and whether one that worked goes to the keyring."""
+
+    ask: CAPasswordPrompt
+    remember: bool = False
+    secrets: SecretStore | None = None
+
+    def __call__(self, name: str) -> bytes | None:
+        """The password of CA ``name``."""
+        return self.ask(name)
+
+    def worked(self, name: str, password: bytes | None) -> None:
+        """The password unlocked the key: keep it when this source remembers."""
+        if self.remember:
+            remember_ca_password(name, password, self.secrets)
+
+    @classmethod
+    def given(cls, password: bytes | None, *, remember: bool = False,
+              secrets: SecretStore | None = None) -> CAPasswords:
+        """One password already in hand (a field typed before the work started)."""
+        return cls(lambda _name: password, remember, secrets)
+
+    @classmethod
+    def keyring(cls, ask: Callable[[str], str | None], secrets: SecretStore | None = None) -> CAPasswords:
+        """The GUI's way: the keyring first, else asked; a password that worked is remembered."""
+        return cls(lambda name: stored_or_asked(name, ask, secrets), True, secrets)

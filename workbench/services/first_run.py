@@ -15,13 +15,15 @@ from pathlib import Path
 
 from workbench import paths
 from workbench.core.files import write_atomic
-from workbench.core.keystore import build_truststore, load_keystore
+from workbench.core.keystore import load_keystore
 from workbench.core.profiles import KeystoreType, LocalPlatformEndpoints
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
+from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import WorkbenchError
+from workbench.services.device_bundle import truststore
 from workbench.services.local_platform import ADMIN_USER, LocalPlatformInfo
-from workbench.services.onboarding import Onboarding, OnboardingOptions, server_context, trust_from_pem
+from workbench.services.onboarding import Onboarding, OnboardingOptions
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 
 DEVICE_ID = "workbench-demo-device"
@@ -44,7 +46,7 @@ def _refresh_truststore(path: Path, server_cas: list, password: bytes) -> None:
     except (OSError, WorkbenchError):
         current = []
     if current != server_cas:
-        write_atomic(path, build_truststore(server_cas, password, "pkcs12"))
+        write_atomic(path, truststore(server_cas, password, "pkcs12"))
 
 
 def demo_folder() -> Path:

@@ -37,6 +37,7 @@ from workbench.core.pki.fleet_ids import DeviceEntry, bulk_registration_csv, che
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.names import format_dn
 from workbench.errors import Cancelled, InvalidInputError, WorkbenchError
+from workbench.services.device_bundle import fleet_spec, make_fleet_device
 from workbench.services.staged_output import MANIFEST_NAME, OutputJournal, StagedOutput, new_job_id
 
 CSV_NAME = "bulk-registration.csv"
@@ -181,7 +182,7 @@ def _run_chunk(folder: str, items: Sequence[tuple[DeviceEntry, int]]) -> list[De
     """Make a chunk of devices; a user-facing error comes back as data so its causes survive the process hop."""
     assert _MAKER is not None
     try:
-        return [_MAKER.make(entry, serial, Path(folder)) for entry, serial in items]
+        return [make_fleet_device(_MAKER, entry, serial, Path(folder)) for entry, serial in items]
     except WorkbenchError as exc:
         return (type(exc).__name__, exc.summary, exc.causes)
 
@@ -244,7 +245,8 @@ def issue_fleet(request: FleetRequest, *, progress: Callable[[FleetProgress], No
     if not devices:
         raise InvalidInputError("There are no devices to issue", ("Give a count and pattern, or a CSV of ids.",))
     check_unique(devices)
-    maker = DeviceMaker(request.template)  # validates the CA, profile and keystore options before any work
+    maker = DeviceMaker(request.template)  # validates the CA and profile before any work
+    fleet_spec(maker).check()  # and a keystore nobody could open
     workers = _workers_for(request)
     started = time.perf_counter()
     journal = request.journal
@@ -302,7 +304,7 @@ def _run_inline(maker: DeviceMaker, staging: Path, chunks: list[list[tuple[Devic
     results = []
     for chunk in chunks:
         report.check_cancel()
-        results.append([maker.make(entry, serial, staging) for entry, serial in chunk])
+        results.append([make_fleet_device(maker, entry, serial, staging) for entry, serial in chunk])
         report.add(len(chunk))
     report.check_cancel()
     return results

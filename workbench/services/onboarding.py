@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,31 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from workbench.core.files import write_atomic
-from workbench.core.keystore import build_device_keystore, build_truststore
+from workbench.core.pki.fleet import KeystoreOptions
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.profiles import device_profile, root_ca_profile
 from workbench.core.pki.store import CAStore
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.tokens import DeviceToken
-from workbench.core.pop import sign_code
 from workbench.core.tls import ClientIdentity, client_context
 from workbench.errors import PlatformError, WorkbenchError
+from workbench.services import pop
+from workbench.services.ca_passwords import CAPasswords
+from workbench.services.device_bundle import ONBOARDING, BundleSpec, bundle_files, write_files
 from workbench.services.onboarding_fleet import FleetSteps, hhmm
 from workbench.services.platform_http import PlatformHttp
 from workbench.services.token_flow import DeviceConnection
-
-KEYSTORE_SUFFIX = {"pkcs12": "p12", "jks": "jks"}
-
-
-def ca_secret_id(ca_name: str) -> str:
-    """The keyring slot of a CA key's password (slot ids allow letters, digits and '-' only)."""
-    import hashlib
-
-    return "ca-" + hashlib.sha256(ca_name.encode()).hexdigest()[:24]
 
 
 @dataclass
@@ -175,7 +165,7 @@ class Onboarding(FleetSteps):
         http = self.o.http
         self.tenant = await http.tenant_id()
         auto = self.o.devices == 0  # the fleet variant registers its devices in bulk instead
-        self.fingerprint = self.ca_cert.fingerprint(_sha1()).hex()
+        self.fingerprint = pop.fingerprint(self.ca_cert)
         try:
             await http.trusted_certificate_call(api.upload_trusted_certificate(
                 self.tenant, self.ca_cert, self.ca_name, auto_registration=auto))
@@ -192,24 +182,10 @@ class Onboarding(FleetSteps):
 
     # --- 3. proof of possession ----------------------------------------------------------------------------
     async def prove(self) -> str:
-        http = self.o.http
-        certificate = await http.trusted_certificate_call(api.new_verification_code(self.tenant, self.fingerprint))
-        code = certificate.pop_code or ""
-
-        def sign() -> Any:
-            with CAStore(self.o.workspace) as store:
-                return sign_code(store.issuer(self.ca_name, self.o.ca_password).key, code.encode())
-
-        signature = await asyncio.to_thread(sign)
-        try:
-            result = await http.trusted_certificate_call(api.submit_proof_of_possession(
-                self.tenant, self.fingerprint, signature.signature_b64))
-        except PlatformError as exc:
-            raise PlatformError("the signature does not match the certificate's key",
-                                (f"signed with the {signature.key_description} key of CA '{self.ca_name}'",
-                                 *exc.causes)) from exc
-        state = "Complete" if result.pop_valid else "Incomplete"
-        return f"proof of possession {state} (signed with the {signature.key_description} key)"
+        proof = await pop.prove(self.o.http, self.o.workspace, self.ca_name, CAPasswords.given(self.o.ca_password),
+                                self.tenant)
+        state = "Complete" if proof.valid else "Incomplete"
+        return f"proof of possession {state} (signed with the {proof.signature.key_description} key)"
 
     # --- 4. device -----------------------------------------------------------------------------------------
     async def issue_device(self) -> str:
@@ -223,17 +199,13 @@ class Onboarding(FleetSteps):
             record = store.issue(self.ca_name, self.o.ca_password, subject, key.public_key(), device_profile())
             chain = (record.certificate, *store.chain(self.ca_name))
         folder = self.o.out_dir / device_id
-        suffix = KEYSTORE_SUFFIX[self.o.keystore_type]
-        keystore = build_device_keystore(key, chain, self.o.keystore_password, self.o.keystore_type)
-        write_atomic(folder / f"deviceKeystore.{suffix}", keystore, mode=0o600)
-        files = [f"deviceKeystore.{suffix}"]
-        if self.o.server_trust:
-            trust = build_truststore(list(self.o.server_trust), self.o.keystore_password, self.o.keystore_type)
-            write_atomic(folder / f"truststore.{suffix}", trust, mode=0o644)
-            files.append(f"truststore.{suffix}")
-        write_atomic(folder / "deviceCertChain.pem",
-                     b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
-        write_atomic(folder / "keystorePassword.txt", self.o.keystore_password + b"\n", mode=0o600)
+        password = self.o.keystore_password
+        spec = BundleSpec(ONBOARDING, key_pem=False, certificate_pem=False, password_file=True,
+                          keystore=KeystoreOptions(self.o.keystore_type, password),
+                          trust=self.o.server_trust, truststore_kind=self.o.keystore_type)
+        write_files(folder, bundle_files(spec, key, chain))
+        names = spec.names()
+        files = [names[part] for part in ("keystore", "truststore") if part in names]
         identity = ClientIdentity(key, chain)
         self.identities[device_id] = identity
         if device_id == self.o.device_id:
@@ -300,19 +272,3 @@ class Onboarding(FleetSteps):
                                     (*[e.describe() for e in self.connection.errors],
                                      "look at the platform's s/e lines and event log"))
             await asyncio.sleep(0.2)
-
-
-def _sha1() -> Any:
-    from cryptography.hazmat.primitives import hashes
-
-    return hashes.SHA1()  # the platform names a certificate by its SHA-1 fingerprint
-
-
-def trust_from_pem(data: bytes) -> tuple[x509.Certificate, ...]:
-    """Certificates the HTTPS and MQTT clients trust (the local platform's CA file)."""
-    return tuple(x509.load_pem_x509_certificates(data))
-
-
-def server_context(trust: tuple[x509.Certificate, ...]) -> ssl.SSLContext:
-    """The HTTPS trust for the platform client: given certificates, or the system's."""
-    return client_context(trust=list(trust) or None)

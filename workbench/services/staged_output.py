@@ -43,12 +43,14 @@ from workbench.core.pki.keys import PublicKey
 from workbench.core.pki.profiles import CertificateProfile, ProfileKind
 from workbench.core.pki.store import JOB_RECORDED, JOB_STARTED, CAStore, IssuedRecord, OutputJob
 from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.services.device_bundle import DEVICE, KEYSTORE_PASSWORD_FILE, SERVER
 
 PARTIAL_MARK = ".partial-"
 LOCK_SUFFIX = ".lock"
 LEGACY_GRACE_SECONDS = 600.0  # a partial folder without a lock file (older versions) is stale after this long
 MANIFEST_NAME = "manifest.json"
-KEY_FILE_NAMES = ("deviceKey.pem", "deviceKeystore.pkcs12", "deviceKeystore.jks", "keystorePassword.txt")
+KEY_FILE_NAMES = (*(name for n in (DEVICE, SERVER) for name in (n.key, n.keystore("pkcs12"), n.keystore("jks"))),
+                  KEYSTORE_PASSWORD_FILE)
 JOB_FLEET, JOB_ISSUE = "fleet", "issue"
 
 
@@ -333,11 +335,14 @@ def _already_published(store: CAStore, job: OutputJob) -> bool:
             return False
         return isinstance(manifest, dict) and manifest.get("job") == job.id
     records = store.job_certificates(job.id)
+    if not records:
+        return False
     try:
-        on_disk = (target / "deviceCert.pem").read_bytes()
+        naming = SERVER if records[0].kind == ProfileKind.SERVER.value else DEVICE
+        on_disk = (target / naming.certificate).read_bytes()
     except OSError:
         return False
-    return bool(records) and records[0].certificate.public_bytes(serialization.Encoding.PEM) == on_disk
+    return records[0].certificate.public_bytes(serialization.Encoding.PEM) == on_disk
 
 
 def recover_jobs(store: CAStore, *, only: str | None = None) -> list[str]:

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLineEdit, QWid
 
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
+from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import server_context, trust_from_pem
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp, tenant_secret_id
 
 LOCAL, TENANT = 0, 1

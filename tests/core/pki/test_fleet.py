@@ -6,23 +6,22 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from workbench.core.pki import fleet
-from workbench.core.pki.fleet import (
-    CERT_FILE,
-    CHAIN_FILE,
-    KEY_FILE,
-    DeviceMaker,
-    FleetTemplate,
-    KeystoreOptions,
-    order_chain_above,
-    write_device_folder,
-)
+from workbench.core.keystore import load_keystore
+from workbench.core.pki.fleet import DeviceMaker, FleetTemplate, IssuedDevice, KeystoreOptions, order_chain_above
 from workbench.core.pki.fleet_ids import DeviceEntry
 from workbench.core.pki.issuance import Issuer, create_root_ca, issue_certificate
 from workbench.core.pki.keys import KeySpec, generate_key, load_private_key
 from workbench.core.pki.names import parse_dn
 from workbench.core.pki.profiles import device_profile, intermediate_ca_profile, root_ca_profile
 from workbench.errors import InvalidInputError, KeystoreError, PasswordError, PolicyError, WorkbenchError
+from workbench.services.device_bundle import DEVICE, bundle_files, fleet_spec, write_new_folder
+
+CERT_FILE, CHAIN_FILE, KEY_FILE = DEVICE.certificate, DEVICE.chain, DEVICE.key
+
+
+def _files(maker: DeviceMaker, device: IssuedDevice) -> dict[str, tuple[bytes, int]]:
+    """A fleet device's folder as the fleet workers write it (the one device-bundle writer)."""
+    return bundle_files(fleet_spec(maker), device.key, [device.certificate, *maker.chain])
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +42,7 @@ def test_one_device_gets_key_cert_and_chain_in_the_guides_order(root: Issuer, in
                                         key_password=b"pw", subject_extra="O=ACME,CN=ignored")
     maker = DeviceMaker(template)
     device = maker.issue(DeviceEntry("wb-dev-0001"), 0x1234)
-    files = maker.files(device)
+    files = _files(maker, device)
     cert = x509.load_pem_x509_certificate(files[CERT_FILE][0])
     assert cert.serial_number == 0x1234
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "wb-dev-0001"
@@ -59,14 +58,14 @@ def test_one_device_gets_key_cert_and_chain_in_the_guides_order(root: Issuer, in
 
 def test_plaintext_keys_only_when_asked(root: Issuer) -> None:
     maker = DeviceMaker(FleetTemplate.for_issuer(root, key_password=None))
-    files = maker.files(maker.issue(DeviceEntry("d1"), 7))
+    files = _files(maker, maker.issue(DeviceEntry("d1"), 7))
     assert files[KEY_FILE][0].startswith(b"-----BEGIN PRIVATE KEY-----")
 
 
 def test_keystore_plugs_in_per_device(root: Issuer) -> None:
     maker = DeviceMaker(FleetTemplate.for_issuer(root, key_password=b"pw", keystore=KeystoreOptions()))
     device = maker.issue(DeviceEntry("d1"), 8)
-    data, mode = maker.files(device)["deviceKeystore.pkcs12"]
+    data, mode = _files(maker, device)["deviceKeystore.pkcs12"]
     loaded = pkcs12.load_pkcs12(data, b"pw")
     assert mode == 0o600
     assert loaded.key is not None and loaded.cert is not None
@@ -74,24 +73,17 @@ def test_keystore_plugs_in_per_device(root: Issuer) -> None:
     assert [c.certificate for c in loaded.additional_certs] == [root.certificate]
 
 
-def test_keystore_builder_from_the_keystore_core_is_used_when_present(
-        root: Issuer, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-
-    def builder(key, chain, password, kind="pkcs12", alias="devicekeyentry"):  # type: ignore[no-untyped-def]
-        calls.append((len(chain), password, kind, alias))
-        return b"store"
-
-    monkeypatch.setattr(fleet, "resolve_keystore_builder", lambda: builder)
+def test_jks_keystore_with_its_own_password_and_alias(root: Issuer) -> None:
     maker = DeviceMaker(FleetTemplate.for_issuer(root, key_password=b"k", keystore=KeystoreOptions("jks", b"s", "x")))
-    files = maker.files(maker.issue(DeviceEntry("d1"), 9))
-    assert files["deviceKeystore.jks"] == (b"store", 0o600)
-    assert calls == [(2, b"s", "jks", "x")]
+    data, mode = _files(maker, maker.issue(DeviceEntry("d1"), 9))["deviceKeystore.jks"]
+    assert mode == 0o600
+    store = load_keystore(data, b"s")
+    assert [e.alias for e in store.key_entries()] == ["x"]
 
 
 def test_keystore_needs_a_password_and_a_known_kind(root: Issuer) -> None:
     with pytest.raises(KeystoreError, match="needs a password"):
-        DeviceMaker(FleetTemplate.for_issuer(root, key_password=None, keystore=KeystoreOptions()))
+        fleet_spec(DeviceMaker(FleetTemplate.for_issuer(root, key_password=None, keystore=KeystoreOptions()))).check()
     with pytest.raises(InvalidInputError, match="Unknown keystore type"):
         KeystoreOptions("bks")
 
@@ -128,11 +120,11 @@ def test_order_chain_above_sorts_and_ignores_strangers(root: Issuer, intermediat
 
 
 def test_device_folder_is_written_with_private_modes(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    write_device_folder(tmp_path / "d1", {"k": (b"secret", 0o600), "c": (b"cert", 0o644)}, sync=True)
+    write_new_folder(tmp_path / "d1", {"k": (b"secret", 0o600), "c": (b"cert", 0o644)}, sync=True)
     assert (tmp_path / "d1" / "k").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "d1" / "c").read_bytes() == b"cert"
     with pytest.raises(WorkbenchError, match="Cannot write"):
-        write_device_folder(tmp_path / "d1", {"k": (b"again", 0o600)})
+        write_new_folder(tmp_path / "d1", {"k": (b"again", 0o600)})
 
 
 def test_template_crosses_process_boundaries(root: Issuer) -> None:

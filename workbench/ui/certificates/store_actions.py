@@ -8,18 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore.file_certificates import file_certificates
 from workbench.core.pki.certio import dump_certificates_pem
 from workbench.core.pki.chain import build_chain, cert_label, order_chain
-from workbench.core.pki.openssl_export import export_openssl
-from workbench.core.pki.store import CAStore
 from workbench.core.pki.verify import VerificationResult, verify_chain
 from workbench.core.profiles.secrets import SecretStore
-from workbench.errors import InvalidInputError, PasswordError
-from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
+from workbench.errors import InvalidInputError
+from workbench.services import certificates
+from workbench.services.ca_passwords import CAPasswords, stored_or_asked
 
 # Asks for a CA key password the keyring does not have (None: the user cancelled).
 PasswordPrompt = Callable[[str], str | None]
@@ -41,8 +39,7 @@ def read_certificates(path: Path, password: bytes | None = None) -> list[x509.Ce
 
 def store_cas(workspace: Path) -> list[x509.Certificate]:
     """The store's CA certificates: the pool chains are completed from, and the anchors they are verified with."""
-    with CAStore(workspace) as store:
-        return [r.certificate for r in store.cas()]
+    return certificates.ca_certificates(workspace)
 
 
 def verify_file(workspace: Path, chain_file: Path, ca_file: Path | None = None) -> VerificationResult:
@@ -70,41 +67,24 @@ def build_from_store(workspace: Path, leaf: x509.Certificate, out: Path) -> Outc
 
 
 def ca_password(name: str, prompt: PasswordPrompt, secrets: SecretStore | None = None) -> bytes | None:
-    """The CA key's password from the keyring, else asked; a typed password is remembered once it works."""
-    stored = stored_ca_password(name, secrets)
-    if stored:
-        return stored.encode()
-    typed = prompt(name)
-    if typed is None:
-        raise PasswordError(f"No password for the key of '{name}'",
-                            ("Type the CA key password, or store it in the keyring from the wizard.",))
-    return typed.encode() or None
+    """The CA key's password from the keyring, else asked."""
+    return stored_or_asked(name, prompt, secrets)
 
 
 def revoke(workspace: Path, ca_name: str, serial: int, reason: str) -> Outcome:
     """Mark a certificate revoked; the next CRL lists it."""
-    with CAStore(workspace) as store:
-        record = store.revoke(ca_name, serial, reason)
+    record = certificates.revoke(workspace, ca_name, serial, reason)
     return Outcome(f"Revoked '{record.cn}' (serial {serial:X}, {reason}); generate a CRL to publish it.")
 
 
 def write_crl(workspace: Path, ca_name: str, prompt: PasswordPrompt, out: Path, days: int = 30) -> Outcome:
     """Sign the CA's next CRL and write it as PEM (what `openssl ca -gencrl` gives)."""
-    password = ca_password(ca_name, prompt)
-    with CAStore(workspace) as store:
-        crl = store.generate_crl(ca_name, password, days=days)
-    remember_ca_password(ca_name, password)
-    write_atomic(out, crl.public_bytes(serialization.Encoding.PEM))
-    number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-    return Outcome(f"CRL number {number} of '{ca_name}' lists {len(list(crl))} revoked certificate(s), valid "
-                   f"{days} days", out)
+    crl = certificates.write_crl(workspace, ca_name, out, CAPasswords.keyring(prompt), days)
+    return Outcome(f"CRL number {certificates.crl_number(crl)} of '{ca_name}' lists {len(list(crl))} revoked "
+                   f"certificate(s), valid {days} days", out)
 
 
 def export_layout(workspace: Path, ca_name: str, prompt: PasswordPrompt, folder: Path) -> Outcome:
     """The guide's caCertificate folder (certs, crl, newcerts, private, index.txt, serial, openssl.cnf)."""
-    password = ca_password(ca_name, prompt)
-    with CAStore(workspace) as store:
-        children = {r.name: ca_password(r.name, prompt) for r in store.cas() if r.parent == ca_name}
-        written = export_openssl(store, ca_name, password, folder, intermediate_passwords=children)
-    remember_ca_password(ca_name, password)
+    written = certificates.export_layout(workspace, ca_name, folder, CAPasswords.keyring(prompt))
     return Outcome(f"Exported '{ca_name}' to {written} in the openssl folder layout", written)

@@ -31,13 +31,15 @@ from PySide6.QtWidgets import (
 
 from workbench.core.files import read_input_file
 from workbench.core.pki.keys import KeySpec
+from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.services import certificates
+from workbench.services.ca_passwords import CAPasswords, typed_or_stored
 from workbench.services.fleet import FleetProgress, FleetResult
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import server_context, trust_from_pem
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.store_fleet import FleetOrder, fleet_devices, run_fleet
 from workbench.ui.dialogs.problem_dialog import problem_html
-from workbench.ui.wizards import actions
 from workbench.ui.wizards.form_kit import PasswordPair, explained_row, file_field, folder_field, password_edit
 
 DEFAULT_PATTERN = "wb-dev-{n:04d}"  # the same default as `workbench fleet issue --pattern`
@@ -76,7 +78,7 @@ class FleetDialog(QDialog):
         self.ca = QComboBox()
         self.ca.setObjectName("ca")
         try:
-            for name in actions.ca_names(self.workspace):
+            for name in certificates.ca_names(self.workspace):
                 self.ca.addItem(name, name)
         except WorkbenchError:
             pass
@@ -219,7 +221,7 @@ class FleetDialog(QDialog):
         return self.upload_task
 
     # --- running -----------------------------------------------------------------------------------------------
-    def _order(self) -> actions.FleetOrder:
+    def _order(self) -> FleetOrder:
         name = str(self.ca.currentData() or "")
         if not name:
             raise InvalidInputError("Choose the signing CA", ("Create a root CA with the wizard first.",))
@@ -229,17 +231,16 @@ class FleetDialog(QDialog):
         if not folder:
             raise InvalidInputError("Choose an output folder", ("A new or empty folder for the fleet.",))
         csv = Path(self.ids_csv.text().strip()) if self.use_csv.isChecked() and self.ids_csv.text().strip() else None
-        devices = actions.fleet_devices(self.count.value(), self.pattern.text(), csv)
-        return actions.FleetOrder(name, actions.ca_password(name, self.ca_password.text()), devices,
-                                  self.key_type.currentData(), self.passwords.value(), Path(folder),
-                                  self.keystore.currentData(), self.keystore_password.text().encode() or None,
-                                  self.jobs)
+        devices = fleet_devices(self.count.value(), self.pattern.text(), csv)
+        self._ca_passwords = CAPasswords.given(typed_or_stored(name, self.ca_password.text()), remember=True)
+        return FleetOrder(name, devices, self.key_type.currentData(), self.passwords.value(), Path(folder),
+                          self.keystore.currentData(), self.keystore_password.text().encode() or None, self.jobs)
 
-    async def _run(self, order: actions.FleetOrder, cancel: threading.Event) -> None:
+    async def _run(self, order: FleetOrder, cancel: threading.Event) -> None:
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(
-                None, lambda: actions.run_fleet(self.workspace, order, self._progress.emit, cancel))
+                None, lambda: run_fleet(self.workspace, order, self._ca_passwords, self._progress.emit, cancel))
         except WorkbenchError as exc:
             self.rate.setText("")
             self.message.setText(problem_html(exc))

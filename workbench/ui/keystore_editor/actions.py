@@ -23,8 +23,9 @@ from workbench.core.keystore.operations import (
 )
 from workbench.core.pki.certio import load_certificates
 from workbench.core.pki.keys import load_private_key
-from workbench.core.pki.store import CAStore
 from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.services import certificates
+from workbench.services.ca_passwords import CAPasswords
 from workbench.services.tls_fetch import fetch_server_chain
 from workbench.ui.certificates.store_actions import PasswordPrompt, ca_password
 
@@ -69,9 +70,8 @@ class StoreActions:
     def add_ca_key_pair(self, ca_name: str, alias: str, prompt: PasswordPrompt) -> bool:
         """A CA's key and chain from the CA store (its password from the keyring, else asked)."""
         try:
-            password = ca_password(ca_name, prompt)
-            with CAStore(self.workspace) as store:
-                issuer, chain = store.issuer(ca_name, password), store.chain(ca_name)
+            passwords = CAPasswords(lambda name: ca_password(name, prompt))
+            issuer, chain = certificates.unlock(self.workspace, ca_name, passwords)
             change = add_key_pair(self.state.store, alias, issuer.key, chain)  # type: ignore[union-attr]
         except WorkbenchError as exc:
             return self.problem(exc)

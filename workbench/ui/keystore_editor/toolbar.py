@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.keystore.model import PrivateKeyEntry, StoreKind
-from workbench.core.pki.store import CAStore
 from workbench.errors import WorkbenchError
+from workbench.services import certificates
 from workbench.ui.widgets.buttons import action_button, ask_password, menu_button
 
 from . import dialogs
@@ -119,8 +119,7 @@ class KeystoreToolbar(QWidget):
 
     def _on_add_ca(self) -> None:
         try:
-            with CAStore(self.page.workspace) as store:
-                names = [r.name for r in store.cas()]
+            names = certificates.ca_names(self.page.workspace)
         except WorkbenchError as exc:
             self.page.problem(exc)
             return

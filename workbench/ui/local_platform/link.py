@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core.platform_client import requests as api
+from workbench.core.tls import server_context, trust_from_pem
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import server_context, trust_from_pem
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 
 DEFAULT_TENANT = "t100"

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.pki.store import CAStore
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.responses import TrustedCertificate
 from workbench.errors import WorkbenchError
+from workbench.services import certificates
 from workbench.ui.local_platform.common import ProblemLabel, launch, make_table, selected_data, set_row
 from workbench.ui.local_platform.dialogs import EditCertificateDialog
 from workbench.ui.local_platform.link import DEFAULT_TENANT, PlatformLink, post
@@ -249,9 +249,8 @@ class TenantsPanel(QWidget):
         self.ca_box.clear()
         if self.workspace.exists():
             try:
-                with CAStore(self.workspace) as store:
-                    for record in store.cas():
-                        self.ca_box.addItem(record.name, record.name)
+                for name in certificates.ca_names(self.workspace):
+                    self.ca_box.addItem(name, name)
             except WorkbenchError as exc:
                 self.problem.show_error(exc)
         if not self.ca_box.count():
@@ -264,8 +263,7 @@ class TenantsPanel(QWidget):
         if name is None:
             return None
         try:
-            with CAStore(self.workspace) as store:
-                certificate = store.ca(name).certificate
+            certificate = certificates.ca_certificate(self.workspace, name)
         except WorkbenchError as exc:
             self.problem.show_error(exc)
             return None

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.files import write_atomic
-from workbench.core.keystore.codec import build_truststore
 from workbench.core.keystore.operations import STORE_FILE_MODE, add_trusted, read_store, save_store
 from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.services.device_bundle import truststore
 from workbench.ui.local_platform.common import ProblemLabel
 
 DEFAULT_ALIAS = "local-platform-ca"
@@ -45,7 +45,7 @@ def add_to_truststore(path: Path, password: str, certificate: x509.Certificate, 
         change = add_trusted(store, [certificate], alias)
         save_store(path, change.store, secret)
         return f"Added to {path.name} ({store.kind.label}): " + " ".join(change.messages)
-    write_atomic(path, build_truststore([certificate], secret, kind, alias), mode=STORE_FILE_MODE)
+    write_atomic(path, truststore([certificate], secret, kind, alias), mode=STORE_FILE_MODE)
     return f"Created {path.name} ({kind.upper()}) with trusted certificate '{alias}'."
 
 

@@ -16,8 +16,8 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from workbench.core.pki.lint import LintFinding, LintReport, Severity, format_report, lint_device_chain
-from workbench.core.pki.store import CAStore
 from workbench.errors import WorkbenchError
+from workbench.services import certificates
 
 # (pattern in the platform's sentence, the check, its fix): the codes are the lint's where the lint has the check
 RULES: tuple[tuple[str, str, str], ...] = (
@@ -119,9 +119,7 @@ def explain(event: dict, workspace: Path | None = None,
     if not device or workspace is None or not workspace.exists():
         return Explanation(device, reason, diagnosis, None, "No CA store to look the device certificate up in.")
     try:
-        with CAStore(workspace) as store:
-            issued = [r for r in store.search(device) if r.cn == device]
-            chain = [issued[-1].certificate, *store.chain(issued[-1].ca)] if issued else []
+        chain = certificates.device_chain(workspace, device)
     except WorkbenchError as exc:
         return Explanation(device, reason, diagnosis, None, f"The CA store could not be read: {exc.summary}")
     if not chain:

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 from workbench import paths
 from workbench.core.keystore.file_certificates import file_certificates, needs_password
 from workbench.core.pki.chain import build_chain, cert_label
-from workbench.core.pki.store import CAStore, certificate_status
 from workbench.errors import WorkbenchError
+from workbench.services import certificates
+from workbench.services.certificates import certificate_status
 from workbench.ui.certificates import store_actions
 from workbench.ui.certificates.details_view import CertificateDetails
 from workbench.ui.certificates.toolbar import CertificatesToolbar
@@ -87,9 +88,7 @@ class CertificatesPage(QWidget):
         self.tree.clear()
         needle = self.search.text().strip()
         try:
-            with CAStore(self.workspace) as store:
-                cas = store.cas()
-                issued = store.search(needle) if needle else store.certificates()
+            cas, issued = certificates.listing(self.workspace, needle)
         except WorkbenchError as exc:
             self.show_problem(exc)
             return

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, 
 from workbench import paths
 from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore import keytool_equivalents as kt
-from workbench.core.keystore.codec import build_device_keystore, build_truststore
 from workbench.core.keystore.model import Keystore, PrivateKeyEntry, StoreKind
 from workbench.core.keystore.operations import (
     Change,
@@ -23,7 +22,9 @@ from workbench.core.keystore.operations import (
     save_store,
 )
 from workbench.core.pki.certio import load_certificates
+from workbench.core.pki.fleet import KeystoreOptions
 from workbench.errors import InvalidInputError, KeystorePasswordError, WorkbenchError
+from workbench.services import device_bundle
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.keystore_editor import table as entries
@@ -245,11 +246,14 @@ class KeystoresPage(StoreActions, QWidget):
             if len(password) < 6:
                 raise InvalidInputError("The password is shorter than 6 characters", ("keytool needs at least 6.",))
             trusted = load_certificates(read_input_file(server_ca, "server CA file"))
-            suffix = ".p12" if kind == "pkcs12" else ".jks"
-            keystore, truststore = Path(folder) / f"deviceKeystore{suffix}", Path(folder) / f"truststore{suffix}"
-            write_atomic(keystore, build_device_keystore(entry.require_key(), entry.chain, password.encode(), kind),
-                         mode=0o600)
-            write_atomic(truststore, build_truststore(trusted, password.encode(), kind))
+            spec = device_bundle.BundleSpec(device_bundle.ONBOARDING, key_pem=False, certificate_pem=False,
+                                            keystore=KeystoreOptions(kind, password.encode()), trust=tuple(trusted),
+                                            truststore_kind=kind)
+            names = spec.names()
+            files = device_bundle.bundle_files(spec, entry.require_key(), entry.chain)
+            written = device_bundle.write_files(Path(folder), {n: files[n] for n in (names["keystore"],
+                                                                                     names["truststore"])})
+            keystore, truststore = written[names["keystore"]], written[names["truststore"]]
         except WorkbenchError as exc:
             self.problem(exc)
             return None

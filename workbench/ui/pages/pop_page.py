@@ -29,12 +29,11 @@ from PySide6.QtWidgets import (
 from workbench import paths
 from workbench.core.files import read_input_file
 from workbench.core.pki.keys import load_private_key
-from workbench.core.pki.store import CAStore
-from workbench.core.platform_client import requests as api
 from workbench.core.pop import PopSignature, code_from_text, sign_code, verify_code
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import WorkbenchError
-from workbench.services.ca_passwords import stored_ca_password
+from workbench.services import certificates, pop
+from workbench.services.ca_passwords import CAPasswords, typed_or_stored
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.platform_target import PlatformTarget
@@ -112,9 +111,8 @@ class PopPage(QWidget):
         self.ca.clear()
         self.ca.addItem("(key file below)", None)
         try:
-            with CAStore(self.workspace) as store:
-                for record in store.cas():
-                    self.ca.addItem(record.name, record.name)
+            for name in certificates.ca_names(self.workspace):
+                self.ca.addItem(name, name)
         except WorkbenchError:
             pass  # no store yet: the key file is the way
         self.verification.reload_cas()
@@ -134,8 +132,7 @@ class PopPage(QWidget):
         """Sign the code's exact bytes and check the signature against the CA certificate."""
         try:
             code = code_from_text(self.code.toPlainText())
-            key, self.certificate = self._key_and_certificate()
-            signature = sign_code(key, code)
+            signature, self.certificate = self._sign(code)
         except WorkbenchError as exc:
             self.state.setText(problem_html(exc))
             return None
@@ -152,18 +149,16 @@ class PopPage(QWidget):
         self.state.setText("")
         return signature
 
-    def _key_and_certificate(self) -> tuple[object, x509.Certificate | None]:
+    def _sign(self, code: bytes) -> tuple[PopSignature, x509.Certificate | None]:
         name = self.ca.currentData()
-        typed = self.key_password.text().encode() or None
+        typed = self.key_password.text()
         if name:
-            password = typed or (stored_ca_password(name, self.secrets) or "").encode() or None
-            with CAStore(self.workspace) as store:
-                issuer = store.issuer(name, password)
-            return issuer.key, issuer.certificate
+            return pop.sign_with_ca(self.workspace, name, code, CAPasswords(
+                lambda ca: typed_or_stored(ca, typed, self.secrets)))
         path = self.key_file.text().strip()
         if not path:
             raise WorkbenchError("Choose a CA from the store or a key file", ())
-        return load_private_key(read_input_file(path, "key file"), typed), None
+        return sign_code(load_private_key(read_input_file(path, "key file"), typed.encode() or None), code), None
 
     # --- the platform --------------------------------------------------------------------------------------
     def fetch(self) -> asyncio.Task[None]:
@@ -178,14 +173,12 @@ class PopPage(QWidget):
         name = self.ca.currentData()
         if not name:
             raise WorkbenchError("Choose a CA from the store to fetch or upload", ())
-        with CAStore(self.workspace) as store:
-            return store.ca(name).certificate.fingerprint(_sha1()).hex()
+        return pop.ca_fingerprint(self.workspace, name)
 
     async def _fetch(self) -> None:
         try:
             async with self.target.http() as http:
-                tenant = await http.tenant_id()
-                cert = await http.trusted_certificate_call(api.new_verification_code(tenant, self._fingerprint()))
+                cert = await pop.fetch_code(http, self._fingerprint())
         except WorkbenchError as exc:
             self.state.setText(problem_html(exc))
             return
@@ -198,17 +191,9 @@ class PopPage(QWidget):
             return
         try:
             async with self.target.http() as http:
-                tenant = await http.tenant_id()
-                cert = await http.trusted_certificate_call(api.submit_proof_of_possession(
-                    tenant, self._fingerprint(), self.signature.signature_b64))
+                cert = await pop.upload_signature(http, self._fingerprint(), self.signature.signature_b64)
         except WorkbenchError as exc:
             self.state.setText(problem_html(exc))
             return
         self.target.remember()
         self.state.setText(f"Proof of possession: {cert.pop_state}")
-
-
-def _sha1() -> object:
-    from cryptography.hazmat.primitives import hashes
-
-    return hashes.SHA1()  # the platform names a certificate by its SHA-1 fingerprint

@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 
 from workbench.core.files import write_atomic
 from workbench.core.pki.chain import cert_label
-from workbench.core.pki.store import CAStore
 from workbench.core.pop import verification_certificate
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, WorkbenchError
-from workbench.services.ca_passwords import stored_ca_password
+from workbench.services import certificates
+from workbench.services.ca_passwords import CAPasswords, stored_ca_password
 from workbench.ui.dialogs.problem_dialog import problem_html
 
 EXPLANATION = ("<p>AWS IoT (registration code) and Azure DPS (verification code) do not take a signature: they ask "
@@ -90,9 +90,8 @@ class VerificationCertificateTab(QWidget):
         """The store's CAs."""
         self.ca.clear()
         try:
-            with CAStore(self.workspace) as store:
-                for record in store.cas():
-                    self.ca.addItem(record.name, record.name)
+            for name in certificates.ca_names(self.workspace):
+                self.ca.addItem(name, name)
         except WorkbenchError:
             pass
         if not self.ca.count():
@@ -110,8 +109,7 @@ class VerificationCertificateTab(QWidget):
                 raise InvalidInputError("There is no CA to sign with", ("Create a CA on the Certificates page.",))
             typed = self.ca_password.text()
             password = typed or stored_ca_password(name, self.secrets) or ""
-            with CAStore(self.workspace) as store:
-                issuer = store.issuer(name, password.encode() or None)
+            issuer, _chain = certificates.unlock(self.workspace, name, CAPasswords.given(password.encode() or None))
             self.certificate = verification_certificate(issuer, self.code.text(), validity_days=self.days.value())
         except WorkbenchError as exc:
             self.state.setText(problem_html(exc))

@@ -10,10 +10,11 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QSpinBox, QWizardPag
 from workbench.core.pki.keys import DEFAULT_KEY_SPEC, KeySpec
 from workbench.core.pki.names import SubjectFields
 from workbench.core.pki.profiles import DEFAULT_VALIDITY_DAYS, ProfileKind
-from workbench.core.pki.store import CAStore
 from workbench.errors import WorkbenchError
+from workbench.services import certificates
+from workbench.services.ca_passwords import CAPasswords, stored_ca_password, typed_or_stored
 
-from . import actions, guide_texts
+from . import guide_texts
 from .form_kit import PasswordPair, explained_row, help_label, page_form, password_edit, problem_label, show_problem
 
 KIND_PROFILE = {"root": ProfileKind.ROOT_CA, "intermediate": ProfileKind.INTERMEDIATE_CA, "device": ProfileKind.DEVICE,
@@ -33,7 +34,7 @@ class IssuerPage(QWizardPage):
         form = page_form(self)
         self.parent_ca = QComboBox()
         try:
-            names = actions.ca_names(workspace)
+            names = certificates.ca_names(workspace)
         except WorkbenchError:
             names = []
         for name in names:
@@ -57,11 +58,11 @@ class IssuerPage(QWizardPage):
 
     def password(self) -> bytes | None:
         """The typed password, else the keyring's."""
-        return actions.ca_password(self.ca_name(), self.parent_password.text())
+        return typed_or_stored(self.ca_name(), self.parent_password.text())
 
     def _on_ca(self) -> None:
         name = self.ca_name()
-        stored = bool(name) and actions.stored_ca_password(name) is not None
+        stored = bool(name) and stored_ca_password(name) is not None
         self.parent_password.setPlaceholderText("saved in the keyring (type to override)" if stored else
                                                 "the password of the CA key")
         self.keyring_state.setText("✓ The password is in the keyring." if stored else
@@ -75,8 +76,7 @@ class IssuerPage(QWizardPage):
     def validatePage(self) -> bool:
         """Unlock the CA key now, so a wrong password is reported here and not after the key generation."""
         try:
-            with CAStore(self.workspace) as store:
-                store.issuer(self.ca_name(), self.password())
+            certificates.unlock(self.workspace, self.ca_name(), CAPasswords.given(self.password()))
         except WorkbenchError as exc:
             show_problem(self.problem, exc)
             return False
@@ -104,7 +104,7 @@ class SubjectPage(QWizardPage):
         self.problem = problem_label("subject_problem")
         form.addRow("", self.problem)
         try:
-            self._taken = set(actions.ca_names(workspace))
+            self._taken = set(certificates.ca_names(workspace))
         except WorkbenchError:
             self._taken = set()
 

@@ -4,7 +4,7 @@ Each page explains its choices in the guide's words; the summary lists the exten
 runs the slow part (key generation, RSA 4096 especially) on the qasync loop's executor so the window stays usable.
 
 Signals:
-    created(object): the new CARecord (root, intermediate) or an ``actions.Issued`` (device, server, CSR).
+    created(object): the new CARecord (root, intermediate) or an ``certificates.Issued`` (device, server, CSR).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from PySide6.QtWidgets import QWidget, QWizard
 from workbench.core.pki.names import format_dn
 from workbench.core.pki.profiles import CertificateProfile, intermediate_ca_profile, root_ca_profile
 from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.services import certificates, device_bundle
+from workbench.services.ca_passwords import CAPasswords
 
-from . import actions, guide_texts
+from . import guide_texts
 from .ca_pages import IssuerPage, KeyPage, SubjectPage
 from .leaf_pages import CsrPage, LeafPage, OutputPage
 from .summary_page import Plan, SummaryPage
@@ -108,7 +110,7 @@ class CertificateWizard(QWizard):
         if self.subject_page is not None and self.key_page is not None and self.key_page.passwords.value():
             facts.append(("Keyring", "The CA key password is saved in the keyring for PoP and the other pages."))
         facts += self._file_facts()
-        extensions = actions.preview_extensions(self.workspace, profile, parent, subject_key)
+        extensions = certificates.preview_extensions(self.workspace, profile, parent, subject_key)
         return Plan(facts, guide_texts.describe_extensions(extensions, preview_ski=subject_key is None))
 
     def _file_facts(self) -> list[tuple[str, str]]:
@@ -116,13 +118,13 @@ class CertificateWizard(QWizard):
             return [("File", self.csr_page.out_file.text())]
         if self.output_page is None:
             return []
-        prefix = "server" if self.kind == "server" else "device"
-        names = [f"{prefix}Key.pem", f"{prefix}Cert.pem", f"{prefix}CertChain.pem"]
+        naming = device_bundle.SERVER if self.kind == "server" else device_bundle.DEVICE
+        names = [naming.key, naming.certificate, naming.chain]
         kind = self.output_page.keystore.currentData()
         if kind:
-            names.append(f"{prefix}Keystore.{kind}")
+            names.append(naming.keystore(kind))
         if self.output_page.truststore_cert.text().strip():
-            names.append(f"{prefix}Truststore.{kind or 'pkcs12'}")
+            names.append(naming.truststore(kind or "pkcs12"))
         return [("Folder", self.output_page.out_dir.text()), ("Files", ", ".join(names))]
 
     def job(self) -> Callable[[], object]:
@@ -131,20 +133,21 @@ class CertificateWizard(QWizard):
         password = self.issuer_page.password() if self.issuer_page else None
         if self.csr_page is not None:
             csr_path, out = Path(self.csr_page.csr_file.text()), Path(self.csr_page.out_file.text())
-            return lambda: actions.sign_csr_file(workspace, parent or "", password, csr_path, profile, out)
+            signing = certificates.CsrSigning(parent or "", csr_path, profile, out)
+            return lambda: certificates.sign_csr(workspace, signing, CAPasswords.given(password, remember=True))
         assert self.key_page is not None
         spec, key_password = self.key_page.key_spec(), self.key_page.passwords.value()
         if self.subject_page is not None:
-            request = actions.NewCA(self.subject_page.subject(), spec, profile, key_password,
-                                    self.key_page.passwords.plaintext.isChecked(), parent, password)
-            return lambda: actions.create_ca(workspace, request)
+            request = certificates.NewCA(self.subject_page.subject(), spec, profile, key_password,
+                                         self.key_page.passwords.plaintext.isChecked(), parent)
+            return lambda: certificates.create_ca(workspace, request, CAPasswords.given(password, remember=True))
         assert self.leaf_page is not None and self.output_page is not None
         output = self.output_page
         trust = output.truststore_cert.text().strip()
-        leaf = actions.NewLeaf(parent or "", password, self.leaf_page.cn.text(), profile, spec, key_password,
-                               Path(output.out_dir.text().strip()), output.keystore.currentData(),
-                               output.keystore_password.text().encode() or None, Path(trust) if trust else None)
-        return lambda: actions.issue_leaf(workspace, leaf)
+        leaf = certificates.NewLeaf(parent or "", self.leaf_page.cn.text(), profile, spec, key_password,
+                                    Path(output.out_dir.text().strip()), output.keystore.currentData(),
+                                    output.keystore_password.text().encode() or None, Path(trust) if trust else None)
+        return lambda: certificates.issue_leaf(workspace, leaf, CAPasswords.given(password, remember=True))
 
     # --- running ------------------------------------------------------------------------------------------------
     def accept(self) -> None:

@@ -23,10 +23,11 @@ from workbench.core.pki.profiles import (
     device_profile,
     server_profile,
 )
-from workbench.core.pki.store import IssuedRecord
 from workbench.errors import WorkbenchError
+from workbench.services import certificates
+from workbench.services.certificates import IssuedRecord
 
-from . import actions, guide_texts
+from . import guide_texts
 from .form_kit import explained_row, file_field, folder_field, page_form, password_edit, problem_label, show_problem
 
 CSR_FILES = "Certificate requests (*.csr *.pem *.der *.req);;All files (*)"
@@ -75,7 +76,7 @@ class LeafPage(QWizardPage):
     def initializePage(self) -> None:
         """Read the issued CNs once; typing then checks against them without touching the store."""
         try:
-            self._issued = dict(actions.issued_common_names(self.workspace))
+            self._issued = dict(certificates.issued_common_names(self.workspace))
         except WorkbenchError:
             self._issued = {}
         self._check()
@@ -209,7 +210,7 @@ class CsrPage(QWizardPage):
         path = self.csr_file.text().strip()
         if path:
             try:
-                self.csr = actions.read_csr(Path(path))
+                self.csr = certificates.read_csr(Path(path))
             except WorkbenchError as exc:
                 show_problem(self.problem, exc)
                 self.csr_subject.setText("—")

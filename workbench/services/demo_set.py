@@ -18,14 +18,14 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from workbench.core.files import write_atomic
+from workbench.core.pki.certio import dump_certificates_pem
+from workbench.core.pki.fleet import DeviceMaker, FleetTemplate, KeystoreOptions
+from workbench.core.pki.fleet_ids import DeviceEntry, bulk_registration_csv, id_problem
+from workbench.core.pki.issuance import Issuer, create_root_ca, issue_certificate
+from workbench.core.pki.keys import KeySpec, dump_private_key_pem
+from workbench.core.pki.profiles import root_ca_profile, server_profile
 from workbench.errors import InvalidInputError, WorkbenchError
-
-from .certio import dump_certificates_pem
-from .fleet import PRIVATE, PUBLIC, DeviceMaker, FleetTemplate, KeystoreOptions, build_truststore
-from .fleet_ids import DeviceEntry, bulk_registration_csv, id_problem
-from .issuance import Issuer, create_root_ca, issue_certificate
-from .keys import KeySpec, dump_private_key_pem
-from .profiles import root_ca_profile, server_profile
+from workbench.services.device_bundle import PRIVATE, PUBLIC, SERVER, BundleSpec, bundle_files, fleet_spec, truststore
 
 DEMO_DEVICES = ("demo-device-1", "demo-device-2")
 SERVER_DNS = ("localhost",)
@@ -73,23 +73,20 @@ def build_demo_set(password: bytes | None, *, key_spec: KeySpec = KeySpec.EC_P25
     server_key = key_spec.generate()
     server_cert = issue_certificate(_name("localhost"), server_key.public_key(),
                                     server_profile(SERVER_DNS, SERVER_IPS), ca, now=moment)
-    server_pem = dump_certificates_pem([server_cert])
-    files += [
-        DemoFile("server/serverCert.pem", server_pem, PUBLIC,
-                 "the local platform's TLS certificate, SAN " + ", ".join((*SERVER_DNS, *SERVER_IPS))),
-        DemoFile("server/serverCertChain.pem", server_pem + ca_pem, PUBLIC, "server certificate followed by the CA"),
-        DemoFile("server/serverKey.pem", dump_private_key_pem(server_key, password), PRIVATE, "the server's key"),
-    ]
+    server_files = bundle_files(BundleSpec(SERVER, key_password=password), server_key, [server_cert, ca.certificate])
+    files += [DemoFile(f"server/{name}", data, mode, _SERVER_FILES[name]) for name, (data, mode) in
+              server_files.items()]
     if password:
         files.append(DemoFile("truststore/deviceTruststore.pkcs12",
-                              build_truststore([ca.certificate], password, "pkcs12"), PUBLIC,
+                              truststore([ca.certificate], password, "pkcs12"), PUBLIC,
                               "Java truststore with the CA as 'servercertificate' (devices trust the server)"))
     maker = DeviceMaker(FleetTemplate.for_issuer(ca, key_spec=key_spec, key_password=password, now=moment,
                                                  keystore=KeystoreOptions() if password else None))
     entries = [DeviceEntry(device_id) for device_id in device_ids]
     for entry in entries:
         device = maker.issue(entry, x509.random_serial_number())
-        for name, (data, mode) in maker.files(device).items():
+        chain = [device.certificate, *maker.chain]
+        for name, (data, mode) in bundle_files(fleet_spec(maker), device.key, chain).items():
             files.append(DemoFile(f"devices/{entry.device_id}/{name}", data, mode, _DEVICE_FILES.get(name, name)))
     files.append(DemoFile("bulk-registration.csv", bulk_registration_csv(entries), PUBLIC,
                           "register both devices on the platform in one upload"))
@@ -98,6 +95,11 @@ def build_demo_set(password: bytes | None, *, key_spec: KeySpec = KeySpec.EC_P25
     return files
 
 
+_SERVER_FILES = {
+    "serverCert.pem": "the local platform's TLS certificate, SAN " + ", ".join((*SERVER_DNS, *SERVER_IPS)),
+    "serverCertChain.pem": "server certificate followed by the CA",
+    "serverKey.pem": "the server's key",
+}
 _DEVICE_FILES = {
     "deviceKey.pem": "the device's private key",
     "deviceCert.pem": "the device certificate (CN = device id = MQTT client id)",

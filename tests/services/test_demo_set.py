@@ -8,9 +8,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from workbench.core.pki.demo import build_demo_set, write_demo_set
 from workbench.core.pki.keys import KeySpec
 from workbench.errors import InvalidInputError
+from workbench.services.demo_set import build_demo_set, write_demo_set
 
 OPENSSL = shutil.which("openssl")
 
