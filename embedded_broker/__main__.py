@@ -91,12 +91,12 @@ def _tls_manager(args: argparse.Namespace) -> object:
     from embedded_broker.tls import TlsManager  # built by the TLS work; its constructor is the contract
 
     with open(args.cert, "rb") as cert, open(args.key, "rb") as key:
-        manager = TlsManager(cert.read(), key.read())  # type: ignore[call-arg]
+        manager = TlsManager(cert.read(), key.read())
     if args.client_ca:
         with open(args.client_ca, "rb") as anchors:
-            manager.add_trust_anchors(anchors.read())  # type: ignore[attr-defined]
+            manager.add_trust_anchors(anchors.read())
     if args.client_cert:
-        manager.set_client_cert_mode(args.client_cert)  # type: ignore[attr-defined]
+        manager.set_client_cert_mode(args.client_cert)
     return manager
 
 

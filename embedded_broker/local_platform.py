@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
@@ -29,10 +29,11 @@ from embedded_broker.errors import BrokerError
 from embedded_broker.events import BrokerEvent, EventKind
 from embedded_broker.platform.core import Platform
 from embedded_broker.platform.mqtt_rules import PlatformMqtt
+from embedded_broker.platform.sealed_passwords import SealedPasswords
 from embedded_broker.platform.server_identity import load_or_create, placeholder_anchor
 from embedded_broker.private_files import PUBLIC_MODE, private_folder, write_file
 from embedded_broker.rest.app import build_app
-from embedded_broker.rest.http import PORTS
+from embedded_broker.rest.http import PORTS, SERVER_LOG
 from embedded_broker.server import Broker, call_on_loop, stop_loop_thread
 from embedded_broker.store import Store
 from embedded_broker.tls import TlsManager
@@ -96,6 +97,7 @@ class LocalPlatform:
         self.sandbox: Broker | None = None
         self.platform: Platform | None = None
         self.tls: TlsManager | None = None
+        self.sealed_passwords: SealedPasswords | None = None  # hashes bulk-registered passwords in the background
         self._placeholder = placeholder_anchor()
 
     async def __aenter__(self) -> LocalPlatform:
@@ -158,17 +160,20 @@ class LocalPlatform:
                 self.ports["sandbox"] = self.sandbox.ports["sandbox"]
             app = build_app(platform)
             app[PORTS] = self.ports
-            self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+            self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0,
+                                         logger=SERVER_LOG)  # HTTP-level 400s: one line, no traceback
             await self._runner.setup()
             site = web.TCPSite(self._runner, s.host, chosen["https"], ssl_context=self.tls.stable_context())
             await site.start()
-            server = site._server
+            server = cast("asyncio.Server | None", site._server)  # aiohttp types it as AbstractServer
             self.ports["https"] = server.sockets[0].getsockname()[1] if server is not None else chosen["https"]
         except BaseException:
             await self.stop()
             raise
         platform.set_base_url(f"https://{'localhost' if s.host in ('127.0.0.1', '0.0.0.0') else s.host}:"
                               f"{self.ports['https']}")
+        self.sealed_passwords = SealedPasswords(platform.accounts, platform.store, platform.events)
+        self.sealed_passwords.start()  # also resumes passwords left sealed by a killed process
         platform.events.emit("started", "local platform started: " + ", ".join(f"{k}={v}" for k, v in
                                                                                self.ports.items()))
         if s.data_dir is not None:
@@ -193,6 +198,9 @@ class LocalPlatform:
         """Close REST, then the brokers, then the store."""
         if self.platform is not None:
             self.platform.events.close()
+        if self.sealed_passwords is not None:
+            await self.sealed_passwords.stop()
+            self.sealed_passwords = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

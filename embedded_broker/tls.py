@@ -150,7 +150,7 @@ class TlsManager:
         def switch(ssl_object: ssl.SSLObject, _server_name: str | None, _ctx: ssl.SSLContext) -> None:
             ssl_object.context = self._default
 
-        wrapper.sni_callback = switch  # type: ignore[assignment]
+        wrapper.sni_callback = switch
         return wrapper
 
     def _add(self, cert: bytes | x509.Certificate) -> str:
@@ -170,7 +170,7 @@ class TlsManager:
             if chosen is not None:
                 ssl_object.context = chosen
 
-        default.sni_callback = choose  # type: ignore[assignment]
+        default.sni_callback = choose
         self._default = default
 
     def _context(self, identity: _Identity) -> ssl.SSLContext:

@@ -108,7 +108,7 @@ class TlsServerProtocol(asyncio.Protocol):
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
         if not self._admit(self.peer):
             self._state = _CLOSED
-            transport.abort()
+            self._raw.abort()
             return
         self._gate.pending.add(self)
         self._timer = self._loop.call_later(self._timeout, self._timed_out)
@@ -318,7 +318,7 @@ class TlsTransport(asyncio.Transport):
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         """The socket's flow-control limits."""
-        return self._raw.get_write_buffer_limits()  # type: ignore[no-any-return]
+        return self._raw.get_write_buffer_limits()
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         """Set the socket's flow-control limits."""

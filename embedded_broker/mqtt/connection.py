@@ -172,7 +172,9 @@ class Connection:
             if not self.connected:
                 self._refuse(code, reason)
             elif self.version == 5:
-                self._send_disconnect(code, reason)
+                self._send_disconnect(code, reason)  # flushes what is queued (the CONNACK owed) before it
+            else:
+                self.flush()  # v3: no DISCONNECT, but what is owed (a CONNACK, acks) still goes out first
         self._close(code, reason)
 
     def _refuse(self, code: int, reason: str) -> None:

@@ -101,9 +101,9 @@ class Engine:
                 ids = (opts.subscription_id,) if opts.subscription_id else ()
                 session.deliver(message, min(opts.qos, mqos), retain and opts.retain_as_published, ids)
 
-    def send_to_client(self, client_id: str, message: Message) -> bool:
-        """Deliver to one client's session regardless of its subscriptions; False if it has no session."""
-        session = self.sessions.get(client_id)
+    def send_to_client(self, key: str, message: Message) -> bool:
+        """Deliver to one session (by session key) regardless of its subscriptions; False if there is none."""
+        session = self.sessions.get(key)
         if session is None:
             return False
         session.deliver(message, message.qos, message.retain, ())
@@ -117,14 +117,18 @@ class Engine:
         self.stats.connections_total += 1
 
     def attach(self, conn: Connection, clean_start: bool, expiry: int, will: Will | None) -> tuple[Session, bool]:
-        """Bind `conn` to its client id's session: take over any current connection first, then resume or start."""
+        """Bind `conn` to its session key's session: take over any current connection first, then resume or start.
+
+        The key is the client id unless the extension's AuthResult gave another (`ClientInfo.session_key`).
+        """
         client_id = conn.client_id
-        old = self.connections.get(client_id)
+        key = conn.info.session_key if conn.info is not None and conn.info.session_key else client_id
+        old = self.connections.get(key)
         if old is not None and old is not conn:
             log.info("client %s taken over by %s", client_id, conn.peer)
             old.abort_with(SESSION_TAKEN_OVER, "session taken over by another connection")
             self.detach(old)
-        session = self.sessions.get(client_id)
+        session = self.sessions.get(key)
         present = False
         if session is not None:
             if clean_start:
@@ -135,7 +139,7 @@ class Engine:
                 session.will = None  # reconnected within the will delay: the old will is not sent
                 present = True
         if session is None:
-            session = Session(client_id, self.limits, self.stats)
+            session = Session(client_id, self.limits, self.stats, key)
             self.sessions.add(session)
         session.connection = conn
         session.expiry_interval = expiry
@@ -143,7 +147,7 @@ class Engine:
         session.will_client = conn.info
         session.held = False
         conn.session = session
-        self.connections[client_id] = conn
+        self.connections[key] = conn
         return session, present
 
     def client_connected(self, conn: Connection) -> None:
@@ -159,9 +163,9 @@ class Engine:
         if hooks.on_connected is not None:
             hooks.on_connected(conn.info)
 
-    def release_delivery(self, client_id: str) -> bool:
-        """End the delivery hold of a client: queued messages go out in order. False if it has no session."""
-        session = self.sessions.get(client_id)
+    def release_delivery(self, key: str) -> bool:
+        """End the delivery hold of a session (by key): queued messages go out in order. False if there is none."""
+        session = self.sessions.get(key)
         if session is None:
             return False
         if session.held:
@@ -175,8 +179,8 @@ class Engine:
         if session is None or session.connection is not conn:
             return
         session.connection = None
-        if self.connections.get(conn.client_id) is conn:
-            del self.connections[conn.client_id]
+        if self.connections.get(session.key) is conn:
+            del self.connections[session.key]
         will = session.will
         if will is not None and conn.will_on_close:
             delay = will.properties.get("will_delay_interval", 0) if conn.version == 5 else 0

@@ -27,6 +27,13 @@ class AuthResult:
     identity: Any = None
     force_clean_start: bool = False
     """True makes the session clean whatever the client asked (a platform that cannot keep sessions)."""
+    session_key: str | None = None
+    """The key the engine files the session under; None means the client id (plain MQTT).
+
+    Two accepted clients with the same key share one session (the newer takes over); clients with different keys
+    never touch each other's session, even with equal client ids. An extension that serves several namespaces
+    (tenants, identities) puts the namespace into the key, so the engine needs no notion of it.
+    """
 
     @classmethod
     def accept(cls, identity: Any = None) -> AuthResult:
@@ -57,6 +64,9 @@ class ClientInfo:
     protocol_version: int
     username: str | None
     peer: str
+    session_key: str = ""
+    """The key of the client's session (see `AuthResult.session_key`); `send_to_client` and `release_delivery`
+    take it."""
 
 
 class BrokerExtension(Protocol):
@@ -67,7 +77,7 @@ class BrokerExtension(Protocol):
     - ``on_publish`` sees every PUBLISH before routing; returning True consumes it (it is not routed).
       It may return an awaitable of bool.
     - ``hold_delivery`` is asked once per connect; True holds all deliveries to that client in its
-      session queue until `Broker.release_delivery(client_id)`.
+      session queue until `Broker.release_delivery(session_key)`.
     - ``on_subscribe`` sees granted subscriptions (for reserved topics); ``on_connected`` /
       ``on_disconnected`` see the lifecycle.
     """

@@ -37,6 +37,7 @@ class Session:
         "held",
         "incoming_qos2",
         "inflight",
+        "key",
         "limits",
         "queue",
         "stats",
@@ -46,8 +47,9 @@ class Session:
         "will_handle",
     )
 
-    def __init__(self, client_id: str, limits: Limits, stats: Stats) -> None:
+    def __init__(self, client_id: str, limits: Limits, stats: Stats, key: str | None = None) -> None:
         self.client_id = client_id
+        self.key = key or client_id  # what the store files it under (see AuthResult.session_key)
         self.limits = limits
         self.stats = stats
         self.connection: Connection | None = None
@@ -144,7 +146,7 @@ class Session:
 
 
 class SessionStore:
-    """All sessions by client id."""
+    """All sessions by session key (the client id unless the extension namespaces it)."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
@@ -152,18 +154,18 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def get(self, client_id: str) -> Session | None:
-        """The session for `client_id`, if one exists."""
-        return self._sessions.get(client_id)
+    def get(self, key: str) -> Session | None:
+        """The session filed under `key`, if one exists."""
+        return self._sessions.get(key)
 
     def add(self, session: Session) -> None:
-        """Register a new session (replacing any with the same id)."""
-        self._sessions[session.client_id] = session
+        """Register a new session (replacing any with the same key)."""
+        self._sessions[session.key] = session
 
     def remove(self, session: Session) -> None:
-        """Forget `session` if it is still the registered one for its id."""
-        if self._sessions.get(session.client_id) is session:
-            del self._sessions[session.client_id]
+        """Forget `session` if it is still the registered one for its key."""
+        if self._sessions.get(session.key) is session:
+            del self._sessions[session.key]
 
     def all(self) -> list[Session]:
         """Every session (snapshot)."""

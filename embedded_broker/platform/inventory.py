@@ -5,6 +5,7 @@ Documents are stored as JSON with the cloud's field names, so REST returns them 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ from embedded_broker.platform.errors import PlatformError, invalid, not_found
 from embedded_broker.platform.formats import iso_ms, parse_time
 from embedded_broker.store import Store, dumps, loads
 
+MAX_ID = 2 ** 63 - 1  # the largest SQLite INTEGER
+_ID = re.compile(r"[0-9]{1,19}")
 RECORD_KINDS = {"measurement": "measurements", "event": "events", "alarm": "alarms"}
 SEVERITIES = ("CRITICAL", "MAJOR", "MINOR", "WARNING")
 OPERATION_STATUSES = ("PENDING", "EXECUTING", "SUCCESSFUL", "FAILED")
@@ -46,7 +49,9 @@ class Inventory:
         Raises:
             PlatformError: 404.
         """
-        row = self.store.one("SELECT * FROM managed_objects WHERE tenant = ? AND id = ?", (tenant, _int(mo_id)))
+        number = valid_id(mo_id)
+        row = None if number is None else self.store.one("SELECT * FROM managed_objects WHERE tenant = ? AND id = ?",
+                                                          (tenant, number))
         if row is None:
             raise not_found("inventory",
                             f"Finding device data from database failed : No managedObject for id '{mo_id}'!")
@@ -137,6 +142,40 @@ class Inventory:
                               (tenant, _int(mo_id)))
         return [self._external(r["type"], r["external_id"], str(mo_id)) for r in rows]
 
+    def add_child_reference(self, tenant: str, parent_id: str, reference: dict[str, Any]) -> None:
+        """Append one entry to a managed object's `childDevices.references`, in SQL: the cost does not grow with the
+        parent's JSON in Python, which matters to a device that creates children by the thousand (`101`).
+
+        Raises:
+            PlatformError: 404 when the parent does not exist.
+        """
+        ref = dumps(reference)
+        with self.store.transaction():
+            cursor = self.store.execute(
+                "UPDATE managed_objects SET updated = ?, body = CASE "
+                "WHEN json_type(body, '$.childDevices.references') = 'array' "
+                "THEN json_insert(body, '$.childDevices.references[#]', json(?)) "
+                "WHEN json_type(body, '$.childDevices') = 'object' "
+                "THEN json_set(body, '$.childDevices.references', json_array(json(?))) "
+                "ELSE json_set(body, '$.childDevices', json_object('references', json_array(json(?)))) END "
+                "WHERE tenant = ? AND id = ?", (self._clock(), ref, ref, ref, tenant, _int(parent_id)))
+            if cursor.rowcount != 1:
+                raise not_found("inventory",
+                                f"Finding device data from database failed : No managedObject for id '{parent_id}'!")
+
+    def externals_of_many(self, tenant: str, mo_ids: list[str], id_type: str) -> dict[str, list[str]]:
+        """External ids of one type for many managed objects in one indexed query (`105` for a device with many
+        children), by managed object id; ids that cannot be row ids are skipped."""
+        numbers = [int(m) for m in mo_ids if m.isascii() and m.isdigit() and len(m) <= 18]
+        # `+type`: search by (tenant, mo_id), not by the primary key's (tenant, type) that spans the whole tenant
+        rows = self.store.all("SELECT mo_id, external_id FROM external_ids WHERE tenant = ? "
+                              "AND mo_id IN (SELECT value FROM json_each(?)) AND +type = ? ORDER BY mo_id, external_id",
+                              (tenant, "[" + ",".join(map(str, numbers)) + "]", id_type))
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(str(row["mo_id"]), []).append(row["external_id"])
+        return found
+
     def _external(self, id_type: str, external_id: str, mo_id: str) -> dict[str, Any]:
         return {"externalId": external_id, "type": id_type,
                 "self": f"{self.base_url}/identity/externalIds/{id_type}/{external_id}",
@@ -157,8 +196,9 @@ class Inventory:
         when = body.get("time")
         try:
             stamp = iso_ms(parse_time(when)) if when else iso_ms(self._clock())
-        except (TypeError, ValueError):
-            raise invalid(RECORD_KINDS[kind], f"time {when!r} is not an ISO 8601 date-time.") from None
+        except (TypeError, ValueError, OverflowError, OSError):
+            raise invalid(RECORD_KINDS[kind], f"time {when!r} is not an ISO 8601 date-time (years 1 to 9999 UTC).") \
+                from None
         document = {k: v for k, v in body.items() if k not in _RESERVED | {"time"}}
         if kind == "event" and not isinstance(document.get("text"), str):
             raise invalid("events", "text is required.")
@@ -205,8 +245,9 @@ class Inventory:
         Raises:
             PlatformError: 404.
         """
-        row = self.store.one("SELECT * FROM records WHERE tenant = ? AND kind = ? AND id = ?",
-                             (tenant, kind, _int(record_id)))
+        number = valid_id(record_id)
+        row = None if number is None else self.store.one("SELECT * FROM records WHERE tenant = ? AND kind = ? "
+                                                          "AND id = ?", (tenant, kind, number))
         if row is None:
             raise not_found(RECORD_KINDS[kind], f"Could not find {kind} with id {record_id}.")
         return self._record(row)
@@ -275,7 +316,9 @@ class Inventory:
         Raises:
             PlatformError: 404.
         """
-        row = self.store.one("SELECT * FROM operations WHERE tenant = ? AND id = ?", (tenant, _int(op_id)))
+        number = valid_id(op_id)
+        row = None if number is None else self.store.one("SELECT * FROM operations WHERE tenant = ? AND id = ?",
+                                                          (tenant, number))
         if row is None:
             raise not_found("devicecontrol", f"Could not find operation with id {op_id}.")
         return self._operation(row)
@@ -319,8 +362,29 @@ def _path(kind: str) -> str:
     return {"measurement": "measurement/measurements", "event": "event/events", "alarm": "alarm/alarms"}[kind]
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise not_found("inventory", f"No object with id '{value}'.") from None
+def valid_id(value: Any) -> int | None:
+    """The row id a client's id stands for, or None when it cannot be one (SQLite ids are 0..MAX_ID).
+
+    Accepts a non-negative whole number or a string of 1 to 19 ASCII digits; not `int()`'s wider syntax (signs,
+    spaces, underscores, other scripts' digits), and nothing an SQLite INTEGER cannot hold.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _ID.fullmatch(value):
+        number = int(value)
+    else:
+        return None
+    return number if 0 <= number <= MAX_ID else None
+
+
+def _int(value: Any, resource: str = "inventory", what: str = "object") -> int:
+    """A client's id as the row id.
+
+    Raises:
+        PlatformError: 404 for anything that cannot be an id (it names no stored row).
+    """
+    number = valid_id(value)
+    if number is None:
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:20]}…"
+        raise not_found(resource, f"No {what} with id '{shown}'.")
+    return number

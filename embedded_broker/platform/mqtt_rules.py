@@ -2,21 +2,31 @@
 
 It plugs into the standards engine through the BrokerExtension hooks only; downstream messages go to one
 client at a time with `Broker.send_to_client`, never through shared topics, so devices never see each other.
+
+Isolation: every accepted client gets a session key of (tenant, user, device id). The engine takes over a
+session only for an equal key, so `d:dev1` and `dev1` of one identity replace each other (one connection per
+device, as the cloud does), while t200's `d:dev1` never touches t100's `d:dev1`. A client id's device id must
+belong to the identity that authenticated: the certificate's CN, the `device_<id>` user's own id, and for an
+admin any id that is not a registered device of its tenant.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from embedded_broker.mqtt.extension import Action, AuthResult, ClientInfo
+from embedded_broker.platform.accounts import PasswordChecksBusy
 from embedded_broker.platform.chains import ChainRefused
-from embedded_broker.platform.core import DeviceIdentity, Platform
+from embedded_broker.platform.core import DeviceIdentity, Platform, device_user
 from embedded_broker.platform.errors import PlatformError
 from embedded_broker.platform.operations_wire import operation_lines
 from embedded_broker.platform.smartrest_apply import SmartRestApplier
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from embedded_broker.mqtt.codec.packets import Connect
     from embedded_broker.server import Broker
     from embedded_broker.tls import TlsPeer
@@ -26,6 +36,7 @@ UNSUPPORTED_VERSION = 0x84
 IDENTIFIER_REJECTED = 0x85
 BAD_CREDENTIALS = 0x86
 NOT_AUTHORIZED = 0x87
+SERVER_UNAVAILABLE = 0x88  # CONNACK 3 in MQTT 3.1.1: too many password checks pending, retry later
 _DOWNSTREAM = {"s/ds", "s/dat", "s/e", "s/dcr", "s/dd", "s/dt", "error", "devicecontrol/notifications"}
 _UPSTREAM_SMARTREST = {"s/us", "t/us", "q/us", "c/us"}
 
@@ -65,9 +76,10 @@ class PlatformMqtt:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.broker: Broker | None = None
+        # all three by session key (see `session_key`), never by bare client id: tenants share client ids
         self._subscriptions: dict[str, dict[str, int]] = {}
         self._released: set[str] = set()
-        self._identities: dict[str, DeviceIdentity] = {}
+        self._clients: dict[str, ClientInfo] = {}
         self.smartrest = SmartRestApplier(platform)
         self.smartrest.on_pending = self._redeliver
         platform.trust_listeners.append(self._trust_changed)
@@ -97,24 +109,52 @@ class PlatformMqtt:
                                                identity.anchor_fingerprint, template, listener))
         if connect.username:
             tenant, user = self.platform.accounts.resolve_login(connect.username)
-            try:
-                self.platform.accounts.check_password(tenant, user, (connect.password or b"").decode("utf-8",
-                                                                                                     "replace"))
+            known = tenant if tenant in self.platform.accounts.tenants() else ""
+            if not connect.password:
+                return self._refuse(connect.client_id, NOT_AUTHORIZED,
+                                    f"user '{connect.username}' sent an empty password; a password device sends the "
+                                    "password it was registered with (CONNACK 4 is for wrong credentials only)",
+                                    known)
+            try:  # PBKDF2 runs on the hashing pool (bounded), never on the loop
+                account = await self.platform.accounts.verify_password(tenant, user,
+                                                                       connect.password.decode("utf-8", "replace"))
+            except PasswordChecksBusy:
+                return self._refuse(connect.client_id, SERVER_UNAVAILABLE,
+                                    f"too many logins are being checked; '{connect.username}' was not checked, "
+                                    "retry in a second", known)
             except PlatformError:
                 return self._refuse(connect.client_id, BAD_CREDENTIALS,
-                                    f"wrong user name or password for '{connect.username}'")
+                                    f"wrong user name or password for '{connect.username}'", known)
+            mismatch = self._foreign_client_id(account.tenant, account.name, account.kind, device_id)
+            if mismatch:
+                return self._refuse(connect.client_id, NOT_AUTHORIZED, mismatch, tenant)
             return self._accept(DeviceIdentity(tenant, user, device_id, None, template, listener))
         return self._refuse(connect.client_id, NOT_AUTHORIZED,
                             f"client '{connect.client_id}' sent no certificate and no user name; certificate devices "
                             "connect over TLS with their key and chain")
 
-    def _refuse(self, client_id: str, code: int, reason: str) -> AuthResult:
-        self.platform.events.emit("refused", f"MQTT: {reason}", device=client_id, via="MQTT")
+    def _foreign_client_id(self, tenant: str, user: str, kind: str, device_id: str) -> str:
+        """Why a password identity may not use this client id's device id, or "" when it may."""
+        if kind == "device":
+            own = user.removeprefix("device_")
+            if device_id != own:
+                return (f"client id names device '{device_id}', but user {user} of tenant {tenant} is device "
+                        f"'{own}'; a password device connects as {own}, d:{own} or d:{own}:<template>")
+            return ""
+        registered = self.platform.accounts.user(tenant, device_user(device_id))
+        if registered is not None:
+            return (f"client id names device '{device_id}', which is registered in tenant {tenant} "
+                    f"({registered.auth_type}); user {user} may not take a device's session: connect as the device "
+                    "or use a client id that is not a device's")
+        return ""
+
+    def _refuse(self, client_id: str, code: int, reason: str, tenant: str = "") -> AuthResult:
+        self.platform.events.emit("refused", f"MQTT: {reason}", tenant=tenant, device=client_id, via="MQTT")
         return AuthResult.refuse(code, reason)
 
     @staticmethod
     def _accept(identity: DeviceIdentity) -> AuthResult:
-        return AuthResult(True, 0, "", identity, force_clean_start=True)
+        return AuthResult(True, 0, "", identity, force_clean_start=True, session_key=session_key(identity))
 
     # --- authorisation --------------------------------------------------------------------------------------
     def authorize(self, identity: Any, action: Action, topic: str) -> int:
@@ -129,39 +169,44 @@ class PlatformMqtt:
 
     def on_subscribe(self, client: ClientInfo, topic_filter: str, granted_qos: int) -> None:
         """Remember the device's downstream subscriptions (the platform delivers only what it asked for)."""
-        self._subscriptions.setdefault(client.client_id, {})[topic_filter] = granted_qos
+        if self._clients.get(client.session_key) is client:
+            self._subscriptions.setdefault(client.session_key, {})[topic_filter] = granted_qos
 
     def on_connected(self, client: ClientInfo) -> None:
-        """One connection per device id (a new one takes over), then queue pending operations behind the gate."""
+        """One connection per device id (the engine took over the same identity's older one), then queue pending
+        operations behind the gate."""
         identity: DeviceIdentity = client.identity
-        self._subscriptions[client.client_id] = {}
-        self._released.discard(client.client_id)
-        self._identities[client.client_id] = identity
+        skey = client.session_key
+        self._subscriptions[skey] = {}
+        self._released.discard(skey)
+        self._clients[skey] = client
         key = (identity.tenant, identity.device_id or client.client_id)
-        taken_over = self.platform.sessions.opened(key, client.client_id, identity.anchor_fingerprint)
-        previous = taken_over.client_id if taken_over is not None else None
-        if previous is not None and previous != client.client_id and self.broker is not None:
-            self.broker.disconnect_clients(lambda c: c.client_id == previous, NOT_AUTHORIZED,
-                                           "another connection of the same device took over")
+        self.platform.sessions.opened(key, client.client_id, identity.anchor_fingerprint, skey, client)
         how = f"certificate {identity.anchor_fingerprint}" if identity.by_certificate else f"user {identity.user}"
         self.platform.events.emit("connected", f"MQTT: {client.client_id} connected ({how})", tenant=identity.tenant,
                                   device=identity.device_id or "", client_id=client.client_id, peer=client.peer)
 
     def on_disconnected(self, client: ClientInfo, reason_code: int, reason: str) -> None:
-        """Forget the connection's state (clean session is forced)."""
+        """Forget the connection's state (clean session is forced), unless a newer connection owns it already."""
         identity: DeviceIdentity = client.identity
-        self._subscriptions.pop(client.client_id, None)
-        self._released.discard(client.client_id)
-        if self._identities.get(client.client_id) is identity:
-            del self._identities[client.client_id]
+        skey = client.session_key
+        if self._clients.get(skey) is client:
+            del self._clients[skey]
+            self._subscriptions.pop(skey, None)
+            self._released.discard(skey)
         key = (identity.tenant, identity.device_id or client.client_id)
-        self.platform.sessions.closed(key, client.client_id)
+        self.platform.sessions.closed(key, client.client_id, client)
         self.platform.events.emit("disconnected", f"MQTT: {client.client_id} disconnected: {reason}",
                                   tenant=identity.tenant, device=identity.device_id or "", client_id=client.client_id)
 
     # --- upstream -------------------------------------------------------------------------------------------
-    def on_publish(self, client: ClientInfo, topic: str, payload: bytes, qos: int, properties: dict[str, Any]) -> bool:
-        """Platform topics are consumed here; nothing a device publishes is routed to other clients."""
+    def on_publish(self, client: ClientInfo, topic: str, payload: bytes, qos: int,
+                   properties: dict[str, Any]) -> bool | Awaitable[bool]:
+        """Platform topics are consumed here; nothing a device publishes is routed to other clients.
+
+        SmartREST is awaited by the engine: lines run in time slices (other connections run between them) while
+        this connection's next packet waits, so the device's publishes keep their order.
+        """
         identity: DeviceIdentity = client.identity
         if topic == "s/uat":
             self._release(client)
@@ -169,64 +214,65 @@ class PlatformMqtt:
         elif topic in _UPSTREAM_SMARTREST or topic.startswith("s/us/"):
             self._release(client)
             child = topic[5:] if topic.startswith("s/us/") else None
-            text = payload.decode("utf-8", "replace")
-            for reply_topic, line in self.smartrest.apply(identity, client.client_id, text, child):
-                self.send(client.client_id, reply_topic, line)
+            skey = client.session_key
+            return self.smartrest.run(identity, skey, payload, child, lambda reply_topic, line: self.send(
+                skey, reply_topic, line), alive=lambda: self._clients.get(skey) is client)
         return True
 
     def _release(self, client: ClientInfo) -> None:
-        if client.client_id not in self._released and self.broker is not None:
-            self._released.add(client.client_id)
-            self.broker.release_delivery(client.client_id)
-            self._redeliver(client.client_id)  # A8 + re-delivery: pending operations go out now, in order
+        skey = client.session_key
+        if skey not in self._released and self.broker is not None:
+            self._released.add(skey)
+            self.broker.release_delivery(skey)
+            self._redeliver(skey)  # A8 + re-delivery: pending operations go out now, in order
 
-    def _redeliver(self, client_id: str) -> None:
-        identity = self._identities.get(client_id)
-        if identity is None:
+    def _redeliver(self, skey: str) -> None:
+        client = self._clients.get(skey)
+        if client is None:
             return
+        identity: DeviceIdentity = client.identity
         mo = self.platform.device_object(identity.tenant, identity.device_id or "")
         if mo is not None:
             for operation in self.platform.inventory.list_operations(identity.tenant,
                                                                       {"deviceId": mo, "status": "PENDING"}):
-                self._deliver_operation(client_id, operation)
+                self._deliver_operation(skey, identity.tenant, operation)
 
     def _send_token(self, client: ClientInfo, identity: DeviceIdentity) -> None:
         if not identity.by_certificate:
-            self.send(client.client_id, "s/e", "50,,Only certificate devices get a token over s/uat")
+            self.send(client.session_key, "s/e", "50,,Only certificate devices get a token over s/uat")
             return
         token, new = self.platform.tokens.device_token(identity.tenant, identity.user)
-        self.send(client.client_id, "s/dat", f"71,{token}")
+        self.send(client.session_key, "s/dat", f"71,{token}")
         self.platform.events.emit("token_issued" if new else "token_reused",
                                   f"MQTT: {'new' if new else 'still valid'} token sent to {identity.user}",
                                   tenant=identity.tenant, device=identity.device_id or "")
 
     # --- downstream -----------------------------------------------------------------------------------------
-    def send(self, client_id: str, topic: str, line: str) -> bool:
-        """Send one line to one client, if it subscribed to the topic (as the platform does)."""
-        filters = self._subscriptions.get(client_id, {})
+    def send(self, skey: str, topic: str, line: str) -> bool:
+        """Send one line to one client (by session key), if it subscribed to the topic (as the platform does)."""
+        filters = self._subscriptions.get(skey, {})
         qos = max((q for f, q in filters.items() if _matches(f, topic)), default=None)
         if qos is None or self.broker is None:
             return False
-        return self.broker.send_to_client(client_id, topic, line.encode(), qos)
+        return self.broker.send_to_client(skey, topic, line.encode(), qos)
 
     def _operation_created(self, tenant: str, operation: dict[str, Any]) -> None:
         for (dev_tenant, device_id), session in self.platform.sessions.open_sessions():
-            client_id = session.client_id
-            if dev_tenant == tenant and client_id in self._released and \
+            skey = session.session_key
+            if dev_tenant == tenant and skey in self._released and \
                     self.platform.device_object(tenant, device_id) == operation["deviceId"]:
-                self._deliver_operation(client_id, operation)
+                self._deliver_operation(skey, tenant, operation)
 
-    def _deliver_operation(self, client_id: str, operation: dict[str, Any]) -> None:
-        serial = self._serial(operation)
+    def _deliver_operation(self, skey: str, tenant: str, operation: dict[str, Any]) -> None:
+        serial = self._serial(tenant, operation)
         for line in operation_lines(operation, serial):
-            self.send(client_id, "s/ds", line)
-        self.send(client_id, "devicecontrol/notifications", _json(operation))
+            self.send(skey, "s/ds", line)
+        self.send(skey, "devicecontrol/notifications", _json(operation))
 
-    def _serial(self, operation: dict[str, Any]) -> str:
-        for tenant in self.platform.accounts.tenants():
-            for external in self.platform.inventory.externals_of(tenant, operation["deviceId"]):
-                if external["type"] == "c8y_Serial":
-                    return external["externalId"]
+    def _serial(self, tenant: str, operation: dict[str, Any]) -> str:
+        for external in self.platform.inventory.externals_of(tenant, operation["deviceId"]):
+            if external["type"] == "c8y_Serial":
+                return external["externalId"]
         return operation["deviceId"]
 
     def _trust_changed(self, tenant: str, fp: str, what: str) -> None:
@@ -245,7 +291,10 @@ class PlatformMqtt:
                                       f"certificate {fp} was {what}", tenant=tenant, fingerprint=fp)
 
 
-def _json(body: dict[str, Any]) -> str:
-    import json
+def session_key(identity: DeviceIdentity) -> str:
+    """The engine's session key of an identity: tenant, user and device id (JSON, so no two can collide)."""
+    return json.dumps([identity.tenant, identity.user, identity.device_id or ""], separators=(",", ":"))
 
+
+def _json(body: dict[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"))

@@ -4,18 +4,25 @@ accept and drop connections, read by the REST overview, so "connected" is a fact
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 Key = tuple[str, str]  # (tenant, device id)
 
 
 @dataclass(frozen=True)
 class DeviceSession:
-    """One open connection: the MQTT client id and, for a certificate device, the trusted CA it chained to."""
+    """One open connection: the MQTT client id and, for a certificate device, the trusted CA it chained to.
+
+    `session_key` is the broker's key of the connection's session (tenant, user and device id), the address for
+    `Broker.send_to_client`; `connection` tells one connection from a later one with the same client id.
+    """
 
     client_id: str
     anchor_fingerprint: str | None
     since: float
+    session_key: str = ""
+    connection: Any = field(default=None, compare=False)
 
 
 class DeviceSessions:
@@ -27,21 +34,25 @@ class DeviceSessions:
         self._seen: dict[Key, float] = {}
         self._anchor: dict[Key, str] = {}
 
-    def opened(self, key: Key, client_id: str, anchor_fingerprint: str | None) -> DeviceSession | None:
+    def opened(self, key: Key, client_id: str, anchor_fingerprint: str | None, session_key: str = "",
+               connection: Any = None) -> DeviceSession | None:
         """Record a new connection; returns the session it takes over, if any."""
         previous = self._open.get(key)
         now = self._clock()
-        self._open[key] = DeviceSession(client_id, anchor_fingerprint, now)
+        self._open[key] = DeviceSession(client_id, anchor_fingerprint, now, session_key or client_id, connection)
         self._seen[key] = now
         if anchor_fingerprint is not None:
             self._anchor[key] = anchor_fingerprint
         return previous
 
-    def closed(self, key: Key, client_id: str) -> None:
-        """Forget the connection, unless another one of the device has taken over since."""
+    def closed(self, key: Key, client_id: str, connection: Any = None) -> None:
+        """Forget the connection, unless another one of the device has taken over since (even with the same id)."""
         self._seen[key] = self._clock()
         current = self._open.get(key)
-        if current is not None and current.client_id == client_id:
+        if current is None:
+            return
+        same = current.connection is connection if connection is not None else current.client_id == client_id
+        if same:
             del self._open[key]
 
     def current(self, key: Key) -> DeviceSession | None:

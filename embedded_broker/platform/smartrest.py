@@ -7,7 +7,8 @@ so every list of strings survives `parse_line(encode_line(fields))`. Unquoted fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = [
     "UpdateAlarm",
     "UpdateDevice",
     "encode_line",
+    "iter_lines",
     "parse_line",
     "split_lines",
     "translate",
@@ -170,28 +172,40 @@ TEMPLATE_IDS: frozenset[str] = frozenset(
 # --- lines and fields ----------------------------------------------------------------------------------------------
 
 
+# A quoted field's rest after its opening quote: `\\"` and `\\\\` are escapes (any other backslash is literal and
+# cannot hide a quote), so it ends at the first other `"`. Possessive, so a long field is one C-level scan.
+_QUOTED_REST = re.compile(r'(?:[^"\\]++|\\.)*+"', re.DOTALL)
+# Outside quotes, only a line break or a quote that opens a field (at the start, or after `,` or a line break) matter.
+_UNQUOTED_STOP = re.compile(r'\n|(?:^|(?<=[,\n]))"')
+_ESCAPE = re.compile(r'\\([\\"])')
+
+
+def iter_lines(payload: str) -> Iterator[str]:
+    """The non-empty lines of a payload, one at a time, without breaking quoted fields that carry line breaks.
+
+    Lazy, so a caller that stops after its limit of lines never scans the rest of a large payload.
+    """
+    start = pos = 0
+    while True:
+        stop = _UNQUOTED_STOP.search(payload, pos)
+        if stop is not None and stop.group() == '"':
+            rest = _QUOTED_REST.match(payload, stop.end())
+            if rest is not None:
+                pos = rest.end()
+                continue
+            stop = None  # an unterminated quote runs to the end of the payload
+        end = len(payload) if stop is None else stop.start()
+        line = payload[start:end].removesuffix("\r")
+        if line:
+            yield line
+        if stop is None:
+            return
+        start = pos = stop.end()
+
+
 def split_lines(payload: str) -> list[str]:
     """Cut a payload into lines without breaking quoted fields that carry line breaks."""
-    lines: list[str] = []
-    start = i = 0
-    quoted = False
-    field_start = True
-    while i < len(payload):
-        c = payload[i]
-        if quoted:
-            if c == "\\" and payload[i + 1 : i + 2] in ('"', "\\"):
-                i += 1
-            elif c == '"':
-                quoted = False
-        elif c == '"' and field_start:
-            quoted = True
-        elif c == "\n":
-            lines.append(payload[start:i])
-            start = i + 1
-        field_start = not quoted and c in ",\n"
-        i += 1
-    lines.append(payload[start:])
-    return [line for line in (raw.removesuffix("\r") for raw in lines) if line]
+    return list(iter_lines(payload))
 
 
 def parse_line(line: str) -> list[str]:
@@ -201,22 +215,11 @@ def parse_line(line: str) -> list[str]:
     i, n = 0, len(line)
     while True:
         if i < n and line[i] == '"':
-            chars: list[str] = []
-            i += 1
-            while True:
-                if i >= n:
-                    raise SmartRestSyntaxError("Malformed line: unterminated quote", fields[0] if fields else "")
-                c = line[i]
-                if c == "\\" and line[i + 1 : i + 2] in ('"', "\\"):
-                    chars.append(line[i + 1])
-                    i += 2
-                elif c == '"':
-                    i += 1
-                    break
-                else:
-                    chars.append(c)
-                    i += 1
-            fields.append("".join(chars))
+            rest = _QUOTED_REST.match(line, i + 1)
+            if rest is None:
+                raise SmartRestSyntaxError("Malformed line: unterminated quote", fields[0] if fields else "")
+            fields.append(_ESCAPE.sub(r"\1", line[i + 1 : rest.end() - 1]))
+            i = rest.end()
             if i == n:
                 return fields
             if line[i] != ",":
@@ -231,8 +234,11 @@ def parse_line(line: str) -> list[str]:
             i = end + 1
 
 
+_NEEDS_QUOTES = re.compile(r'[",\n\r\t]|^\s|\s\Z')
+
+
 def _encode_field(value: str) -> str:
-    if value and (any(c in value for c in '",\n\r\t') or value[0].isspace() or value[-1].isspace()):
+    if value and _NEEDS_QUOTES.search(value):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return value
 

@@ -1,9 +1,15 @@
-"""The SmartREST 2.0 static template table, kept apart so `smartrest` stays about lines, fields and effects."""
+"""The SmartREST 2.0 static template table, kept apart so `smartrest` stays about lines, fields and effects.
+
+Value rules: a number must be finite and within a double's range (no NaN, no infinity, no `1e999`, no integer
+beyond about 1.8e308); types, fragment and series names, operation names and child ids must be printable
+(`name_problem`). Anything else is error 45 and nothing of the line is stored.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +33,19 @@ _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # Keys of a measurement body that a fragment must not overwrite.
 _RESERVED = frozenset({"id", "self", "source", "time", "type"})
+
+
+def name_problem(name: str) -> str | None:
+    """Why text cannot be a type, fragment, series or child name, or None when it can.
+
+    Names become JSON keys, types and external ids that people read and other programs match, so they must be
+    printable: no control, format or line/paragraph separator characters (e.g. NUL, ESC, U+200B, U+2028), no
+    spacing other than the ASCII space, no private-use or unassigned code points.
+    """
+    if name.isprintable():
+        return None
+    bad = next(c for c in name if not c.isprintable())
+    return f"contains the unprintable character U+{ord(bad):04X}"
 
 
 class Args:
@@ -54,19 +73,35 @@ class Args:
             raise self.fail(f"Wrong number of arguments: {name} is missing")
         return value
 
+    def name(self, i: int, what: str) -> str:
+        """Argument `i` as a required type or fragment name (printable, see `name_problem`)."""
+        return self.check_name(self.req(i, what), what)
+
+    def check_name(self, value: str, what: str) -> str:
+        """`value` if it may be a name, else error 45 saying why."""
+        problem = name_problem(value)
+        if problem is not None:
+            raise self.fail(f"Invalid {what}: {problem}")
+        return value
+
     def num(self, i: int, name: str, required: bool = True, integer: bool = False) -> int | float | None:
-        """Argument `i` as JSON number: int when the text is an integer, so 25 stays 25 and not 25.0."""
+        """Argument `i` as JSON number: int when the text is an integer, so 25 stays 25 and not 25.0.
+
+        Only finite values a double can hold are numbers: `1e999`, NaN and infinity are refused.
+        """
         text = self.req(i, name) if required else self.opt(i)
         if text is None:
             return None
         try:
             if _INT.fullmatch(text):
-                return int(text)
-            if not integer and _FLOAT.fullmatch(text) and math.isfinite(number := float(text)):
+                whole = int(text)
+                if abs(whole) <= sys.float_info.max:
+                    return whole
+            elif not integer and _FLOAT.fullmatch(text) and math.isfinite(number := float(text)):
                 return number
         except ValueError:  # an integer too long for int()
             pass
-        raise self.fail(f"Value is not a number: {text}")
+        raise self.fail(f"Value is not a number: {text}")  # (a double's range, and never NaN or infinity)
 
     def time(self, i: int) -> str | None:
         """Argument `i` as time, passed through for the applier to check; absent means `now`."""
@@ -76,6 +111,10 @@ class Args:
     def rest(self, i: int) -> list[str]:
         """The non-empty arguments from `i` on, for templates that take lists."""
         return [value for value in self.values[i:] if value]
+
+    def names(self, i: int, what: str) -> list[str]:
+        """The non-empty arguments from `i` on, each a name (fragment or operation names)."""
+        return [self.check_name(value, what) for value in self.rest(i)]
 
 
 Handler = Callable[[Args], list[Effect]]
@@ -111,7 +150,7 @@ def _keyed(fragment: str, keys: tuple[str, ...], required: int = 0) -> Handler:
 
 
 def _listed(fragment: str) -> Handler:
-    return lambda a: [UpdateDevice({fragment: a.rest(0)})]
+    return lambda a: [UpdateDevice({fragment: a.names(0, "name")})]
 
 
 def _agent(a: Args) -> list[Effect]:
@@ -129,25 +168,25 @@ def _availability(a: Args) -> list[Effect]:
 
 
 def _remove_fragments(a: Args) -> list[Effect]:
-    names = a.rest(0)
+    names = a.names(0, "fragment name")
     if not names:
         raise a.fail("Wrong number of arguments: a fragment name is missing")
     return [RemoveFragments(tuple(names))]
 
 
 def _measurement(a: Args) -> list[Effect]:
-    fragment, series = a.req(0, "fragment"), a.req(1, "series")
+    fragment, series = a.name(0, "fragment"), a.name(1, "series")
     value = a.num(2, "value")
     return [CreateMeasurement(_body(fragment, a.time(4), [(fragment, series, value, a.opt(3))], a))]
 
 
 def _measurements(a: Args) -> list[Effect]:
-    type_ = a.req(0, "type")
+    type_ = a.name(0, "type")
     count = len(a.values) - 2  # the last group may leave its unit out
     if count <= 0 or count % 4 in (1, 2):
         raise a.fail("Wrong number of arguments: series come as fragment,series,value,unit")
     series = [
-        (a.req(g, "fragment"), a.req(g + 1, "series"), a.num(g + 2, "value"), a.opt(g + 3))
+        (a.name(g, "fragment"), a.name(g + 1, "series"), a.num(g + 2, "value"), a.opt(g + 3))
         for g in range(2, len(a.values), 4)
     ]
     return [CreateMeasurement(_body(type_, a.time(1), series, a))]
@@ -168,21 +207,21 @@ def _single(type_: str, name: str, unit: str, what: str) -> Handler:
 
 def _alarm(severity: str) -> Handler:
     def handler(a: Args) -> list[Effect]:
-        type_ = a.req(0, "type")
+        type_ = a.name(0, "type")
         return [CreateAlarm(type_, severity, a.opt(1) or f"Alarm of type {type_} raised", a.time(2))]
 
     return handler
 
 
 def _alarm_severity(a: Args) -> list[Effect]:
-    type_, severity = a.req(0, "type"), a.req(1, "severity")
+    type_, severity = a.name(0, "type"), a.req(1, "severity")
     if severity.upper() not in SEVERITIES:
         raise a.fail(f"Invalid severity: {severity}")
     return [UpdateAlarm(type_, severity=severity.upper())]
 
 
 def _alarm_fragments(a: Args) -> list[Effect]:
-    type_, names = a.req(0, "type"), a.rest(1)
+    type_, names = a.name(0, "type"), a.names(1, "fragment name")
     if not names:
         raise a.fail("Wrong number of arguments: a fragment name is missing")
     return [UpdateAlarm(type_, remove_fragments=tuple(names))]
@@ -203,7 +242,7 @@ def _location(update_device: bool) -> Handler:
 
 def _operation(status: str, by: str) -> Handler:
     def handler(a: Args) -> list[Effect]:
-        key = a.req(0, "fragment" if by == "fragment" else "operation id")
+        key = a.name(0, "fragment") if by == "fragment" else a.req(0, "operation id")
         target = {"fragment": key} if by == "fragment" else {"operation_id": key}
         if status == "FAILED":
             return [OperationUpdate(status, reason=a.opt(1), **target)]
@@ -214,14 +253,23 @@ def _operation(status: str, by: str) -> Handler:
     return handler
 
 
+def _type(a: Args, i: int) -> str | None:
+    return _optional_name(a, i, "type")
+
+
+def _optional_name(a: Args, i: int, what: str) -> str | None:
+    value = a.opt(i)
+    return None if value is None else a.check_name(value, what)
+
+
 def _query(kind: str) -> Handler:
     return lambda a: [Query(kind)]
 
 
 #: template id -> (most arguments after the id, or None for lists; handler)
 TEMPLATES: dict[str, tuple[int | None, Handler]] = {
-    "100": (2, lambda a: [CreateDevice(a.opt(0), a.opt(1))]),
-    "101": (3, lambda a: [CreateChild(a.req(0, "child id"), a.opt(1), a.opt(2))]),
+    "100": (2, lambda a: [CreateDevice(a.opt(0), _type(a, 1))]),
+    "101": (3, lambda a: [CreateChild(a.name(0, "child id"), a.opt(1), _type(a, 2))]),
     "105": (0, _query("children")),
     "107": (None, _remove_fragments),
     "110": (3, _keyed("c8y_Hardware", ("serialNumber", "model", "revision"))),
@@ -246,9 +294,9 @@ TEMPLATES: dict[str, tuple[int | None, Handler]] = {
     "303": (3, _alarm("MINOR")),
     "304": (3, _alarm("WARNING")),
     "305": (2, _alarm_severity),
-    "306": (1, lambda a: [UpdateAlarm(a.req(0, "type"), clear=True)]),
+    "306": (1, lambda a: [UpdateAlarm(a.name(0, "type"), clear=True)]),
     "307": (None, _alarm_fragments),
-    "400": (3, lambda a: [CreateEvent(a.req(0, "type"), a.req(1, "text"), a.time(2))]),
+    "400": (3, lambda a: [CreateEvent(a.name(0, "type"), a.req(1, "text"), a.time(2))]),
     "401": (5, _location(update_device=False)),
     "402": (5, _location(update_device=True)),
     "500": (0, _query("pending_operations")),
@@ -258,7 +306,8 @@ TEMPLATES: dict[str, tuple[int | None, Handler]] = {
     "504": (1, _operation("EXECUTING", "operation_id")),
     "505": (2, _operation("FAILED", "operation_id")),
     "506": (None, _operation("SUCCESSFUL", "operation_id")),
-    "507": (2, lambda a: [OperationUpdate("FAILED", fragment=a.opt(0), reason=a.opt(1), all_executing=True)]),
+    "507": (2, lambda a: [OperationUpdate("FAILED", fragment=_optional_name(a, 0, "fragment"), reason=a.opt(1),
+                                          all_executing=True)]),
     "600": (0, _query("version")),
     "602": (0, _query("templates")),
 }

@@ -74,6 +74,16 @@ def _flag(value: Any, name: str) -> bool:
     raise invalid("tenants", f"{name} must be true or false, got {value!r}.")
 
 
+def _strings(body: dict[str, Any], *names: str) -> None:
+    """Refuse a field that is present but not a JSON string (a number is no PEM text and no name)."""
+    for name in names:
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            kind = "an array" if isinstance(value, list) else "an object" if isinstance(value, dict) else \
+                "a boolean" if isinstance(value, bool) else "a number"
+            raise invalid("tenants", f"{name} must be a string, got {kind}.")
+
+
 def _status(value: Any) -> str:
     if not isinstance(value, str) or value.upper() not in _STATUSES:
         raise invalid("tenants", f"status must be ENABLED or DISABLED, got {value!r}.")
@@ -171,16 +181,17 @@ class TrustedCertificates:
         """
         if not isinstance(body, dict):
             raise invalid("tenants", "The body must be a JSON object with status and certInPemFormat.")
-        missing = [f for f in ("status", "certInPemFormat") if not body.get(f)]
+        missing = [f for f in ("status", "certInPemFormat") if body.get(f) is None or body.get(f) == ""]
         if missing:
             raise invalid("tenants", f"Missing required field(s): {', '.join(missing)}.")
+        _strings(body, "certInPemFormat", "name")
         status = _status(body["status"])
         auto = _flag(body.get("autoRegistrationEnabled", False), "autoRegistrationEnabled")
         cert, der = parse_certificate(body["certInPemFormat"])
         now = self._clock()
         check_anchor(cert, now)
         fp = fingerprint(der)
-        name = str(body.get("name") or java_dn(cert.subject))
+        name = body.get("name") or java_dn(cert.subject)
         with self.store.transaction():
             if self.store.one("SELECT 1 FROM trusted_certs WHERE tenant = ? AND fingerprint = ?", (tenant, fp)):
                 raise PlatformError(409, "tenants/Duplicate",
@@ -197,7 +208,8 @@ class TrustedCertificates:
         row = self.row(tenant, fp)
         if not isinstance(body, dict):
             raise invalid("tenants", "The body must be a JSON object.")
-        name = str(body["name"]) if "name" in body and body["name"] is not None else row["name"]
+        _strings(body, "name")
+        name = body["name"] if "name" in body and body["name"] is not None else row["name"]
         status = _status(body["status"]) if "status" in body else row["status"]
         auto = _flag(body["autoRegistrationEnabled"], "autoRegistrationEnabled") \
             if "autoRegistrationEnabled" in body else bool(row["auto_registration"])

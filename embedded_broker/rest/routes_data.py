@@ -6,6 +6,7 @@ from aiohttp import web
 
 from embedded_broker.platform.errors import invalid
 from embedded_broker.platform.inventory import RECORD_KINDS
+from embedded_broker.rest.access import require_binding, require_item, require_object, require_query_object, visible
 from embedded_broker.rest.http import PLATFORM, json_body, page, respond, user_of
 
 routes = web.RouteTableDef()
@@ -27,7 +28,7 @@ async def list_externals(request: web.Request) -> web.Response:
     """Every external id of a managed object."""
     user = user_of(request)
     inventory = request.app[PLATFORM].inventory
-    inventory.get_object(user.tenant, request.match_info["id"])
+    require_object(request, request.match_info["id"])
     found = inventory.externals_of(user.tenant, request.match_info["id"])
     return respond(request, {"externalIds": found, "self": f"{request.app[PLATFORM].base_url}{request.path}"})
 
@@ -39,6 +40,7 @@ async def bind_external(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict) or not body.get("externalId") or not body.get("type"):
         raise invalid("identity", "The external id needs externalId and type.")
+    require_binding(request, request.match_info["id"], str(body["type"]), str(body["externalId"]))
     found = request.app[PLATFORM].inventory.bind(user.tenant, request.match_info["id"], str(body["type"]),
                                                   str(body["externalId"]))
     return respond(request, found, 201, EXTERNAL_MEDIA)
@@ -49,7 +51,7 @@ async def bind_external(request: web.Request) -> web.Response:
 async def list_objects(request: web.Request) -> web.Response:
     """Managed objects by type, owner or fragmentType."""
     user = user_of(request)
-    found = request.app[PLATFORM].inventory.list_objects(user.tenant, dict(request.query))
+    found = visible(request, request.app[PLATFORM].inventory.list_objects(user.tenant, dict(request.query)))
     return respond(request, page(request, found, "managedObjects"))
 
 
@@ -65,6 +67,7 @@ async def create_object(request: web.Request) -> web.Response:
 async def get_object(request: web.Request) -> web.Response:
     """One managed object."""
     user = user_of(request)
+    require_object(request, request.match_info["id"])
     return respond(request, request.app[PLATFORM].inventory.get_object(user.tenant, request.match_info["id"]))
 
 
@@ -72,6 +75,7 @@ async def get_object(request: web.Request) -> web.Response:
 async def update_object(request: web.Request) -> web.Response:
     """Merge fragments (null removes one)."""
     user = user_of(request)
+    require_object(request, request.match_info["id"])
     body = await json_body(request)
     if not isinstance(body, dict):
         raise invalid("inventory", "The body must be a JSON object of fragments.")
@@ -83,6 +87,7 @@ async def update_object(request: web.Request) -> web.Response:
 async def delete_object(request: web.Request) -> web.Response:
     """204; the object's external ids and data go with it."""
     user = user_of(request)
+    require_object(request, request.match_info["id"])
     request.app[PLATFORM].inventory.delete_object(user.tenant, request.match_info["id"])
     return web.Response(status=204)
 
@@ -94,20 +99,26 @@ def _record_routes(kind: str, path: str) -> None:
 
     async def create(request: web.Request) -> web.Response:
         user = user_of(request)
-        created = request.app[PLATFORM].inventory.add_record(user.tenant, kind, await json_body(request))
+        body = await json_body(request)
+        source = body.get("source") if isinstance(body, dict) else None
+        if isinstance(source, dict) and source.get("id") is not None:
+            require_object(request, source["id"])  # a device stores data for its own objects only
+        created = request.app[PLATFORM].inventory.add_record(user.tenant, kind, body)
         request.app[PLATFORM].events.emit(f"{kind}_created", f"{kind} {created['type']} stored for managed object "
                                           f"{created['source']['id']}", tenant=user.tenant)
         return respond(request, created, 201, media)
 
     async def listing(request: web.Request) -> web.Response:
         user = user_of(request)
-        found = request.app[PLATFORM].inventory.list_records(user.tenant, kind, dict(request.query))
+        require_query_object(request, "source")
+        found = visible(request, request.app[PLATFORM].inventory.list_records(user.tenant, kind, dict(request.query)),
+                        "source")
         return respond(request, page(request, found, collection))
 
     async def single(request: web.Request) -> web.Response:
         user = user_of(request)
-        return respond(request, request.app[PLATFORM].inventory.get_record(user.tenant, kind,
-                                                                            request.match_info["id"]))
+        record = request.app[PLATFORM].inventory.get_record(user.tenant, kind, request.match_info["id"])
+        return respond(request, require_item(request, record, "source"))
 
     create.__doc__ = f"Store a {kind} (201)."
     listing.__doc__ = f"{collection.capitalize()} by source, type, date range; newest first with revert=true."
@@ -129,6 +140,7 @@ async def update_alarm(request: web.Request) -> web.Response:
     platform = request.app[PLATFORM]
     body = await json_body(request)
     alarm = platform.inventory.get_record(user.tenant, "alarm", request.match_info["id"])
+    require_item(request, alarm, "source")
     if not isinstance(body, dict):
         raise invalid("alarms", "The body must be a JSON object.")
     status = str(body.get("status", alarm.get("status", "ACTIVE"))).upper()

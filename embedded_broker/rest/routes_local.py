@@ -13,6 +13,7 @@ from embedded_broker import __version__
 from embedded_broker.platform.core import SERIAL_TYPE, Platform
 from embedded_broker.platform.errors import invalid
 from embedded_broker.platform.formats import iso_ms
+from embedded_broker.rest.access import event_visible
 from embedded_broker.rest.http import PLATFORM, PORTS, json_body, require_admin, respond
 
 routes = web.RouteTableDef()
@@ -35,8 +36,12 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/platform/events")
 async def event_stream(request: web.Request) -> web.StreamResponse:
-    """Server-sent events of the platform log; `?history=true` replays the remembered past first."""
-    require_admin(request)
+    """Server-sent events of the platform log; `?history=true` replays the remembered past first.
+
+    A tenant's admin sees its tenant's events only; the owner of the local platform (t100/admin) sees every
+    tenant's events and the platform-level ones (those without a tenant, such as a TLS failure).
+    """
+    user = require_admin(request)
     platform = request.app[PLATFORM]
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
@@ -44,7 +49,8 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
     try:
         if request.query.get("history", "false").lower() == "true":
             for event in platform.events.recent():
-                await response.write(_sse(event))
+                if event_visible(user, event):
+                    await response.write(_sse(event))
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
@@ -53,7 +59,8 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
                 continue
             if event is None:  # the platform is stopping
                 break
-            await response.write(_sse(event))
+            if event_visible(user, event):
+                await response.write(_sse(event))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -67,9 +74,10 @@ def _sse(event: dict) -> bytes:
 
 @routes.get("/platform/events/recent")
 async def recent_events(request: web.Request) -> web.Response:
-    """The remembered events as JSON, for clients that poll."""
-    require_admin(request)
-    return web.json_response({"events": request.app[PLATFORM].events.recent(request.query.get("kind"))})
+    """The remembered events as JSON, for clients that poll (filtered as the stream is)."""
+    user = require_admin(request)
+    found = request.app[PLATFORM].events.recent(request.query.get("kind"))
+    return web.json_response({"events": [e for e in found if event_visible(user, e)]})
 
 
 @routes.post("/platform/tenants")

@@ -12,13 +12,15 @@ from embedded_broker.platform.chains import ChainRefused
 from embedded_broker.platform.errors import PlatformError, forbidden, invalid
 from embedded_broker.platform.formats import iso_ms, java_dn, parse_time, serial_hex
 from embedded_broker.platform.trust import parse_certificate
-from embedded_broker.rest.http import CLAIMS, PLATFORM, json_body, page, require_admin, respond, user_of
+from embedded_broker.rest.http import CLAIMS, PLATFORM, form_body, json_body, page, require_admin, respond, user_of
 
 routes = web.RouteTableDef()
 CERT_MEDIA = "application/vnd.com.nsn.cumulocity.trustedcertificate+json"
 _PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
 TRUSTED = "/tenant/tenants/{tenant}/trusted-certificates"
 POP = "/tenant/tenants/{tenant}/trusted-certificates-pop/{fp}"
+MAX_CRL_ENTRIES = 5000
+_SERIAL = re.compile(r"(?:0[xX])?[0-9a-fA-F]{1,40}")  # X.509 serials are at most 20 octets
 
 
 def _platform(request: web.Request) -> Any:
@@ -166,14 +168,14 @@ def parse_pem_chain(text: str) -> list[x509.Certificate]:
 @routes.post("/tenant/trusted-certificates/verify-cert-chain")
 async def verify_chain(request: web.Request) -> web.Response:
     """Check a device chain before connecting: the header or a multipart `file` (+ optional `tenantId`)."""
-    require_admin(request)
+    user = require_admin(request)
     platform = _platform(request)
     tenant: str | None = None
     header = request.headers.get("X-Cumulocity-Client-Cert-Chain")
     if header is not None:
         chain = parse_pem_chain(header)
     else:
-        form = await request.post()
+        form = await form_body(request)
         upload = form.get("file")
         text = upload.file.read().decode("utf-8", "replace") if hasattr(upload, "file") else str(upload or "")
         chain = parse_pem_chain(text)
@@ -183,8 +185,9 @@ async def verify_chain(request: web.Request) -> web.Response:
                 platform.accounts.tenant_domain(tenant)
             except PlatformError:
                 raise PlatformError(404, "Device Certificates/Not Found", "Tenant Id doesn't exists") from None
+            require_admin(request, tenant)  # another tenant's trust is not the caller's business (403)
     try:
-        match = platform.chains.check(chain, tenant)
+        match = platform.chains.check(chain, tenant or user.tenant)
     except ChainRefused as refusal:
         raise PlatformError(401, "security/Unauthorized", f"Invalid certificate chain! ({refusal.reason})") from None
     return respond(request, {"successfullyValidated": True, "tenantId": match.tenant,
@@ -208,7 +211,7 @@ async def upload_crl(request: web.Request) -> web.Response:
     platform = _platform(request)
     entries: list[tuple[str, str]] = []
     if request.content_type.startswith("multipart/"):
-        form = await request.post()
+        form = await form_body(request)
         upload = form.get("file")
         text = upload.file.read().decode("utf-8", "replace") if hasattr(upload, "file") else ""
         for line in text.splitlines():
@@ -218,21 +221,27 @@ async def upload_crl(request: web.Request) -> web.Response:
             entries.append((fields[0], fields[1] if len(fields) > 1 else ""))
     else:
         body = await json_body(request)
-        for item in body.get("crls", []) if isinstance(body, dict) else []:
-            entries.append((str(item.get("serialNumberInHex", "")), str(item.get("revocationDate") or "")))
-    if not entries or len(entries) > 5000:
-        raise PlatformError(400, "tenants/Bad Request", "Send 1 to 5000 entries of serialNumberInHex.")
+        crls = body.get("crls") if isinstance(body, dict) else None
+        if not isinstance(crls, list) or not all(isinstance(i, dict) and isinstance(i.get("serialNumberInHex"), str)
+                                                 and isinstance(i.get("revocationDate") or "", str) for i in crls):
+            raise invalid("tenants", 'The body must be {"crls": [{"serialNumberInHex": "<hex>", "revocationDate": '
+                                     '"<ISO 8601, optional>"}, ...]} with string values.')
+        entries = [(item["serialNumberInHex"], item.get("revocationDate") or "") for item in crls]
+    if not entries or len(entries) > MAX_CRL_ENTRIES:
+        raise PlatformError(400, "tenants/Bad Request", f"Send 1 to {MAX_CRL_ENTRIES} entries of serialNumberInHex.")
     now = platform.clock()
     with platform.store.transaction():
         for serial, date in entries:
             try:
+                if not _SERIAL.fullmatch(serial.strip()):
+                    raise ValueError(serial)
                 number = serial_hex(serial)
-                when = min(parse_time(date), now) if date else now
-            except ValueError:
-                raise PlatformError(400, "tenants/Bad Request", f"Invalid CRL entry {serial!r}, {date!r}: serials "
-                                    "are hex, dates ISO 8601.") from None
+                stamp = iso_ms(min(parse_time(date), now) if date else now)
+            except (ValueError, OverflowError, OSError):
+                raise PlatformError(400, "tenants/Bad Request", f"Invalid CRL entry {serial[:80]!r}, {date[:80]!r}: "
+                                    "serials are 1 to 40 hex digits (an optional 0x), dates ISO 8601.") from None
             platform.store.execute("INSERT OR IGNORE INTO revoked_serials (tenant, serial_hex, revoked) "
-                                   "VALUES (?, ?, ?)", (user.tenant, number, iso_ms(when)))
+                                   "VALUES (?, ?, ?)", (user.tenant, number, stamp))
     platform.events.emit("crl_updated", f"{len(entries)} serial(s) added to the CRL", tenant=user.tenant)
     return web.Response(status=204)
 
@@ -247,12 +256,12 @@ async def list_options(request: web.Request) -> web.Response:
 
 @routes.post("/tenant/options")
 async def create_option(request: web.Request) -> web.Response:
-    """200 (not 201) with the option, as the cloud answers; 422 for a token lifespan under 300 s."""
+    """200 (not 201) with the option, as the cloud answers; 422 for a bad name or a value outside a known rule."""
     user = require_admin(request)
     body = await json_body(request)
     if not isinstance(body, dict) or not all(k in body for k in ("category", "key", "value")):
         raise invalid("options", "The option needs category, key and value.")
-    option = _platform(request).options.set(user.tenant, str(body["category"]), str(body["key"]), body["value"])
+    option = _platform(request).options.set(user.tenant, body["category"], body["key"], body["value"])
     return respond(request, option, 200)
 
 
@@ -273,9 +282,9 @@ async def update_category(request: web.Request) -> web.Response:
         raise invalid("options", "The body must be {\"key\": \"value\", ...}.")
     options = _platform(request).options
     with _platform(request).store.transaction():
-        for key, value in body.items():
-            options.set(user.tenant, request.match_info["category"], key, value)
-    return respond(request, {k: str(v) for k, v in body.items()})
+        stored = {key: options.set(user.tenant, request.match_info["category"], key, value)["value"]
+                  for key, value in body.items()}
+    return respond(request, stored)
 
 
 @routes.get("/tenant/options/{category}/{key}")

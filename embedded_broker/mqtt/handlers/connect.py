@@ -39,12 +39,14 @@ async def handle_connect(conn: Connection, connect: Connect) -> None:
                         BAD_AUTH_METHOD)
     hooks = engine.hooks
     clean_start = connect.clean_start
+    session_key = client_id
     if hooks.authenticate is not None:
         result = await hooks.authenticate(connect, conn.tls_peer, conn.listener)
         if not result.ok:
             raise AuthError(result.human_reason or "not authorized", result.reason_code or 0x87)
         conn.identity = result.identity
         clean_start = clean_start or result.force_clean_start
+        session_key = result.session_key or client_id
     if conn.closing:
         return
     keepalive = connect.keepalive
@@ -73,7 +75,7 @@ async def handle_connect(conn: Connection, connect: Connect) -> None:
     else:
         expiry = 0 if clean_start else NEVER_EXPIRES
     conn.info = ClientInfo(client_id, conn.identity, conn.tls_peer, conn.listener, version, connect.username,
-                           conn.peer)
+                           conn.peer, session_key)
     session, present = engine.attach(conn, clean_start, expiry, connect.will)
     conn.start_keepalive(keepalive)
     conn.send_packet(Connack(present, 0, ack_props))

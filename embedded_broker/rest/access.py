@@ -1,0 +1,157 @@
+"""Who may read or change which data over REST: one rule for every route, so no route can forget it.
+
+- A tenant's admin has every right in its own tenant and none in another (the store queries are per tenant, and
+  routes with a tenant in the path call `require_admin(request, tenant)`).
+- A device user (`device_<id>`, by Bearer token or Basic password) sees and changes only its own objects: its device
+  managed object (the one its `c8y_Serial` names), the objects it created (it is their owner) and, recursively,
+  the child devices listed in their `childDevices`. Anything else is 403 `security/Forbidden` "Access is denied.",
+  as the cloud answers a device that lacks the role for someone else's object.
+- The platform-wide view (every tenant's events, platform-level events such as TLS failures) belongs to the owner
+  of the local platform: the admin of the first tenant, t100, whose password is shown at the first start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from embedded_broker.platform.accounts import ADMIN_USER, DEFAULT_TENANT, User
+from embedded_broker.platform.core import SERIAL_TYPE, Platform
+from embedded_broker.platform.errors import PlatformError, forbidden
+from embedded_broker.rest.http import PLATFORM, user_of
+
+_OWN: web.RequestKey[frozenset] = web.RequestKey("own_objects", frozenset)
+_MAX_OBJECTS = 100_000  # a bound on the child walk, whatever the stored references say
+
+
+def device_id_of(user: User) -> str:
+    """The device id of a device user (`device_dev1` → `dev1`)."""
+    return user.name.removeprefix("device_")
+
+
+def own_objects(platform: Platform, user: User) -> frozenset[str]:
+    """The managed object ids a device user may see and change (its device, what it owns, their children)."""
+    tenant = user.tenant
+    found: set[str] = set()
+    start = platform.device_object(tenant, device_id_of(user))
+    queue = [start] if start is not None else []
+    queue += [str(r["id"]) for r in platform.store.all(
+        "SELECT id FROM managed_objects WHERE tenant = ? AND owner = ?", (tenant, user.name))]
+    while queue and len(found) < _MAX_OBJECTS:
+        mo_id = queue.pop()
+        if mo_id in found:
+            continue
+        try:
+            mo = platform.inventory.get_object(tenant, mo_id)
+        except PlatformError:
+            continue
+        found.add(mo_id)
+        references = (mo.get("childDevices") or {}).get("references", []) if isinstance(mo.get("childDevices"),
+                                                                                       dict) else []
+        for reference in references if isinstance(references, list) else []:
+            child = (reference.get("managedObject") or {}).get("id") if isinstance(reference, dict) else None
+            if child is not None:
+                queue.append(str(child))
+    return frozenset(found)
+
+
+def _own(request: web.Request) -> frozenset[str]:
+    """The caller's own objects, computed once per request."""
+    if _OWN not in request:
+        request[_OWN] = own_objects(request.app[PLATFORM], user_of(request))
+    return request[_OWN]
+
+
+def require_object(request: web.Request, mo_id: Any) -> None:
+    """Admins pass for any object of their tenant; a device only for its own ones.
+
+    Raises:
+        PlatformError: 404 for an object that does not exist in the caller's tenant, 403 for a device's
+            access to an object that is not its own.
+    """
+    user = user_of(request)
+    if user.is_admin:
+        return
+    request.app[PLATFORM].inventory.get_object(user.tenant, str(mo_id))  # 404 first, as for anyone
+    if str(mo_id) not in _own(request):
+        raise forbidden()
+
+
+def visible(request: web.Request, items: Iterable[dict[str, Any]], field: str = "id") -> list[dict[str, Any]]:
+    """The items the caller may see: all for an admin, those about its own objects for a device.
+
+    `field` names the object id: "id" for managed objects, "source" for measurements, events and alarms
+    (`{"source": {"id": …}}`), "deviceId" for operations.
+    """
+    listed = list(items)
+    if user_of(request).is_admin:
+        return listed
+    own = _own(request)
+    return [item for item in listed if _object_of(item, field) in own]
+
+
+def require_item(request: web.Request, item: dict[str, Any], field: str) -> dict[str, Any]:
+    """`item` itself if the caller may see it (see `visible`).
+
+    Raises:
+        PlatformError: 403 for a device and another device's record or operation.
+    """
+    if not user_of(request).is_admin and _object_of(item, field) not in _own(request):
+        raise forbidden()
+    return item
+
+
+def require_query_object(request: web.Request, name: str) -> None:
+    """A device that filters a listing by another device's object (`?source=`, `?deviceId=`) gets 403."""
+    if name in request.query and not user_of(request).is_admin:
+        require_object(request, request.query[name])
+
+
+def require_binding(request: web.Request, mo_id: str, id_type: str, external_id: str) -> None:
+    """A device binds external ids to its own objects only, and never another registered device's serial.
+
+    Binding `c8y_Serial`=<another device's id> to its own object would make the other device's MQTT data and
+    operations land on the attacker's object once that device connects.
+
+    Raises:
+        PlatformError: 403 otherwise.
+    """
+    user = user_of(request)
+    if user.is_admin:
+        return
+    require_object(request, mo_id)
+    platform = request.app[PLATFORM]
+    if id_type == SERIAL_TYPE and external_id != device_id_of(user) and \
+            platform.accounts.user(user.tenant, f"device_{external_id}") is not None:
+        raise forbidden()
+
+
+def is_platform_owner(user: User) -> bool:
+    """The owner of the local platform: the admin of the first tenant (t100)."""
+    return user.is_admin and user.tenant == DEFAULT_TENANT and user.name == ADMIN_USER
+
+
+def require_platform_owner(request: web.Request) -> User:
+    """The caller, if it is the owner of the local platform.
+
+    Raises:
+        PlatformError: 403 for anyone else (other tenants' admins, devices).
+    """
+    user = user_of(request)
+    if not is_platform_owner(user):
+        raise forbidden("Access is denied: only the owner of the local platform (t100/admin) may do this.")
+    return user
+
+
+def event_visible(user: User, event: dict[str, Any]) -> bool:
+    """Whether an admin may see a platform event: the owner sees every event, another admin its tenant's only."""
+    return is_platform_owner(user) or (user.is_admin and event.get("tenant") == user.tenant)
+
+
+def _object_of(item: dict[str, Any], field: str) -> str | None:
+    value = item.get(field)
+    if isinstance(value, dict):
+        value = value.get("id")
+    return None if value is None else str(value)
