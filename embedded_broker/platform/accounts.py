@@ -151,6 +151,7 @@ class Accounts:
         self._cache_key = secrets.token_bytes(32)  # the cache holds keyed digests, useless outside this process
         self._pending = 0
         self._pending_by_user: dict[tuple[str, str], int] = {}
+        self._in_flight: dict[tuple[tuple[str, str], bytes], asyncio.Future[bool]] = {}
         self.on_sealed: Callable[[], None] | None = None  # set by the background hasher: a sealed password waits
         self._vault_failed = False
 
@@ -246,7 +247,7 @@ class Accounts:
             if is_sealed(stored):
                 right = self._check_sealed(tenant, name, password, stored)
             else:
-                right = await self._check_hashed(key, password, stored)
+                right = await self._check_hashed(key, digest, password, stored)
                 row = self._credential(tenant, name)
                 if row is None or row["password_hash"] != stored:
                     continue
@@ -265,17 +266,26 @@ class Accounts:
             return False
         return hmac.compare_digest(hashlib.sha256(clear.encode()).digest(), hashlib.sha256(password.encode()).digest())
 
-    async def _check_hashed(self, key: tuple[str, str], password: str, stored: str) -> bool:
-        """PBKDF2 on the pool; the slot is freed when the work ends, even if the caller went away before."""
+    async def _check_hashed(self, key: tuple[str, str], digest: bytes, password: str, stored: str) -> bool:
+        """PBKDF2 on the pool; the slot is freed when the work ends, even if the caller went away before.
+
+        Concurrent logins with the same credentials (a client's parallel first requests) share one check, so they
+        never count against the bound; only different passwords do.
+        """
+        same = self._in_flight.get((key, digest))
+        if same is not None:
+            return await asyncio.shield(same)
         if self._pending >= MAX_PENDING_CHECKS or self._pending_by_user.get(key, 0) >= MAX_PENDING_PER_USER:
             raise PasswordChecksBusy()
         self._pending += 1
         self._pending_by_user[key] = self._pending_by_user.get(key, 0) + 1
         future = asyncio.wrap_future(hashing_pool().submit(_check, password, stored))
-        future.add_done_callback(lambda _done: self._release(key))
+        self._in_flight[(key, digest)] = future
+        future.add_done_callback(lambda _done: self._release(key, digest))
         return await asyncio.shield(future)
 
-    def _release(self, key: tuple[str, str]) -> None:
+    def _release(self, key: tuple[str, str], digest: bytes) -> None:
+        self._in_flight.pop((key, digest), None)
         self._pending -= 1
         left = self._pending_by_user.get(key, 1) - 1
         if left:

@@ -8,6 +8,7 @@ clear password is nowhere in the data folder's bytes, and a kill -9 while creden
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -289,3 +290,22 @@ def test_kill_while_sealed_then_hashing_resumes(tmp_path: Path) -> None:
         assert not [d for d, pw in passwords.items() if pw.encode() in data], "a clear password is in the folder"
     finally:
         stop(process, signal.SIGTERM)
+
+
+def test_parallel_first_logins_with_the_right_password_share_one_check(local: BackgroundLocalPlatform,
+                                                                        rest: Rest) -> None:
+    """A client's parallel first requests (the GUI opens several at once) are never answered "busy"."""
+    accounts = local.platform.accounts
+    deadline = time.monotonic() + WAIT
+    while not local.call(lambda: accounts._credential("t100", "admin")["password_hash"]).startswith("pbkdf2"):
+        assert time.monotonic() < deadline, "the admin password was never hashed"
+        time.sleep(0.05)
+    local.call(accounts._verified.clear)  # as after a restart: nothing remembered yet
+
+    async def twelve_at_once() -> list[Any]:
+        return await asyncio.gather(*(accounts.verify_password("t100", "admin", rest.password) for _ in range(12)),
+                                    return_exceptions=True)
+
+    assert local._loop is not None
+    results = asyncio.run_coroutine_threadsafe(twelve_at_once(), local._loop).result(WAIT)
+    assert [getattr(r, "name", r) for r in results] == ["admin"] * 12
