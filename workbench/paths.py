@@ -28,11 +28,6 @@ def data_dir() -> Path:
     return _override("WORKBENCH_DATA_DIR") or Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
 
 
-def cache_dir() -> Path:
-    """Disposable files: logs, exports in progress."""
-    return _override("WORKBENCH_CACHE_DIR") or Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
-
-
 def default_workspace() -> Path:
     """The CA store a user gets without choosing one."""
     return data_dir() / "workspaces" / "default"

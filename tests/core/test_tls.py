@@ -18,7 +18,7 @@ from workbench.core.tls import (
     trust_anchor,
     trusted_certificates,
 )
-from workbench.errors import InvalidInputError, KeystoreError, PasswordError
+from workbench.errors import InvalidInputError, KeystoreError, MqttConnectError, PasswordError, TlsError
 
 PKI = make_pki()
 
@@ -80,6 +80,12 @@ def test_failures_in_words(exc: BaseException, words: str) -> None:
     err = explain_failure(exc, host="h", port=1, timeout=2)
     assert words in err.summary
     assert err.causes
+
+
+def test_one_explanation_serves_the_mqtt_session_too() -> None:
+    err = explain_failure(ConnectionRefusedError(111, "Connection refused"), host="h", port=8883, kind=MqttConnectError)
+    assert isinstance(err, MqttConnectError) and err.summary == "Connection refused by h:8883"
+    assert isinstance(explain_failure(TimeoutError(), host="h", port=1), TlsError)
 
 
 def test_certificate_required_alert_is_named() -> None:

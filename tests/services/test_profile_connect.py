@@ -129,7 +129,7 @@ def test_a_refused_client_certificate_is_explained(setup) -> None:
     with pytest.raises(MqttConnectError) as refused:
         _connect(_profile(lp, tls, "d:dev-stranger"), ProfileSecrets(key_password="key-pass"))
     text = str(refused.value)
-    assert "client certificate" in text and ("CA may not be uploaded" in text or "unknown_ca" in text), text
+    assert "client certificate" in text and ("CA may not be uploaded" in text or "unknown ca" in text), text
 
 
 def test_a_proxy_without_pysocks_is_explained(setup) -> None:

@@ -22,7 +22,7 @@ from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import WorkbenchError
 from workbench.services.ca_passwords import ca_secret_id
 from workbench.ui.certificates import store_actions
-from workbench.ui.pages.certificates_page import CertificatesPage
+from workbench.ui.certificates.page import CertificatesPage
 
 
 def test_tree_search_and_details(qtbot: QtBot, tmp_path: Path, screenshot_dir: Path) -> None:

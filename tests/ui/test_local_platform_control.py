@@ -9,9 +9,9 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from workbench.services.local_platform import LocalPlatformProcess
+from workbench.ui.connections.page import ConnectionsPage
 from workbench.ui.local_platform_control import LocalPlatformControl
 from workbench.ui.main_window import MainWindow
-from workbench.ui.pages.connections import ConnectionsPage
 
 
 def test_platform_starts_in_the_background_and_the_sandbox_is_one_click_away(

@@ -30,11 +30,11 @@ from workbench.errors import WorkbenchError
 from workbench.services.local_platform import LocalPlatformInfo, LocalPlatformProcess
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 from workbench.services.token_flow import DeviceConnection
-from workbench.ui.local_platform.common import pending
+from workbench.ui.errors import pending
 from workbench.ui.local_platform.dialogs import EditCertificateDialog
+from workbench.ui.local_platform.page import LocalPlatformPage
 from workbench.ui.local_platform.truststore_dialog import TruststoreDialog, add_to_truststore
 from workbench.ui.local_platform_control import LocalPlatformControl
-from workbench.ui.pages.local_platform_page import LocalPlatformPage
 
 
 def test_page_shows_live_refusals_certificates_and_resets(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop,

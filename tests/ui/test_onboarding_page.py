@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from workbench.core.profiles import ProfileStore
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.ui.pages.onboarding_page import OnboardingPage
+from workbench.ui.onboarding.page import OnboardingPage
 
 
 @pytest.fixture

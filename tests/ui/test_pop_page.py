@@ -25,7 +25,7 @@ from workbench.core.tls import server_context, trust_from_pem
 from workbench.services.ca_passwords import ca_secret_id
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp, tenant_secret_id
-from workbench.ui.pages.pop_page import PopPage
+from workbench.ui.pop.page import PopPage
 
 
 @pytest.fixture

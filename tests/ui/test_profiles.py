@@ -21,7 +21,7 @@ from tests.support.certs import simple_cert as _cert
 from workbench.core.keystore import build_device_keystore, build_truststore
 from workbench.core.profiles import ProfileStore, SecretName, TlsMode
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.ui.pages.connections import ConnectionsPage
+from workbench.ui.connections.page import ConnectionsPage
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "profiles"
 PEM = serialization.Encoding.PEM

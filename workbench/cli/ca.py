@@ -26,7 +26,7 @@ from workbench.services.ca_passwords import CAPasswords
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password, show_notes
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `ca` and its subcommands."""
     ca = subparsers.add_parser("ca", help="the CA store: create CAs, issue, sign CSRs, revoke, CRLs, export")
     sub = ca.add_subparsers(dest="ca_command", metavar="SUBCOMMAND", required=True)

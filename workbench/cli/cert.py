@@ -18,7 +18,7 @@ from workbench.core.pki.verify import VerificationResult, verify_chain
 from workbench.errors import ChainError, InvalidInputError, PolicyError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `cert` and its subcommands to the CLI."""
     cert = subparsers.add_parser("cert", help="inspect, verify and lint certificates")
     sub = cert.add_subparsers(dest="cert_command", metavar="SUBCOMMAND", required=True)

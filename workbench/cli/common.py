@@ -14,7 +14,8 @@ from typing import Any
 from workbench.errors import InvalidInputError, PasswordError
 
 
-def add_password_options(parser: argparse.ArgumentParser, name: str = "password", what: str = "the key") -> None:
+def add_password_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str = "password",
+                         what: str = "the key") -> None:
     """Offer --NAME-file and --NAME-env (and a prompt otherwise); a password is never a plain argument value."""
     flag = name.replace("_", "-")
     group = parser.add_mutually_exclusive_group()

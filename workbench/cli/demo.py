@@ -11,7 +11,7 @@ from workbench.services.demo_set import DEMO_DEVICES, build_demo_set, write_demo
 from .common import add_json_option, add_password_options, emit, read_password
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `demo-certs`."""
     demo = sub.add_parser(
         "demo-certs", help="write a demo CA, server certificate (localhost, 127.0.0.1) and two devices",

@@ -28,7 +28,7 @@ from .common import add_json_option, add_password_options, emit, read_file_bytes
 DEFAULT_PATTERN = "wb-dev-{n:04d}"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `fleet issue`."""
     fleet = sub.add_parser("fleet", help="issue device certificates in bulk")
     fleet_sub = fleet.add_subparsers(dest="fleet_command", metavar="ACTION", required=True)

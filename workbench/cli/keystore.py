@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cryptography import x509
+
 from workbench.cli.common import add_json_option, add_password_options, emit, read_file_bytes, read_password
 from workbench.core.files import write_atomic
 from workbench.core.keystore import (
@@ -83,7 +85,7 @@ def refuse_overwrite(path: Path, force: bool) -> None:
         raise KeystoreError(f"'{path}' already exists", ("Use 'import' to add to it, or --force to replace it.",))
 
 
-def load_key_and_certs(args: argparse.Namespace) -> tuple[object, list]:  # type: ignore[type-arg]
+def load_key_and_certs(args: argparse.Namespace) -> tuple[object, list[x509.Certificate]]:
     """The key (PEM, maybe encrypted) and the certificates from --key and --cert (the key may sit in either)."""
     key_data = read_file_bytes(args.key, "key")
     cert_data = read_file_bytes(args.cert, "certificate") if args.cert else key_data
@@ -100,7 +102,7 @@ def load_key_and_certs(args: argparse.Namespace) -> tuple[object, list]:  # type
     return load_private_key(keys[0], password), certs
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `keystore` and its subcommands."""
     ks = subparsers.add_parser("keystore", help="create, list and edit PKCS#12/JKS keystores (like keytool)")
     sub = ks.add_subparsers(dest="keystore_command", metavar="SUBCOMMAND", required=True)

@@ -31,7 +31,7 @@ STEP_TITLES = {"ca": "CA", "upload": "upload", "pop": "PoP", "device": "device",
                "measurement": "measurement"}
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `onboard` to the CLI."""
     parser = sub.add_parser("onboard", help="rehearse the whole device onboarding (local platform or a tenant)",
                             description="CA → upload → proof of possession → device keystore → MQTT over mTLS → "
@@ -113,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
 def _tenant_password(args: argparse.Namespace, url: str, store: SecretStore) -> bytes:
     """From --tenant-password-env, the keyring, or a prompt (then kept in the keyring); never from a file."""
     if args.tenant_password_env:
-        return read_password(argparse.Namespace(tenant_password_env=args.tenant_password_env), "tenant_password")
+        password = read_password(argparse.Namespace(tenant_password_env=args.tenant_password_env), "tenant_password")
+        assert password is not None  # required: read_password raises rather than return None
+        return password
     slot = tenant_secret_id(url, args.user)
     stored = store.get(slot, SecretName.PLATFORM_PASSWORD)
     if stored:

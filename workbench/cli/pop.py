@@ -28,7 +28,7 @@ from workbench.services.ca_passwords import CAPasswords
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `pop` and its subcommands."""
     pop = subparsers.add_parser("pop", help="proof of possession: sign or verify a platform's verification code")
     sub = pop.add_subparsers(dest="pop_command", metavar="SUBCOMMAND", required=True)

@@ -16,7 +16,7 @@ from workbench.core.tls import HandshakeReport, identity_from_store, trust_ancho
 from workbench.services.tls_fetch import DEFAULT_TIMEOUT, fetch_server_chain, parse_endpoint
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `tls` and its subcommands."""
     tls = subparsers.add_parser("tls", help="talk TLS to a server: fetch its certificate chain")
     sub = tls.add_subparsers(dest="tls_command", metavar="SUBCOMMAND", required=True)

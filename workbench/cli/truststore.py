@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cryptography import x509
+
 from workbench.cli.common import read_file_bytes
 from workbench.cli.keystore import (
     add_kind_options,
@@ -18,7 +20,7 @@ from workbench.core.keystore import TRUST_ALIAS, Keystore, StoreKind, add_truste
 from workbench.core.pki.certio import load_certificates
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `truststore` and its subcommands."""
     ts = subparsers.add_parser("truststore", help="create truststores and add trusted certificates")
     sub = ts.add_subparsers(dest="truststore_command", metavar="SUBCOMMAND", required=True)
@@ -40,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=_add)
 
 
-def _certs(path: str) -> list:  # type: ignore[type-arg]
+def _certs(path: str) -> list[x509.Certificate]:
     return load_certificates(read_file_bytes(path, "certificate"), "certificate file")
 
 

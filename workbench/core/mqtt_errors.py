@@ -1,9 +1,7 @@
-"""MQTT connection failures in words: CONNACK codes, refused sockets, TLS alerts and early disconnects."""
+"""MQTT connection failures in words: CONNACK codes and early disconnects (a refused socket or a TLS alert is
+explained by `workbench.core.tls.explain_failure`, the one explanation of a failed connection)."""
 
 from __future__ import annotations
-
-import socket
-import ssl
 
 from workbench.errors import MqttConnectError
 
@@ -45,42 +43,6 @@ def connack_error(code: int, protocol: int, broker: str, reason_string: str = ""
     meaning, causes = table.get(code, (f"refused with code {code}", ("Look at the broker's log.",)))
     extra = (f"The broker says: {reason_string}",) if reason_string else ()
     return MqttConnectError(f"{broker} refused the connection (CONNACK {code}: {meaning})", extra + causes)
-
-
-def socket_error(exc: BaseException, broker: str) -> MqttConnectError:
-    """Turn what connect() raised into words: refused, timeout, name lookup, TLS alert or unknown CA."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return MqttConnectError(
-            f"The server certificate of {broker} is not trusted ({exc.verify_message})",
-            ("The truststore or CA file does not contain the CA that signed the broker's certificate.",
-             "Fetch the server certificate (workbench tls fetch HOST:PORT) and add it to the truststore.",
-             "If the name does not match, check the host name or set the SNI server name."))
-    if isinstance(exc, ssl.SSLError):
-        reason = (exc.reason or str(exc)).upper()
-        if "UNKNOWN_CA" in reason:
-            return MqttConnectError(f"{broker} does not trust the client certificate (TLS alert unknown_ca)",
-                                    ("Upload the CA that signed the device certificate to the platform.",
-                                     "Send the full chain: the keystore must hold the device key with its chain."))
-        if "CERTIFICATE_REQUIRED" in reason or "HANDSHAKE_FAILURE" in reason:
-            return MqttConnectError(f"{broker} asked for a client certificate and got none it accepts",
-                                    ("Set the client keystore (or certificate and key) in the profile.",))
-        if "WRONG_VERSION_NUMBER" in reason or "PACKET_LENGTH_TOO_LONG" in reason:
-            return MqttConnectError(f"{broker} does not speak TLS on this port",
-                                    ("Use the TLS port (8883), or turn TLS off for a plain port (1883).",))
-        if "PROTOCOL_VERSION" in reason or "UNSUPPORTED_PROTOCOL" in reason:
-            return MqttConnectError(f"{broker} and the profile share no TLS version",
-                                    ("Allow TLS 1.2 and 1.3 in the profile.",))
-        return MqttConnectError(f"The TLS handshake with {broker} failed ({exc.reason or exc})",
-                                ("Check the TLS settings of the profile.",))
-    if isinstance(exc, ConnectionRefusedError):
-        return MqttConnectError(f"{broker} refused the TCP connection",
-                                ("Nothing listens on that port: check the port and that the broker runs.",))
-    if isinstance(exc, socket.gaierror):
-        return MqttConnectError(f"The host name of {broker} cannot be resolved", ("Check the broker address.",))
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return MqttConnectError(f"{broker} did not answer in time",
-                                ("Check the address, the port and any firewall.",))
-    return MqttConnectError(f"Could not connect to {broker}: {exc}", ("Check the broker address and port.",))
 
 
 def early_disconnect_error(broker: str, tls: bool) -> MqttConnectError:

@@ -9,7 +9,7 @@ import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -20,7 +20,9 @@ from workbench.core.keystore.chains import key_chain
 from workbench.core.keystore.model import Keystore, PrivateKeyEntry
 from workbench.core.pki.certio import load_certificates
 from workbench.core.pki.keys import load_private_key
-from workbench.errors import InvalidInputError, KeystoreError, TlsError
+from workbench.errors import InvalidInputError, KeystoreError, TlsError, WorkbenchError
+
+E = TypeVar("E", bound=WorkbenchError)
 
 _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
@@ -165,8 +167,9 @@ def watch_certificate_request(context: ssl.SSLContext) -> list[bool]:
 
     def hook(_conn: object, direction: str, _version: object, content_type: object, msg_type: object,
              _data: bytes) -> None:
-        if direction == "read" and content_type == ssl._TLSContentType.HANDSHAKE \
-                and msg_type == ssl._TLSMessageType.CERTIFICATE_REQUEST:
+        # The message-type enums are private to CPython's ssl module and absent from typeshed.
+        if (direction == "read" and content_type == ssl._TLSContentType.HANDSHAKE  # type: ignore[attr-defined]
+                and msg_type == ssl._TLSMessageType.CERTIFICATE_REQUEST):  # type: ignore[attr-defined]
             seen[0] = True
 
     if hasattr(context, "_msg_callback"):
@@ -235,9 +238,10 @@ def _alert_name(exc: ssl.SSLError) -> str | None:
 
 
 def explain_failure(exc: BaseException, *, host: str, port: int, server_name: str | None = None,
-                    timeout: float | None = None, cert_requested: bool = False,
-                    cert_sent: bool = False) -> TlsError:
-    """Turn a socket or TLS exception into a TlsError naming the likely causes."""
+                    timeout: float | None = None, cert_requested: bool = False, cert_sent: bool = False,
+                    kind: type[E] = TlsError) -> E:  # type: ignore[assignment]  # the default's E is TlsError
+    """Turn a socket or TLS exception into words naming the likely causes: the one explanation of a failed
+    connection, for the handshake inspector (a TlsError) and the MQTT session (kind=MqttConnectError) alike."""
     where = f"{host}:{port}"
     sni = f" (server name '{server_name}')" if server_name else ""
     cert_causes = (("The server asked for a client certificate and none was sent: give the device keystore.",)
@@ -245,42 +249,47 @@ def explain_failure(exc: BaseException, *, host: str, port: int, server_name: st
                    ("The server did not accept the client certificate: its CA is not trusted there.",)
                    if cert_requested else ())
     if isinstance(exc, ConnectionRefusedError):
-        return TlsError(f"Connection refused by {where}",
-                        ("Nothing listens on that port: check the port (MQTT over TLS is usually 8883).",
-                         "The server is not running, or a firewall rejects the connection."))
+        return kind(f"Connection refused by {where}",
+                    ("Nothing listens on that port: check the port (MQTT over TLS is usually 8883).",
+                     "The server is not running, or a firewall rejects the connection."))
     if isinstance(exc, socket.gaierror):
-        return TlsError(f"Cannot resolve the host name '{host}'", ("Check the spelling and your DNS/network.",))
+        return kind(f"Cannot resolve the host name '{host}'", ("Check the spelling and your DNS/network.",))
     if isinstance(exc, TimeoutError | socket.timeout):
         waited = f" within {timeout:g} s" if timeout else ""
-        return TlsError(f"No answer from {where}{waited}",
-                        ("The host is down or a firewall drops the packets.",
-                         "The port may not speak TLS (plain MQTT is 1883), so the handshake never completes."))
+        return kind(f"No answer from {where}{waited}",
+                    ("The host is down or a firewall drops the packets.",
+                     "The port may not speak TLS (plain MQTT is 1883), so the handshake never completes."))
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return TlsError(f"The server certificate of {where} is not trusted{sni}",
-                        (exc.verify_message or str(exc), "Add the server's CA to the truststore."))
+        return kind(f"The server certificate of {where} is not trusted{sni}",
+                    (exc.verify_message or str(exc),
+                     "Add the server's CA to the truststore or CA file (workbench tls fetch HOST:PORT shows the "
+                     "chain the server sends).",
+                     "If the name does not match, check the host name or set the SNI server name."))
     if isinstance(exc, ssl.SSLError):
         alert = _alert_name(exc)
         if alert == "certificate required" or (alert in ("handshake failure", "bad certificate") and cert_requested):
-            return TlsError(f"{where} asked for a client certificate and refused the connection (TLS alert "
-                            f"'{alert}')", cert_causes or ("Give the device keystore (--keystore).",))
+            return kind(f"{where} asked for a client certificate and refused the connection (TLS alert "
+                        f"'{alert}')", cert_causes or ("Give the device keystore (--keystore).",))
         if alert:
             causes = {"unrecognized name": (f"The server does not serve the name '{server_name or host}' (SNI).",),
                       "protocol version": ("Client and server share no TLS version (try --min-tls 1.2).",),
-                      "unknown ca": ("The server does not trust the CA of the client certificate.",)}
-            return TlsError(f"{where} ended the handshake with the TLS alert '{alert}'{sni}",
-                            causes.get(alert, cert_causes or (str(exc),)))
+                      "unknown ca": ("The server does not trust the CA of the client certificate: upload the CA "
+                                     "that signed the device certificate to the platform.",
+                                     "Send the full chain: the keystore must hold the device key with its chain.")}
+            return kind(f"{where} ended the handshake with the TLS alert '{alert}'{sni}",
+                        causes.get(alert, cert_causes or (str(exc),)))
         if "WRONG_VERSION_NUMBER" in str(exc) or "record layer failure" in str(exc).lower():
-            return TlsError(f"{where} does not speak TLS", ("It may be a plain (non-TLS) port, e.g. MQTT on 1883.",))
+            return kind(f"{where} does not speak TLS", ("It may be a plain (non-TLS) port, e.g. MQTT on 1883.",))
         if isinstance(exc, ssl.SSLEOFError) or "EOF" in str(exc):
-            return _closed(where, sni, cert_causes)
-        return TlsError(f"The TLS handshake with {where} failed{sni}", (str(exc),))
+            return _closed(where, sni, cert_causes, kind)
+        return kind(f"The TLS handshake with {where} failed{sni}", (str(exc),))
     if isinstance(exc, ConnectionResetError | BrokenPipeError | EOFError):
-        return _closed(where, sni, cert_causes)
+        return _closed(where, sni, cert_causes, kind)
     if isinstance(exc, OSError):
-        return TlsError(f"Cannot connect to {where}", (exc.strerror or str(exc),))
-    return TlsError(f"The TLS connection to {where} failed", (str(exc),))
+        return kind(f"Cannot connect to {where}", (exc.strerror or str(exc),))
+    return kind(f"The connection to {where} failed", (str(exc),))
 
 
-def _closed(where: str, sni: str, cert_causes: tuple[str, ...]) -> TlsError:
-    return TlsError(f"{where} closed the connection during the TLS handshake{sni}",
-                    (*cert_causes, "The server may not serve this SNI name.", "The port may not speak TLS."))
+def _closed(where: str, sni: str, cert_causes: tuple[str, ...], kind: type[E]) -> E:
+    return kind(f"{where} closed the connection during the TLS handshake{sni}",
+                (*cert_causes, "The server may not serve this SNI name.", "The port may not speak TLS."))

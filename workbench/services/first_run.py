@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+
 from workbench import paths
 from workbench.core.files import write_atomic
 from workbench.core.keystore import load_keystore
@@ -39,7 +41,7 @@ class DemoDevice:
     keystore_password: str
 
 
-def _refresh_truststore(path: Path, server_cas: list, password: bytes) -> None:
+def _refresh_truststore(path: Path, server_cas: list[x509.Certificate], password: bytes) -> None:
     """A reset platform has a new server CA: the demo truststore follows it (written atomically)."""
     try:
         current = [e.cert for e in load_keystore(path.read_bytes(), password).trusted_entries()]

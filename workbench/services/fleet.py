@@ -136,7 +136,7 @@ def _die_with_owner(owner_pid: int) -> None:
 def _watch_owner(owner_pid: int, parent_pid: int) -> None:
     pidfd = None
     try:
-        pidfd = os.pidfd_open(owner_pid)  # type: ignore[attr-defined]  # Linux 5.3+
+        pidfd = os.pidfd_open(owner_pid)  # Linux 5.3+
     except ProcessLookupError:
         os._exit(1)
     except (AttributeError, OSError):
@@ -178,7 +178,8 @@ def _process_alive(pid: int) -> bool:
         return True
 
 
-def _run_chunk(folder: str, items: Sequence[tuple[DeviceEntry, int]]) -> list[DeviceRecord] | tuple[str, str, tuple]:
+def _run_chunk(folder: str,
+               items: Sequence[tuple[DeviceEntry, int]]) -> list[DeviceRecord] | tuple[str, str, tuple[str, ...]]:
     """Make a chunk of devices; a user-facing error comes back as data so its causes survive the process hop."""
     assert _MAKER is not None
     try:
@@ -187,7 +188,7 @@ def _run_chunk(folder: str, items: Sequence[tuple[DeviceEntry, int]]) -> list[De
         return (type(exc).__name__, exc.summary, exc.causes)
 
 
-def _reraise(error: tuple[str, str, tuple]) -> None:
+def _reraise(error: tuple[str, str, tuple[str, ...]]) -> None:
     name, summary, causes = error
     cls = getattr(errors, name, WorkbenchError)
     raise (cls if isinstance(cls, type) and issubclass(cls, WorkbenchError) else WorkbenchError)(summary, causes)
@@ -348,14 +349,14 @@ def _sync_files(staging: Path, records: list[DeviceRecord]) -> None:
 
 
 def _finish(request: FleetRequest, staging: Path, records: list[DeviceRecord], maker: DeviceMaker,
-            job_id: str) -> dict:
+            job_id: str) -> dict[str, object]:
     """Write the registration CSV and manifest (with the job id) and make the whole staging folder durable."""
     template = request.template
     csv_bytes = bulk_registration_csv(request.devices, separator=request.csv_separator,
                                       device_type=request.device_type, id_type=request.id_type)
     write_atomic(staging / CSV_NAME, csv_bytes)
     chain = maker.chain
-    manifest = {
+    manifest: dict[str, object] = {
         "format": MANIFEST_FORMAT,
         "job": job_id,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

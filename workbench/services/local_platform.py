@@ -95,7 +95,7 @@ def _login_works(info: LocalPlatformInfo) -> bool:
     try:
         context = ssl.create_default_context(cafile=str(info.server_ca))
         with urllib.request.urlopen(request, context=context, timeout=5) as answer:
-            return answer.status == 200
+            return bool(answer.status == 200)
     except urllib.error.HTTPError as exc:
         if exc.code == 401:
             return False
@@ -115,7 +115,7 @@ def _healthy(ports: dict[str, int], server_ca: Path) -> bool:
     try:
         context = ssl.create_default_context(cafile=str(server_ca))
         with urllib.request.urlopen(f"https://localhost:{ports['https']}/health", context=context, timeout=3) as r:
-            return r.status == 200
+            return bool(r.status == 200)
     except (OSError, KeyError, ValueError, urllib.error.URLError):
         return False
 

@@ -17,7 +17,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from workbench.core.mqtt_errors import connack_error, early_disconnect_error, socket_error
+from workbench.core.mqtt_errors import connack_error, early_disconnect_error
+from workbench.core.tls import explain_failure
 from workbench.errors import MqttConnectError, WorkbenchError
 
 log = logging.getLogger("workbench.mqtt")
@@ -173,7 +174,8 @@ class MqttSession:
         except Exception as exc:  # every connect failure is reported in words, never raised into paho's thread
             if self._tls is not None and self._tls.last_socket is not None:
                 self._tls.last_socket.close()
-            self._set_state(SessionState.FAILED, socket_error(exc, s.broker))
+            error = explain_failure(exc, host=s.host, port=s.port, timeout=s.connect_timeout, kind=MqttConnectError)
+            self._set_state(SessionState.FAILED, error)
             return
         self._client.loop_start()
 
@@ -255,7 +257,7 @@ class MqttSession:
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         props = _properties_dict(getattr(message, "properties", None))
-        self._listener.on_message(message.topic, message.payload, message.qos, bool(message.retain), props)
+        self._listener.on_message(message.topic, bytes(message.payload), message.qos, bool(message.retain), props)
 
     def _set_state(self, state: SessionState, error: WorkbenchError | None) -> None:
         self.state = state

@@ -73,7 +73,7 @@ def tls_parts(profile: ConnectionProfile, secrets: ProfileSecrets
     return context, trust, identity
 
 
-def _trusted(profile: ConnectionProfile, secrets: ProfileSecrets) -> list:
+def _trusted(profile: ConnectionProfile, secrets: ProfileSecrets) -> list[x509.Certificate]:
     tls = profile.tls
     store = read_store(Path(tls.keystore_file).expanduser(), _password(secrets.trusted_keystore_password))
     alias = tls.trusted_keystore_alias.strip()

@@ -431,12 +431,12 @@ def find_leftovers(folder: Path) -> list[Leftover]:
             continue
         lock = lock_path(entry)
         info = OwnerLock.read(lock)
-        workspace = info.get("workspace")
+        workspace, job = info.get("workspace"), info.get("job")
         try:
             age = now - _newest_mtime(entry)
         except OSError:
             continue
-        result.append(Leftover(entry, _key_files(entry), info.get("job") if isinstance(info.get("job"), str) else None,
+        result.append(Leftover(entry, _key_files(entry), job if isinstance(job, str) else None,
                                Path(workspace) if isinstance(workspace, str) else None, OwnerLock.held(lock),
                                not lock.exists(), age))
     return result

@@ -65,7 +65,7 @@ def issuer_template(workspace: Path, ca: str, passwords: CAPasswords, **options:
     """A template for a store CA with the CLI's options (profile, subject extras, keystores, truststore)."""
     password = passwords(ca)
     with CAStore(workspace) as store:
-        template = FleetTemplate.for_issuer(store.issuer(ca, password), store.chain(ca)[1:], **options)  # type: ignore[arg-type]
+        template = FleetTemplate.for_issuer(store.issuer(ca, password), store.chain(ca)[1:], **options)
     passwords.worked(ca, password)
     return template
 

@@ -78,7 +78,7 @@ def fetch_server_chain(host: str, port: int, *, server_name: str | None = None,
         raise explain_failure(exc, **explain) from exc  # type: ignore[arg-type]
     try:
         with raw, context.wrap_socket(raw, server_hostname=hostname) as tls:
-            ders = [c.public_bytes(_DER) for c in tls._sslobj.get_unverified_chain() or ()]  # type: ignore[union-attr]
+            ders = [c.public_bytes(_DER) for c in tls._sslobj.get_unverified_chain() or ()]  # type: ignore[attr-defined]
             version = tls.version() or "?"
             cipher = (tls.cipher() or ("?",))[0]
     except (OSError, TimeoutError) as exc:

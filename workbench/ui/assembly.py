@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .certificates.page import CertificatesPage
+from .connections.page import ConnectionsPage
+from .keystore_editor.page import KeystoresPage
+from .local_platform.page import LocalPlatformPage
 from .local_platform_control import LocalPlatformControl
 from .main_window import MainWindow
-from .pages.certificates_page import CertificatesPage
-from .pages.connections import ConnectionsPage
-from .pages.keystore_editor_page import KeystoresPage
-from .pages.local_platform_page import LocalPlatformPage
-from .pages.onboarding_page import OnboardingPage
-from .pages.pop_page import PopPage
+from .onboarding.page import OnboardingPage
+from .pop.page import PopPage
 
 
 @dataclass

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from workbench.errors import WorkbenchError
 from workbench.services.first_run import prepare_demo_device
 from workbench.services.local_platform import LocalPlatformInfo, LocalPlatformProcess
+from workbench.ui.errors import spawn
 
 log = logging.getLogger("workbench.ui.platform")
 SANDBOX_PORT = 1884
@@ -42,32 +43,32 @@ class LocalPlatformControl(QObject):
 
     def start(self) -> asyncio.Task[None]:
         """Begin starting in the background (on the app's qasync loop)."""
-        self.task = asyncio.get_event_loop().create_task(self._start())
+        self.state_changed.emit("starting…")
+        self.task = spawn(self, asyncio.to_thread(self.process.start_or_reuse), self._started, self._not_started)
         return self.task
 
-    async def _start(self) -> None:
-        self.state_changed.emit("starting…")
-        try:
-            info = await asyncio.to_thread(self.process.start_or_reuse)
-        except WorkbenchError as exc:
-            log.warning("local platform not started: %s", exc)
-            self.state_changed.emit(f"not running ({exc.summary})")
-            self.failed.emit(exc)
-            return
+    def _not_started(self, exc: WorkbenchError) -> None:
+        log.warning("local platform not started: %s", exc)
+        self.state_changed.emit(f"not running ({exc.summary})")
+        self.failed.emit(exc)
+
+    def _started(self, info: LocalPlatformInfo) -> None:
         self.info = info
         how = "running" if info.started_here else "running (already started)"
         status = f"{how}: MQTT/TLS {info.ports['mqtts']}, REST {info.ports['https']}"
         self.state_changed.emit(status)
         self.ready.emit(info)
         if self.prepare_demo:
-            try:
-                demo = await prepare_demo_device(info)
-            except WorkbenchError as exc:
-                log.warning("demo device not prepared: %s", exc)
-                self.state_changed.emit(f"{status} (demo device: {exc.summary})")
-                return
-            self.state_changed.emit(f"{status}, demo device ready")
-            self.demo_ready.emit(demo)
+            self.task = spawn(self, prepare_demo_device(info), lambda demo: self._demo_prepared(status, demo),
+                              lambda exc: self._demo_not_prepared(status, exc))
+
+    def _demo_prepared(self, status: str, demo: object) -> None:
+        self.state_changed.emit(f"{status}, demo device ready")
+        self.demo_ready.emit(demo)
+
+    def _demo_not_prepared(self, status: str, exc: WorkbenchError) -> None:
+        log.warning("demo device not prepared: %s", exc)
+        self.state_changed.emit(f"{status} (demo device: {exc.summary})")
 
     def reset(self) -> asyncio.Task[None] | None:
         """Stop the platform, delete its data folder, and start it afresh (it runs again with a new CA)."""

@@ -19,23 +19,19 @@ from PySide6.QtWidgets import (
 
 from workbench import __version__
 
-from .pages.placeholder import PlaceholderPage
-
-# Each area, in navigation order; a later release swaps the placeholder for the real page.
-AREAS: tuple[tuple[str, str, str], ...] = (
+# Each area, in navigation order, with the tooltip that says what it holds.
+AREAS: tuple[tuple[str, str], ...] = (
     ("Connections", "Connection profiles and the live MQTT console: MQTT 3.1.1 and 5, mutual TLS with PEM files "
-                    "or keystores, several connections at once.", ""),
+                    "or keystores, several connections at once."),
     ("Certificates", "CA store and certificate wizard: root and intermediate CAs, device and server certificates "
-                     "with the guide's extension profiles, CSR signing, chains, lint against the platform rules.",
-     "workbench cert show|verify|lint FILE\nworkbench fleet issue --count 100 ...\nworkbench demo-certs DIR"),
-    ("Keystores", "Keystore editor for PKCS#12 and JKS keystores and truststores that keytool and openssl read.",
-     ""),
+                     "with the guide's extension profiles, CSR signing, chains, lint against the platform rules."),
+    ("Keystores", "Keystore editor for PKCS#12 and JKS keystores and truststores that keytool and openssl read."),
     ("Proof of Possession", "Sign a platform's verification code with your CA key, exactly as "
-                            "'openssl dgst -sha256 -sign key | openssl base64 -A' does.", ""),
+                            "'openssl dgst -sha256 -sign key | openssl base64 -A' does."),
     ("Local Platform", "The bundled local platform: MQTT over mutual TLS and a REST API that emulate the cloud "
-                       "platform's certificate onboarding, with tenants, devices and a live event log.", ""),
+                       "platform's certificate onboarding, with tenants, devices and a live event log."),
     ("Onboarding", "The guide's whole journey as a checklist: CA, upload, proof of possession, device certificate, "
-                   "keystores, connection, token and first measurement.", ""),
+                   "keystores, connection, token and first measurement."),
 )
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
@@ -66,11 +62,11 @@ class MainWindow(QMainWindow):
         )
         self.pages = QStackedWidget()
         given = pages or {}
-        for index, (title, description, cli) in enumerate(AREAS):
+        for index, (title, description) in enumerate(AREAS):
             item = QListWidgetItem(title)
             item.setToolTip(f"{description} (Ctrl+{index + 1})")
             self.navigation.addItem(item)
-            self.pages.addWidget(given.get(title) or PlaceholderPage(title, description, cli))
+            self.pages.addWidget(given.get(title) or QWidget())  # an empty slot until set_page fills it
         self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.navigation)
@@ -89,7 +85,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         go = self.menuBar().addMenu("&Go")
-        for index, (title, _, _) in enumerate(AREAS):
+        for index, (title, _) in enumerate(AREAS):
             action = QAction(title, self)
             action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
             action.triggered.connect(lambda _=False, row=index: self.navigation.setCurrentRow(row))
@@ -107,7 +103,7 @@ class MainWindow(QMainWindow):
         self._close_guards.append(guard)
 
     def set_page(self, title: str, page: QWidget) -> None:
-        """Put an area's real page in place of its placeholder."""
+        """Put an area's page in its slot."""
         index = [a[0] for a in AREAS].index(title)
         old = self.pages.widget(index)
         self.pages.insertWidget(index, page)

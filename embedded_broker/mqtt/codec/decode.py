@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from embedded_broker.errors import MalformedPacket, PacketTooLarge, ProtocolError
 
@@ -43,13 +43,15 @@ class UnsupportedProtocolVersion(ProtocolError):
 
 _PROTOCOLS = {("MQIsdp", 3), ("MQTT", 4), ("MQTT", 5)}
 
+_P = TypeVar("_P")
+
 
 class _Reader:
     """Cursor over a packet body; every short read is a MalformedPacket."""
 
     __slots__ = ("data", "end", "pos")
 
-    def __init__(self, data: bytes | memoryview, pos: int = 0) -> None:
+    def __init__(self, data: bytes | bytearray | memoryview, pos: int = 0) -> None:
         self.data = bytes(data)
         self.pos = pos
         self.end = len(self.data)
@@ -235,7 +237,7 @@ def _decode_publish(flags: int, r: _Reader, version: int) -> Publish:
     return Publish(topic, payload, qos, bool(flags & 0x01), dup, packet_id, properties)
 
 
-def _decode_ack(cls: type, kind: PacketType, r: _Reader, version: int) -> Any:
+def _decode_ack(cls: Callable[[int, int, dict[str, Any]], _P], kind: PacketType, r: _Reader, version: int) -> _P:
     packet_id = _packet_id(r)
     reason, properties = 0, {}
     if version == 5 and r.remaining():
@@ -284,7 +286,7 @@ def _decode_unsubscribe(r: _Reader, version: int) -> Unsubscribe:
     return Unsubscribe(packet_id, tuple(filters), properties)
 
 
-def _decode_reason_only(cls: type, kind: PacketType, r: _Reader, version: int) -> Any:
+def _decode_reason_only(cls: Callable[..., _P], kind: PacketType, r: _Reader, version: int) -> _P:
     if version < 5 or not r.remaining():
         r.done()
         return cls()
@@ -320,13 +322,13 @@ def decode_packet(first_byte: int, body: bytes | bytearray | memoryview, version
     if kind is PacketType.CONNECT:
         return _decode_connect(r)
     if kind is PacketType.PUBACK:
-        return _decode_ack(Puback, kind, r, version)  # type: ignore[no-any-return]
+        return _decode_ack(Puback, kind, r, version)
     if kind is PacketType.PUBREC:
-        return _decode_ack(Pubrec, kind, r, version)  # type: ignore[no-any-return]
+        return _decode_ack(Pubrec, kind, r, version)
     if kind is PacketType.PUBREL:
-        return _decode_ack(Pubrel, kind, r, version)  # type: ignore[no-any-return]
+        return _decode_ack(Pubrel, kind, r, version)
     if kind is PacketType.PUBCOMP:
-        return _decode_ack(Pubcomp, kind, r, version)  # type: ignore[no-any-return]
+        return _decode_ack(Pubcomp, kind, r, version)
     if kind is PacketType.SUBSCRIBE:
         return _decode_subscribe(r, version)
     if kind is PacketType.UNSUBSCRIBE:
@@ -335,11 +337,11 @@ def decode_packet(first_byte: int, body: bytes | bytearray | memoryview, version
         r.done()
         return PingReq() if kind is PacketType.PINGREQ else PingResp()
     if kind is PacketType.DISCONNECT:
-        return _decode_reason_only(Disconnect, kind, r, version)  # type: ignore[no-any-return]
+        return _decode_reason_only(Disconnect, kind, r, version)
     if kind is PacketType.AUTH:
         if version < 5:
             raise MalformedPacket("AUTH exists only in MQTT 5")
-        return _decode_reason_only(Auth, kind, r, version)  # type: ignore[no-any-return]
+        return _decode_reason_only(Auth, kind, r, version)
     return _decode_server_packet(kind, r, version)
 
 

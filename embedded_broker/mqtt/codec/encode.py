@@ -73,7 +73,7 @@ def encode_properties(properties: dict[str, Any] | None) -> bytes:
     """The property block: length then each property (lists for user_property and subscription_identifier)."""
     if not properties:
         return b"\x00"
-    parts = []
+    parts: list[bytes] = []
     for name, value in properties.items():
         ident, wire = BY_NAME[name]
         values = value if name in ("user_property", "subscription_identifier") else (value,)

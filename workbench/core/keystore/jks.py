@@ -134,7 +134,8 @@ def dump_jks_store(store: Keystore, password: bytes) -> bytes:
         seen[alias] = entry.alias
         items.append(_jks_item(alias, entry, password))
     try:
-        return jks.KeyStore.new("jks", items).saves(_text(password))
+        saved: bytes = jks.KeyStore.new("jks", items).saves(_text(password))
+        return saved
     except _READ_ERRORS as exc:
         raise KeystoreError("Could not write the JKS keystore", (str(exc),)) from exc
 

@@ -85,20 +85,11 @@ class DeviceRecord:
                 "not_after": self.not_after, "files": [f"{self.device_id}/{name}" for name in self.files]}
 
 
-def _subject_extra(text: str) -> list[x509.NameAttribute]:
+def _subject_extra(text: str) -> list[x509.NameAttribute[str | bytes]]:
     if not text.strip():
         return []
     attributes = [a for a in parse_dn(text) if a.oid != NameOID.COMMON_NAME]
     return attributes
-
-
-def check_subject_extra(text: str) -> None:
-    """Validate extra subject attributes before any work starts (the CN always comes from the device id).
-
-    Raises:
-        InvalidInputError: the text is not a distinguished name.
-    """
-    _subject_extra(text)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class Issuer:
         return format_dn(self.certificate.subject)
 
 
-def signature_hash(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def signature_hash(key: PrivateKey) -> hashes.SHA256 | None:
     """SHA-256 as in the guide (`-md sha256`); Ed25519 signs without a separate hash."""
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
@@ -94,7 +94,8 @@ def issue_certificate(
         if profile.kind is ProfileKind.ROOT_CA:
             raise PolicyError("A root CA is self-signed", ("Issue an intermediate CA to sign with another CA.",))
         _check_issuer_may_sign(issuer, profile)
-        key, issuer_name, issuer_public = issuer.key, issuer.certificate.subject, issuer.certificate.public_key()
+        key, issuer_name = issuer.key, issuer.certificate.subject
+        issuer_public = issuer.certificate.public_key()  # type: ignore[assignment]  # a CA we sign with has our key types
     moment = now or datetime.datetime.now(datetime.UTC)
     not_before = moment - profile.backdate
     builder = (
@@ -106,7 +107,7 @@ def issue_certificate(
         .not_valid_before(not_before)
         .not_valid_after(not_before + datetime.timedelta(days=profile.validity_days))
     )
-    for extension, critical in profile.extensions(subject_key, issuer_public):  # type: ignore[arg-type]
+    for extension, critical in profile.extensions(subject_key, issuer_public):
         builder = builder.add_extension(extension, critical)
     return builder.sign(key, signature_hash(key))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -129,7 +130,7 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
     return key  # type: ignore[return-value]
 
 
-def _load_ignoring_password(loader, data: bytes, exc: Exception):  # type: ignore[no-untyped-def]
+def _load_ignoring_password(loader: Callable[..., PrivateKeyTypes], data: bytes, exc: Exception) -> PrivateKeyTypes:
     """A password given for an unencrypted key is harmless: load it without one."""
     try:
         return loader(data, password=None)

@@ -90,7 +90,7 @@ def _split_escaped(text: str, separators: str) -> list[tuple[str, str]]:
 
 def _parse_openssl(text: str) -> x509.Name:
     """openssl's `-subj` form: most significant first; a backslash escapes '/', '+' and itself; '+' joins RDNs."""
-    rdns: list[list[x509.NameAttribute]] = []
+    rdns: list[list[x509.NameAttribute[str]]] = []
     for piece, separator in _split_escaped(text[1:], "/+"):
         if not piece and separator != "+":
             continue
@@ -108,7 +108,7 @@ def _parse_openssl(text: str) -> x509.Name:
     return x509.Name([x509.RelativeDistinguishedName(rdn) for rdn in rdns])
 
 
-def _attribute(oid: ObjectIdentifier, value: str, text: str) -> x509.NameAttribute:
+def _attribute(oid: ObjectIdentifier, value: str, text: str) -> x509.NameAttribute[str]:
     try:
         return x509.NameAttribute(oid, value)
     except ValueError as exc:  # e.g. a country name that is not two letters

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -213,19 +214,19 @@ class CAStore:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (ca_name, parent_id, cert.public_bytes(serialization.Encoding.DER), key_pem, int(bool(password)),
                      _iso(datetime.datetime.now(datetime.UTC))))
-        except store_db.sqlite3.IntegrityError as exc:
+        except sqlite3.IntegrityError as exc:
             raise CAStoreError(f"A CA named '{ca_name}' is already in this workspace",
                                ("Choose another name (--name) or another workspace.",)) from exc
         return self.ca(ca_name)
 
-    def _ca_row(self, name: str) -> store_db.sqlite3.Row:
-        row = self._db.execute("SELECT * FROM cas WHERE name = ?", (name,)).fetchone()
+    def _ca_row(self, name: str) -> sqlite3.Row:
+        row: sqlite3.Row | None = self._db.execute("SELECT * FROM cas WHERE name = ?", (name,)).fetchone()
         if row is None:
             known = ", ".join(r[0] for r in self._db.execute("SELECT name FROM cas ORDER BY id")) or "none yet"
             raise CAStoreError(f"There is no CA named '{name}' in this workspace", (f"Known CAs: {known}.",))
         return row
 
-    def _record(self, row: store_db.sqlite3.Row) -> CARecord:
+    def _record(self, row: sqlite3.Row) -> CARecord:
         parent = None
         if row["parent_id"] is not None:
             parent = self._db.execute("SELECT name FROM cas WHERE id = ?", (row["parent_id"],)).fetchone()[0]
@@ -308,7 +309,7 @@ class CAStore:
                 (ca_id, f"{cert.serial_number:X}", kind.value, common_name(cert.subject),
                  format_dn(cert.subject, DnStyle.OPENSSL), der, hashlib.sha1(der).hexdigest(),
                  hashlib.sha256(der).hexdigest(), _iso(cert.not_valid_after_utc), job_id))
-        except store_db.sqlite3.IntegrityError as exc:
+        except sqlite3.IntegrityError as exc:
             raise CAStoreError(f"Serial {cert.serial_number:X} of CA '{ca_name}' is already recorded",
                                ("Serials must be unique per CA; reserve serials through the store.",)) from exc
 
@@ -394,12 +395,12 @@ class CAStore:
         return [self._issued(r) for r in rows]
 
     @staticmethod
-    def _job(row: store_db.sqlite3.Row) -> OutputJob:
+    def _job(row: sqlite3.Row) -> OutputJob:
         return OutputJob(row["id"], row["ca_name"], row["kind"], Path(row["target"]), Path(row["staging"]),
                          row["state"], int(row["count"]), row["created"])
 
     # --- queries ---------------------------------------------------------------------------------------------
-    def _issued(self, row: store_db.sqlite3.Row) -> IssuedRecord:
+    def _issued(self, row: sqlite3.Row) -> IssuedRecord:
         ca = self._db.execute("SELECT name FROM cas WHERE id = ?", (row["ca_id"],)).fetchone()[0]
         revoked = datetime.datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None
         unpublished = False

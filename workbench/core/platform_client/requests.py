@@ -16,9 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 CERT_MEDIA = "application/json"
 OPTION_MEDIA = "application/vnd.com.nsn.cumulocity.option+json"
-MEASUREMENT_MEDIA = "application/vnd.com.nsn.cumulocity.measurement+json"
 BULK_MEDIA = "application/vnd.com.nsn.cumulocity.bulknewdevicerequest+json"
-ERROR_MEDIA = "application/vnd.com.nsn.cumulocity.error+json"
 
 DEVICE_TOKEN_OPTION = ("oauth.internal", "device-token.lifespan.seconds")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from cryptography import x509
@@ -223,8 +223,3 @@ def client_id_from_certificate(certificate: x509.Certificate, *, device_prefix: 
     value = attrs[0].value if attrs else ""
     cn = value if isinstance(value, str) else value.decode("utf-8", "replace")
     return client_id_from_common_name(cn, device_prefix=device_prefix)
-
-
-def profile_field_names() -> list[str]:
-    """Top-level field names, for importers that report what they filled in."""
-    return [f.name for f in fields(ConnectionProfile)]

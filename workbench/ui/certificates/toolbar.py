@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
@@ -19,12 +19,34 @@ from PySide6.QtWidgets import (
 
 from workbench.core.pki.crl import REASONS
 from workbench.errors import WorkbenchError
+from workbench.ui.errors import run_action
 from workbench.ui.widgets.buttons import action_button, ask_password, menu_button
 
 from . import store_actions
 
 if TYPE_CHECKING:
-    from workbench.ui.pages.certificates_page import CertificatesPage
+    from cryptography import x509
+    from PySide6.QtWidgets import QLabel
+
+
+class CertificatesPageFace(Protocol):
+    """What the toolbar needs of its page (the page composes the toolbar; the toolbar never imports the page)."""
+
+    workspace: Path
+    platform_info: object
+    message: QLabel
+    wizard: QWidget | None
+    fleet_dialog: QWidget | None
+
+    def selected(self) -> tuple[x509.Certificate | None, tuple]: ...
+
+    def inspect_file(self, path: str | Path, password: str | None = None) -> bool: ...
+
+    def show_problem(self, error: WorkbenchError) -> None: ...
+
+    def show_outcome(self, outcome: store_actions.Outcome) -> None: ...
+
+    def refresh_keep_selection(self) -> None: ...
 
 WIZARD_KINDS = (("root", "Root CA…"), ("intermediate", "Intermediate CA…"), ("device", "Device certificate…"),
                 ("server", "Server certificate…"), ("csr", "Sign a CSR…"))
@@ -34,8 +56,8 @@ CERT_FILES = "Certificates and keystores (*.pem *.crt *.cer *.der *.p12 *.pfx *.
 class CertificatesToolbar(QWidget):
     """New ▾, Fleet, Open, Chain ▾, Revoke, CRL and Export, enabled by what is selected."""
 
-    def __init__(self, page: CertificatesPage) -> None:
-        super().__init__(page)
+    def __init__(self, page: CertificatesPageFace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.page = page
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -72,10 +94,9 @@ class CertificatesToolbar(QWidget):
         return self.ask_password(f"Key password of the CA '{name}' (not in the keyring)")
 
     def _run(self, action: Callable[[], store_actions.Outcome]) -> None:
-        try:
-            self.page.show_outcome(action())
-        except WorkbenchError as exc:
-            self.page.show_problem(exc)
+        outcome = run_action(self, action, self.page.show_problem)
+        if outcome is not None:
+            self.page.show_outcome(outcome)
 
     # --- actions -------------------------------------------------------------------------------------------------
     def open_wizard(self, kind: str) -> None:
@@ -107,10 +128,9 @@ class CertificatesToolbar(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Chain file to verify (leaf first)", "", CERT_FILES)
         if not path:
             return
-        try:
-            result = store_actions.verify_file(self.page.workspace, Path(path))
-        except WorkbenchError as exc:
-            self.page.show_problem(exc)
+        result = run_action(self, lambda: store_actions.verify_file(self.page.workspace, Path(path)),
+                            self.page.show_problem)
+        if result is None:
             return
         lines = [result.summary, *(f"• {f.message}" for f in result.findings), *result.notes]
         (QMessageBox.information if result.ok else QMessageBox.warning)(self, "Chain verification", "\n".join(lines))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
@@ -27,8 +28,9 @@ from workbench.core.console.messages import MessageFilter, MessageRing
 from workbench.core.files import write_atomic
 from workbench.errors import WorkbenchError
 from workbench.services.mqtt_session import MqttSession, SessionSettings, SessionState
-from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.errors import run_action
 from workbench.ui.models.message_table import MessageTableModel
+from workbench.ui.widgets.problem_label import ProblemLabel
 
 from .detail_pane import DetailPane
 from .publish_panel import PublishPanelMixin
@@ -62,10 +64,7 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
         self._repeat_left = 0
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_connection_bar())
-        self.problem = QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("QLabel { background: #fdecea; color: #611a15; padding: 6px; border-radius: 4px; }")
-        self.problem.hide()
+        self.problem = ProblemLabel("console_problem")
         layout.addWidget(self.problem)
         self.tools = QTabWidget()
         self.token_panel: TokenPanel | None = None
@@ -188,7 +187,7 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
         """Connect off the GUI thread; the result arrives as a state change."""
         if self.session.state in (SessionState.CONNECTING, SessionState.CONNECTED):
             return
-        self.problem.hide()
+        self.problem.clear_error()
         self.session.connect()
 
     def disconnect_session(self) -> None:
@@ -197,28 +196,19 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
         if self.session.state in (SessionState.CONNECTED, SessionState.CONNECTING):
             self.session.disconnect()
 
-    def _guard(self, action: object) -> bool:
+    def _guard(self, action: Callable[[], object]) -> bool:
         """Run a command; a WorkbenchError shows in the problem banner instead of a dialog storm."""
-        try:
-            action()  # type: ignore[operator]
-        except WorkbenchError as exc:
-            self._show_problem(exc)
-            return False
-        return True
+        return run_action(self, lambda: action() or True, self.problem) is not None
 
     def show_problem(self, error: WorkbenchError) -> None:
         """Show an error in the console's banner (for the console's tools too)."""
-        self._show_problem(error)
-
-    def _show_problem(self, error: WorkbenchError) -> None:
-        self.problem.setText(problem_html(error))
-        self.problem.show()
+        self.problem.show_error(error)
 
     # --- reactions ---------------------------------------------------------------------------------------------
     def _on_session_state(self, state: SessionState, error: WorkbenchError | None) -> None:
         self.state_label.setText(state.value)
         if error is not None:
-            self._show_problem(error)
+            self.show_problem(error)
         self._set_enabled_for(state)
         self.state_changed.emit(state)
 
@@ -230,13 +220,11 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
             widget.setEnabled(connected)
 
     def _on_view_filter_changed(self) -> None:
-        try:
-            flt = MessageFilter(self.topic_filter.text().strip(), self.search.text(), self.regex_box.isChecked(),
-                                self.muted())
-        except WorkbenchError as exc:
-            self.counts.setText(exc.summary)
-            return
-        self.model.set_filter(flt)
+        flt = run_action(self, lambda: MessageFilter(self.topic_filter.text().strip(), self.search.text(),
+                                                     self.regex_box.isChecked(), self.muted()),
+                         lambda exc: self.counts.setText(exc.summary))
+        if flt is not None:
+            self.model.set_filter(flt)
 
     def _on_pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

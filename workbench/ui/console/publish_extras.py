@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLineEdit, QMenu, QPush
 
 from workbench import paths
 from workbench.core.console.saved_messages import SavedMessage, SavedMessages
-from workbench.errors import WorkbenchError
+from workbench.ui.errors import run_action
 
 if TYPE_CHECKING:
     from .console_widget import ConsoleWidget
@@ -75,10 +75,8 @@ class SavedMessagesButton(QPushButton):
         menu = self.menu()
         menu.clear()
         menu.addAction("Save current message…").triggered.connect(lambda: self.save_current())
-        try:
-            messages = self.store.load()
-        except WorkbenchError as exc:
-            self.console.show_problem(exc)
+        messages = run_action(self, self.store.load, self.console.show_problem)
+        if messages is None:
             return
         if messages:
             menu.addSeparator()
@@ -95,12 +93,8 @@ class SavedMessagesButton(QPushButton):
                 return None
         message = SavedMessage(name.strip(), c.topic_combo.currentText().strip(), c.payload_edit.toPlainText(),
                                c.pub_qos.currentIndex(), c.retain_box.isChecked())
-        try:
-            self.store.save(message)
-        except WorkbenchError as exc:
-            c.show_problem(exc)
-            return None
-        return message
+        saved = run_action(self, lambda: self.store.save(message) or True, c.show_problem)
+        return message if saved is not None else None
 
     def load_message(self, message: SavedMessage) -> None:
         """Put a saved message into the publish editor."""

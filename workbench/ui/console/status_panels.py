@@ -18,6 +18,7 @@ from workbench.errors import WorkbenchError
 from workbench.services.mqtt_session import SessionState
 from workbench.services.tls_fetch import fetch_server_chain
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.errors import spawn
 
 if TYPE_CHECKING:
     from .console_widget import ConsoleWidget
@@ -97,23 +98,19 @@ class HandshakePanel(QWidget):
     def inspect(self) -> asyncio.Task[None]:
         """Run the handshake off the GUI thread."""
         self.summary.setText("handshaking…")
-        return asyncio.get_event_loop().create_task(self._inspect())
-
-    async def _inspect(self) -> None:
         s = self.console.settings
         server_name = getattr(s.tls, "server_name_override", None)
-        try:
-            report = await asyncio.to_thread(fetch_server_chain, s.host, s.port, server_name=server_name,
-                                             identity=s.identity, trust=list(s.trust) or None, timeout=10)
-        except WorkbenchError as exc:
-            self.report = None
-            self.tree.clear()
-            self.summary.setText(problem_html(exc))
-            return
-        self.report = report
-        self._show(report)
+        work = asyncio.to_thread(fetch_server_chain, s.host, s.port, server_name=server_name, identity=s.identity,
+                                 trust=list(s.trust) or None, timeout=10)
+        return spawn(self, work, self._show, self._failed)
+
+    def _failed(self, exc: WorkbenchError) -> None:
+        self.report = None
+        self.tree.clear()
+        self.summary.setText(problem_html(exc))
 
     def _show(self, r: HandshakeReport) -> None:
+        self.report = r
         self.tree.clear()
         verified = "verified against the profile's trust" if self.console.settings.trust else "not verified here"
         self.summary.setText(f"✓ {r.version}, {r.cipher}; server chain {verified}")

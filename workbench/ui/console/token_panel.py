@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import ssl
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
@@ -27,9 +28,9 @@ from PySide6.QtWidgets import (
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.smartrest import parse_token_line
 from workbench.core.platform_client.tokens import DeviceToken, decode_token
-from workbench.errors import WorkbenchError
 from workbench.services.mqtt_session import SessionState
 from workbench.services.platform_http import PlatformHttp
+from workbench.ui.errors import run_action, spawn
 
 if TYPE_CHECKING:
     from .console_widget import ConsoleWidget
@@ -103,10 +104,9 @@ class TokenPanel(QGroupBox):
         raw = parse_token_line(line)
         if raw is None:
             return
-        try:
-            token = decode_token(raw)
-        except WorkbenchError as exc:
-            self.claims.setPlainText(f"{exc.summary}\n" + "\n".join(exc.causes))
+        token = run_action(self, lambda: decode_token(raw),
+                           lambda exc: self.claims.setPlainText(f"{exc.summary}\n" + "\n".join(exc.causes)))
+        if token is None:
             return
         same = self.token is not None and self.token.raw == token.raw
         self.token = token
@@ -146,13 +146,13 @@ class TokenPanel(QGroupBox):
             self.try_result.setText("Enter the platform's REST URL first.")
             return None
         self.try_result.setText("calling…")
-        return asyncio.get_event_loop().create_task(self._call(self.rest_url.text().strip(), self.token.raw))
+        url = self.rest_url.text().strip()
+        return spawn(self, self._call(url, self.token.raw, self.console.settings.tls),
+                     lambda me: self.try_result.setText(
+                         f"✓ {url}/user/currentUser answered: {me.get('userName') or me.get('id')}"),
+                     lambda exc: self.try_result.setText(f"✗ {exc.summary}: " + "; ".join(exc.causes)))
 
-    async def _call(self, url: str, bearer: str) -> None:
-        try:
-            async with PlatformHttp(url, trust=self.console.settings.tls) as http:
-                me = await http.json(api.current_user(), bearer=bearer)
-        except WorkbenchError as exc:
-            self.try_result.setText(f"✗ {exc.summary}: " + "; ".join(exc.causes))
-            return
-        self.try_result.setText(f"✓ {url}/user/currentUser answered: {me.get('userName') or me.get('id')}")
+    @staticmethod
+    async def _call(url: str, bearer: str, trust: ssl.SSLContext | None) -> dict:
+        async with PlatformHttp(url, trust=trust) as http:
+            return await http.json(api.current_user(), bearer=bearer)

@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 
 from workbench.core.files import private_temp_file
 from workbench.core.pki.keys import dump_private_key_pem, load_private_key
-from workbench.errors import TlsError, WorkbenchError
+from workbench.errors import TlsError
 from workbench.services.mqtt_session import SessionSettings
+from workbench.ui.errors import run_action
 
 from .file_field import file_field
 from .problem_dialog import problem_html
@@ -96,12 +97,9 @@ class ConnectionDialog(QDialog):
         return self._settings
 
     def _on_accepted(self) -> None:
-        try:
-            self._settings = self.build_settings()
-        except WorkbenchError as exc:
-            self.problem.setText(problem_html(exc))
-            return
-        self.accept()
+        self._settings = run_action(self, self.build_settings, lambda exc: self.problem.setText(problem_html(exc)))
+        if self._settings is not None:
+            self.accept()
 
     def build_settings(self) -> SessionSettings:
         """Read the form (also used by tests to fill it programmatically)."""

@@ -37,9 +37,10 @@ from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords, typed_or_stored
 from workbench.services.fleet import FleetProgress, FleetResult
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.platform_http import BulkRegistrationResult, PlatformCredentials, PlatformHttp
 from workbench.services.store_fleet import FleetOrder, fleet_devices, run_fleet
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.errors import run_action, spawn
 from workbench.ui.wizards.form_kit import PasswordPair, explained_row, file_field, folder_field, password_edit
 
 DEFAULT_PATTERN = "wb-dev-{n:04d}"  # the same default as `workbench fleet issue --pattern`
@@ -178,10 +179,8 @@ class FleetDialog(QDialog):
         """Issue the fleet with the current field values, off the GUI thread."""
         if self.running():
             return None
-        try:
-            order = self._order()
-        except WorkbenchError as exc:
-            self.message.setText(problem_html(exc))
+        order = run_action(self, self._order, self._show_problem)
+        if order is None:
             return None
         self.result = None
         self._cancel = threading.Event()
@@ -190,7 +189,10 @@ class FleetDialog(QDialog):
         self.rate.setText(f"Starting {len(order.devices)} devices…")
         self.message.setText("")
         self._running = True
-        self.task = asyncio.get_event_loop().create_task(self._run(order, self._cancel))
+        cancel = self._cancel
+        work = asyncio.get_event_loop().run_in_executor(
+            None, lambda: run_fleet(self.workspace, order, self._ca_passwords, self._progress.emit, cancel))
+        self.task = spawn(self, work, self._ran, self._run_failed)
         self._update_buttons()
         return self.task
 
@@ -217,7 +219,8 @@ class FleetDialog(QDialog):
             return None
         self._uploading = True
         self._update_buttons()
-        self.upload_task = asyncio.get_event_loop().create_task(self._upload(self.platform, self.result.csv_path))
+        self.upload_task = spawn(self, self._upload(self.platform, self.result.csv_path), self._uploaded,
+                                 self._upload_failed)
         return self.upload_task
 
     # --- running -----------------------------------------------------------------------------------------------
@@ -236,18 +239,17 @@ class FleetDialog(QDialog):
         return FleetOrder(name, devices, self.key_type.currentData(), self.passwords.value(), Path(folder),
                           self.keystore.currentData(), self.keystore_password.text().encode() or None, self.jobs)
 
-    async def _run(self, order: FleetOrder, cancel: threading.Event) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            result = await loop.run_in_executor(
-                None, lambda: run_fleet(self.workspace, order, self._ca_passwords, self._progress.emit, cancel))
-        except WorkbenchError as exc:
-            self.rate.setText("")
-            self.message.setText(problem_html(exc))
-            return
-        finally:
-            self._running = False
-            self._update_buttons()
+    def _show_problem(self, exc: WorkbenchError) -> None:
+        self.message.setText(problem_html(exc))
+
+    def _run_failed(self, exc: WorkbenchError) -> None:
+        self._running = False
+        self.rate.setText("")
+        self._show_problem(exc)
+        self._update_buttons()
+
+    def _ran(self, result: FleetResult) -> None:
+        self._running = False
         self.result = result
         count = len(result.records)
         self.progress.setRange(0, max(count, 1))
@@ -267,19 +269,22 @@ class FleetDialog(QDialog):
         self.progress.setValue(progress.done)
         self.rate.setText(f"{progress.done} of {progress.total} devices · {progress.rate:.0f} devices/s")
 
-    async def _upload(self, info: LocalPlatformInfo, csv_path: Path) -> None:
-        try:
-            data = read_input_file(csv_path, "bulk-registration CSV")
-            trust = server_context(trust_from_pem(read_input_file(info.server_ca, "platform server CA")))
-            async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
-                                    trust=trust) as http:
-                outcome = await http.bulk_register(data)
-        except WorkbenchError as exc:
-            self.message.setText(problem_html(exc))
-            return
-        finally:
-            self._uploading = False
-            self._update_buttons()
+    @staticmethod
+    async def _upload(info: LocalPlatformInfo, csv_path: Path) -> BulkRegistrationResult:
+        data = read_input_file(csv_path, "bulk-registration CSV")
+        trust = server_context(trust_from_pem(read_input_file(info.server_ca, "platform server CA")))
+        async with PlatformHttp(info.rest_url, PlatformCredentials("admin", info.admin_password, "t100"),
+                                trust=trust) as http:
+            return await http.bulk_register(data)
+
+    def _upload_failed(self, exc: WorkbenchError) -> None:
+        self._uploading = False
+        self._update_buttons()
+        self._show_problem(exc)
+
+    def _uploaded(self, outcome: BulkRegistrationResult) -> None:
+        self._uploading = False
+        self._update_buttons()
         failures = "".join(f"<li>{escape(device)}: {escape(why)}</li>" for device, why in outcome.failures[:10])
         self.message.setText(f"<p><b>Bulk registration: {outcome.successful} of {outcome.total} devices "
                              f"registered.</b></p>" + (f"<ul>{failures}</ul>" if failures else ""))

@@ -35,6 +35,7 @@ from workbench.core.profiles import (
     default_port,
 )
 from workbench.errors import WorkbenchError
+from workbench.ui.errors import run_action
 
 from .profile_editor_tabs import EditorTabs, password_field
 
@@ -134,14 +135,15 @@ class ProfileEditor(EditorTabs, QDialog):
 
     def _use_certificate_cn(self) -> None:
         """Read the client certificate (PEM file, or the key entry of the client keystore) and set d:<CN>."""
-        try:
-            profile, secrets = self._build()
-            from workbench.services.profile_connect import client_certificate
+        from workbench.services.profile_connect import client_certificate
 
+        def use() -> bool:
+            profile, secrets = self._build()
             self.client_id.setText(client_id_from_certificate(client_certificate(profile, secrets)))
             self.problem.clear()
-        except WorkbenchError as exc:
-            self.problem.setText(f"{exc.summary}: " + "; ".join(exc.causes))
+            return True
+
+        run_action(self, use, self._show_problem)
 
     def _show_warnings(self) -> None:
         try:
@@ -188,12 +190,14 @@ class ProfileEditor(EditorTabs, QDialog):
         return profile, secrets
 
     def _on_save(self) -> None:
-        try:
-            self._profile, self._secrets = self._build()
-        except WorkbenchError as exc:
-            self.problem.setText(f"{exc.summary}: " + "; ".join(exc.causes))
+        built = run_action(self, self._build, self._show_problem)
+        if built is None:
             return
+        self._profile, self._secrets = built
         self.accept()
+
+    def _show_problem(self, exc: WorkbenchError) -> None:
+        self.problem.setText(f"{exc.summary}: " + "; ".join(exc.causes))
 
     def result_profile(self) -> ConnectionProfile | None:
         """The edited profile (after Save)."""

@@ -4,6 +4,7 @@ the keytool command that does the same."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +24,13 @@ from workbench.core.keystore.operations import (
 )
 from workbench.core.pki.certio import load_certificates
 from workbench.core.pki.keys import load_private_key
+from workbench.core.tls import HandshakeReport
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords
 from workbench.services.tls_fetch import fetch_server_chain
 from workbench.ui.certificates.store_actions import PasswordPrompt, ca_password
+from workbench.ui.errors import run_action, spawn
 
 if TYPE_CHECKING:
     from .commands import EditorState
@@ -54,71 +57,63 @@ class StoreActions:
     def say(self, text: str) -> None:
         raise NotImplementedError
 
+    def _try_edit(self, change: Callable[[], Change], text: str, keytool: str) -> bool:
+        """Compute the change as one user action (its problem shown in the page), then push it as an edit."""
+        done = run_action(self, change, self.problem)  # type: ignore[arg-type]
+        return done is not None and self._edit(text, done, keytool)
+
     def add_key_pair_from_files(self, cert_path: str | Path, key_path: str | Path, key_password: str | None,
                                 alias: str) -> bool:
         """A key and its chain from PEM/DER files (openssl pkcs12 -export + keytool -importkeystore)."""
-        try:
+        def change() -> Change:
             certs = load_certificates(read_input_file(cert_path, "certificate file"))
             password = key_password.encode() if key_password else None
             key = load_private_key(read_input_file(key_path, "key file"), password)
-            change = add_key_pair(self.state.store, alias, key, certs)  # type: ignore[union-attr]
-        except WorkbenchError as exc:
-            return self.problem(exc)
-        return self._edit(f"Add key pair '{alias}'", change, kt.import_key_pair(*self._where(), alias, cert_path,
-                                                                                  key_path))
+            return add_key_pair(self.state.store, alias, key, certs)  # type: ignore[union-attr]
+
+        return self._try_edit(change, f"Add key pair '{alias}'",
+                              kt.import_key_pair(*self._where(), alias, cert_path, key_path))
 
     def add_ca_key_pair(self, ca_name: str, alias: str, prompt: PasswordPrompt) -> bool:
         """A CA's key and chain from the CA store (its password from the keyring, else asked)."""
-        try:
+        def change() -> Change:
             passwords = CAPasswords(lambda name: ca_password(name, prompt))
             issuer, chain = certificates.unlock(self.workspace, ca_name, passwords)
-            change = add_key_pair(self.state.store, alias, issuer.key, chain)  # type: ignore[union-attr]
-        except WorkbenchError as exc:
-            return self.problem(exc)
-        return self._edit(f"Add the key pair of '{ca_name}' as '{alias}'", change,
-                          kt.import_key_pair(*self._where(), alias, "caCert.pem", "caKey.pem"))
+            return add_key_pair(self.state.store, alias, issuer.key, chain)  # type: ignore[union-attr]
+
+        return self._try_edit(change, f"Add the key pair of '{ca_name}' as '{alias}'",
+                              kt.import_key_pair(*self._where(), alias, "caCert.pem", "caKey.pem"))
 
     def import_trusted(self, cert_path: str | Path, alias: str) -> bool:
         """keytool -importcert."""
-        try:
+        def change() -> Change:
             certs = load_certificates(read_input_file(cert_path, "certificate file"))
-            change = add_trusted(self.state.store, certs, alias)  # type: ignore[union-attr]
-        except WorkbenchError as exc:
-            return self.problem(exc)
-        return self._edit(f"Import trusted '{alias}'", change, kt.import_trusted(*self._where(), alias, cert_path))
+            return add_trusted(self.state.store, certs, alias)  # type: ignore[union-attr]
 
-    def fetch_trusted(self, host: str, port: int, server_name: str | None, alias: str) -> asyncio.Task[bool]:
+        return self._try_edit(change, f"Import trusted '{alias}'", kt.import_trusted(*self._where(), alias, cert_path))
+
+    def fetch_trusted(self, host: str, port: int, server_name: str | None, alias: str) -> asyncio.Task[None]:
         """Fetch what a TLS server presents (off the GUI thread) and trust its last certificate."""
 
-        async def fetch() -> bool:
-            self.say(f"Connecting to {host}:{port}…")
-            try:
-                report = await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: fetch_server_chain(host, port, server_name=server_name or None))
-                top: x509.Certificate = report.chain[-1]
-                change = add_trusted(self.state.store, [top], alias)  # type: ignore[union-attr]
-            except WorkbenchError as exc:
-                return self.problem(exc)
-            return self._edit(f"Trust '{alias}' from {host}:{port}", change,
-                              kt.fetch_and_import(*self._where(), alias, host, port, server_name))
+        def fetched(report: HandshakeReport) -> bool:
+            top: x509.Certificate = report.chain[-1]
+            return self._try_edit(lambda: add_trusted(self.state.store, [top], alias),  # type: ignore[union-attr]
+                                  f"Trust '{alias}' from {host}:{port}",
+                                  kt.fetch_and_import(*self._where(), alias, host, port, server_name))
 
-        return asyncio.get_event_loop().create_task(fetch())
+        self.say(f"Connecting to {host}:{port}…")
+        work = asyncio.to_thread(fetch_server_chain, host, port, server_name=server_name or None)
+        return spawn(self, work, fetched, self.problem)  # type: ignore[arg-type]
 
     def rename(self, alias: str, new_alias: str) -> bool:
         """keytool -changealias."""
-        try:
-            change = rename_entry(self.state.store, alias, new_alias)  # type: ignore[union-attr]
-        except WorkbenchError as exc:
-            return self.problem(exc)
-        return self._edit(f"Rename '{alias}' to '{new_alias}'", change, kt.rename(*self._where(), alias, new_alias))
+        return self._try_edit(lambda: rename_entry(self.state.store, alias, new_alias),  # type: ignore[union-attr]
+                              f"Rename '{alias}' to '{new_alias}'", kt.rename(*self._where(), alias, new_alias))
 
     def delete(self, alias: str) -> bool:
         """keytool -delete."""
-        try:
-            change = delete_entry(self.state.store, alias)  # type: ignore[union-attr]
-        except WorkbenchError as exc:
-            return self.problem(exc)
-        return self._edit(f"Delete '{alias}'", change, kt.delete(*self._where(), alias))
+        return self._try_edit(lambda: delete_entry(self.state.store, alias),  # type: ignore[union-attr]
+                              f"Delete '{alias}'", kt.delete(*self._where(), alias))
 
     def change_store_password(self, new_password: str) -> bool:
         """keytool -storepasswd; PKCS#12 keys follow the store password."""
@@ -130,18 +125,16 @@ class StoreActions:
 
     def change_key_password(self, alias: str, new_password: str | None) -> bool:
         """keytool -keypasswd (JKS only)."""
-        try:
-            change = set_key_password(self.state.store, alias, new_password.encode() if new_password else None)  # type: ignore[union-attr]
-        except WorkbenchError as exc:
-            return self.problem(exc)
-        return self._edit(f"Change the key password of '{alias}'", change, kt.key_password(*self._where(), alias))
+        password = new_password.encode() if new_password else None
+        return self._try_edit(lambda: set_key_password(self.state.store, alias, password),  # type: ignore[union-attr]
+                              f"Change the key password of '{alias}'", kt.key_password(*self._where(), alias))
 
     def convert(self, kind: StoreKind) -> bool:
         """keytool -importkeystore into the other type; Save writes a new file beside the old one."""
-        try:
-            change = convert_store(self.state.store, kind)  # type: ignore[union-attr]
-        except WorkbenchError as exc:
-            return self.problem(exc)
+        change = run_action(self, lambda: convert_store(self.state.store, kind),  # type: ignore[union-attr]
+                            self.problem)  # type: ignore[arg-type]
+        if change is None:
+            return False
         source, _old = self._where()
         target = Path(source).with_suffix(SUFFIX[kind]) if self.state and self.state.path else None
         return self._edit(f"Convert to {kind.label}", change,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -16,14 +16,50 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.keystore.model import PrivateKeyEntry, StoreKind
-from workbench.errors import WorkbenchError
 from workbench.services import certificates
+from workbench.ui.errors import run_action
 from workbench.ui.widgets.buttons import action_button, ask_password, menu_button
 
 from . import dialogs
 
 if TYPE_CHECKING:
-    from workbench.ui.pages.keystore_editor_page import KeystoresPage
+    import asyncio
+
+    from PySide6.QtGui import QUndoStack
+
+    from workbench.errors import WorkbenchError
+    from workbench.ui.certificates.store_actions import PasswordPrompt
+
+    from .commands import EditorState
+
+
+class KeystoreEditing(Protocol):
+    """The page's verbs the buttons end in, with plain values (the page composes the toolbar, never the reverse)."""
+
+    state: EditorState | None
+    workspace: Path
+    server_ca: Path | None
+    undo: QUndoStack
+
+    def selected_alias(self) -> str | None: ...
+    def new_store(self, kind: StoreKind) -> None: ...
+    def open_file(self, path: str | Path, password: str | None = None) -> bool: ...
+    def save(self, path: str | Path | None = None) -> bool: ...
+    def add_key_pair_from_files(self, cert_path: str | Path, key_path: str | Path, key_password: str | None,
+                                alias: str) -> bool: ...
+    def add_ca_key_pair(self, ca_name: str, alias: str, prompt: PasswordPrompt) -> bool: ...
+    def import_trusted(self, cert_path: str | Path, alias: str) -> bool: ...
+    def fetch_trusted(self, host: str, port: int, server_name: str | None, alias: str) -> asyncio.Task[None]: ...
+    def rename(self, alias: str, new_alias: str) -> bool: ...
+    def delete(self, alias: str) -> bool: ...
+    def change_store_password(self, new_password: str) -> bool: ...
+    def change_key_password(self, alias: str, new_password: str | None) -> bool: ...
+    def export(self, alias: str, part: str, out: str | Path, key_password: str | None = None) -> bool: ...
+    def convert(self, kind: StoreKind) -> bool: ...
+    def create_device_stores(self, alias: str, folder: str | Path, server_ca: str | Path, password: str,
+                             kind: str = "pkcs12") -> tuple[Path, Path] | None: ...
+    def problem(self, error: WorkbenchError) -> bool: ...
+    def say(self, text: str) -> None: ...
 
 STORE_FILES = "Keystores (*.p12 *.pfx *.jks *.ks *.pem);;All files (*)"
 
@@ -31,8 +67,8 @@ STORE_FILES = "Keystores (*.p12 *.pfx *.jks *.ks *.pem);;All files (*)"
 class KeystoreToolbar(QWidget):
     """Open/New/Save, Undo/Redo, and the entry actions (enabled by what is open and selected)."""
 
-    def __init__(self, page: KeystoresPage) -> None:
-        super().__init__(page)
+    def __init__(self, page: KeystoreEditing, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.page = page
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -118,10 +154,8 @@ class KeystoreToolbar(QWidget):
                                               form.alias.text().strip())
 
     def _on_add_ca(self) -> None:
-        try:
-            names = certificates.ca_names(self.page.workspace)
-        except WorkbenchError as exc:
-            self.page.problem(exc)
+        names = run_action(self, lambda: certificates.ca_names(self.page.workspace), self.page.problem)
+        if names is None:
             return
         if not names:
             self.page.say("The CA store has no CA yet: create one on the Certificates page.")

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from workbench.ui.local_platform.common import ProblemLabel, launch, make_table, selected_data, set_row
+from workbench.ui.errors import spawn
+from workbench.ui.local_platform.common import ProblemLabel, make_table, selected_data, set_row
 from workbench.ui.local_platform.device_detail import DeviceDetail, local_time
 from workbench.ui.local_platform.dialogs import OperationDialog
 from workbench.ui.local_platform.link import DEFAULT_TENANT, PlatformLink, get, post
@@ -108,7 +109,7 @@ class DevicesPanel(QWidget):
         if self.link is None or not self.link.knows(self.tenant) or "list" in self._busy:
             return None
         self._busy.add("list")
-        return launch(self, self._finish("list", self.link.get("/platform/devices", "list the devices", self.tenant)),
+        return spawn(self, self._finish("list", self.link.get("/platform/devices", "list the devices", self.tenant)),
                       self._show_list, self.problem.show_error)
 
     async def _finish(self, what: str, work: Any) -> Any:
@@ -181,7 +182,7 @@ class DevicesPanel(QWidget):
             if ((self.detail.device or {}).get("managedObject") or {}).get("id") == result[0]:
                 self.detail.apply(result[1])
 
-        return launch(self, self._finish("detail", fetch()), show, self.problem.show_error)
+        return spawn(self, self._finish("detail", fetch()), show, self.problem.show_error)
 
     def ask_operation(self) -> None:
         """The operation form for the selected device."""
@@ -203,5 +204,5 @@ class DevicesPanel(QWidget):
             async with link.http(tenant) as http:
                 await http.json(post("/devicecontrol/operations", {"deviceId": mo, **body}, "create the operation"))
 
-        return launch(self, create(), lambda _none: self.poll_selected(), self.problem.show_error)
+        return spawn(self, create(), lambda _none: self.poll_selected(), self.problem.show_error)
 

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.responses import TrustedCertificate
-from workbench.errors import WorkbenchError
 from workbench.services import certificates
-from workbench.ui.local_platform.common import ProblemLabel, launch, make_table, selected_data, set_row
+from workbench.ui.errors import run_action, spawn
+from workbench.ui.local_platform.common import ProblemLabel, make_table, selected_data, set_row
 from workbench.ui.local_platform.dialogs import EditCertificateDialog
 from workbench.ui.local_platform.link import DEFAULT_TENANT, PlatformLink, post
 
@@ -113,7 +113,7 @@ class TenantsPanel(QWidget):
         self.certificates.setRowCount(0)
         self.found = []
         if link is not None:
-            launch(self, link.get("/platform/tenants", "list the tenants"), self._show_tenants, self.problem.show_error)
+            spawn(self, link.get("/platform/tenants", "list the tenants"), self._show_tenants, self.problem.show_error)
             self.refresh()
 
     def _show_tenants(self, data: dict) -> None:
@@ -161,7 +161,7 @@ class TenantsPanel(QWidget):
             self.tenant_box.addItem(f"{tenant}  ({data['domain']})", tenant)
             self.tenant_box.setCurrentIndex(self.tenant_box.findData(tenant))
 
-        return launch(self, create(), created, self.problem.show_error)
+        return spawn(self, create(), created, self.problem.show_error)
 
     # --- trusted certificates ------------------------------------------------------------------------------
     def refresh(self) -> asyncio.Task[None] | None:
@@ -176,7 +176,7 @@ class TenantsPanel(QWidget):
                 option = await http.json(api.get_option(*api.DEVICE_TOKEN_OPTION))
             return found, str((option or {}).get("value", ""))
 
-        return launch(self, load(), self._show, self.problem.show_error)
+        return spawn(self, load(), self._show, self.problem.show_error)
 
     def _show(self, loaded: tuple[list[TrustedCertificate], str]) -> None:
         self.problem.clear_error()
@@ -241,18 +241,15 @@ class TenantsPanel(QWidget):
             async with link.http(tenant) as http:
                 await http.send(request)
 
-        return launch(self, send(), lambda _none: self.refresh(), self.problem.show_error)
+        return spawn(self, send(), lambda _none: self.refresh(), self.problem.show_error)
 
     # --- CA store ------------------------------------------------------------------------------------------
     def reload_cas(self) -> None:
         """List the CAs of the workspace's CA store (roots and intermediates)."""
         self.ca_box.clear()
         if self.workspace.exists():
-            try:
-                for name in certificates.ca_names(self.workspace):
-                    self.ca_box.addItem(name, name)
-            except WorkbenchError as exc:
-                self.problem.show_error(exc)
+            for name in run_action(self, lambda: certificates.ca_names(self.workspace), self.problem) or []:
+                self.ca_box.addItem(name, name)
         if not self.ca_box.count():
             self.ca_box.addItem("(no CA in the workspace)", None)
         self.upload_button.setEnabled(self.ca_box.currentData() is not None)
@@ -262,10 +259,8 @@ class TenantsPanel(QWidget):
         name = self.ca_box.currentData()
         if name is None:
             return None
-        try:
-            certificate = certificates.ca_certificate(self.workspace, name)
-        except WorkbenchError as exc:
-            self.problem.show_error(exc)
+        certificate = run_action(self, lambda: certificates.ca_certificate(self.workspace, name), self.problem)
+        if certificate is None:
             return None
         return self._call(api.upload_trusted_certificate(self.tenant, certificate, name))
 

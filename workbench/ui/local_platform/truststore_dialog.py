@@ -24,6 +24,7 @@ from workbench.core.files import write_atomic
 from workbench.core.keystore.operations import STORE_FILE_MODE, add_trusted, read_store, save_store
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services.device_bundle import truststore
+from workbench.ui.errors import run_action
 from workbench.ui.local_platform.common import ProblemLabel
 
 DEFAULT_ALIAS = "local-platform-ca"
@@ -101,17 +102,19 @@ class TruststoreDialog(QDialog):
 
     def add(self) -> bool:
         """Import the CA; on success the dialog closes, otherwise the problem shows in place."""
-        try:
+        def add() -> str:
             if not self.path.text().strip():
                 raise InvalidInputError("Choose a truststore file", ("Browse to an existing one or type a new name.",))
-            certificate = x509.load_pem_x509_certificate(self.server_ca.read_bytes())
-            self.result_text = add_to_truststore(Path(self.path.text().strip()), self.password.text(), certificate,
-                                                 self.alias.text().strip() or DEFAULT_ALIAS, self.kind.currentData())
-        except WorkbenchError as exc:
-            self.problem.show_error(exc)
+            try:
+                certificate = x509.load_pem_x509_certificate(self.server_ca.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise WorkbenchError(f"Cannot read the server CA {self.server_ca}", (str(exc),)) from exc
+            return add_to_truststore(Path(self.path.text().strip()), self.password.text(), certificate,
+                                     self.alias.text().strip() or DEFAULT_ALIAS, self.kind.currentData())
+
+        result = run_action(self, add, self.problem)
+        if result is None:
             return False
-        except (OSError, ValueError) as exc:
-            self.problem.show_error(WorkbenchError(f"Cannot read the server CA {self.server_ca}", (str(exc),)))
-            return False
+        self.result_text = result
         self.accept()
         return True

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from workbench.core.platform_client.tokens import DeviceToken
 from workbench.errors import WorkbenchError
 from workbench.services.simulated_device import SimulatedDevice
+from workbench.ui.errors import spawn
 from workbench.ui.widgets.live_plot import LivePlot
 
 SERIES = "c8y_Temperature.T (°C)"
@@ -103,7 +104,6 @@ class DemoPanel(QWidget):
         device, self.device = self.device, None
         if device is None:
             return None
-        task = asyncio.get_event_loop().create_task(device.stop())
-        task.add_done_callback(lambda _t: self.stopped.emit())
+        task = spawn(self, device.stop(), lambda _none: self.stopped.emit(), outlive=True)
         self.countdown.setText("stopped")
         return task

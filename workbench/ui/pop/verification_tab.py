@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
 
 from workbench.core.files import write_atomic
 from workbench.core.pki.chain import cert_label
+from workbench.core.pki.issuance import Issuer
 from workbench.core.pop import verification_certificate
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords, stored_ca_password
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.errors import run_action
 
 EXPLANATION = ("<p>AWS IoT (registration code) and Azure DPS (verification code) do not take a signature: they ask "
                "for a <b>verification certificate</b> whose common name is the code, signed by your CA. Only the "
@@ -103,17 +105,19 @@ class VerificationCertificateTab(QWidget):
 
     def create(self) -> x509.Certificate | None:
         """Sign a certificate with CN = code by the chosen CA."""
-        try:
+        def sign() -> tuple[x509.Certificate, Issuer]:
             name = self.ca.currentData()
             if not name:
                 raise InvalidInputError("There is no CA to sign with", ("Create a CA on the Certificates page.",))
             typed = self.ca_password.text()
             password = typed or stored_ca_password(name, self.secrets) or ""
             issuer, _chain = certificates.unlock(self.workspace, name, CAPasswords.given(password.encode() or None))
-            self.certificate = verification_certificate(issuer, self.code.text(), validity_days=self.days.value())
-        except WorkbenchError as exc:
-            self.state.setText(problem_html(exc))
+            return verification_certificate(issuer, self.code.text(), validity_days=self.days.value()), issuer
+
+        made = run_action(self, sign, lambda exc: self.state.setText(problem_html(exc)))
+        if made is None:
             return None
+        self.certificate, issuer = made
         cn = self.code.text().strip()
         self.result.setPlainText(
             f"{self.pem()}\nSubject: CN={self.code.text().strip()}\nIssuer: {cert_label(issuer.certificate)}\n"

@@ -13,6 +13,7 @@ from workbench.core.pki.profiles import DEFAULT_VALIDITY_DAYS, ProfileKind
 from workbench.errors import WorkbenchError
 from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords, stored_ca_password, typed_or_stored
+from workbench.ui.errors import run_action
 
 from . import guide_texts
 from .form_kit import PasswordPair, explained_row, help_label, page_form, password_edit, problem_label, show_problem
@@ -75,10 +76,8 @@ class IssuerPage(QWizardPage):
 
     def validatePage(self) -> bool:
         """Unlock the CA key now, so a wrong password is reported here and not after the key generation."""
-        try:
-            certificates.unlock(self.workspace, self.ca_name(), CAPasswords.given(self.password()))
-        except WorkbenchError as exc:
-            show_problem(self.problem, exc)
+        if run_action(self, lambda: certificates.unlock(self.workspace, self.ca_name(),
+                                                        CAPasswords.given(self.password())), self.problem) is None:
             return False
         show_problem(self.problem, None)
         return True

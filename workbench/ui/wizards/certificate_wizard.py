@@ -22,6 +22,7 @@ from workbench.core.pki.profiles import CertificateProfile, intermediate_ca_prof
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services import certificates, device_bundle
 from workbench.services.ca_passwords import CAPasswords
+from workbench.ui.errors import run_action, spawn
 
 from . import guide_texts
 from .ca_pages import IssuerPage, KeyPage, SubjectPage
@@ -157,28 +158,24 @@ class CertificateWizard(QWizard):
             return
         if self._busy:
             return
-        try:
-            job = self.job()
-        except WorkbenchError as exc:
-            self.summary_page.show_error(exc)
+        job = run_action(self, self.job, self.summary_page.show_error)
+        if job is None:
             return
-        self.task = asyncio.get_event_loop().create_task(self._run(job))
+        self._set_busy(True)
+        self.summary_page.show_error(None)
+        self.task = spawn(self, asyncio.get_event_loop().run_in_executor(None, job), self._created, self._failed)
 
     def reject(self) -> None:
         """Cancel closes the wizard, except while a key is being generated (that cannot be interrupted)."""
         if not self._busy:
             super().reject()
 
-    async def _run(self, job: Callable[[], object]) -> None:
-        self._set_busy(True)
-        self.summary_page.show_error(None)
-        try:
-            result = await asyncio.get_running_loop().run_in_executor(None, job)
-        except WorkbenchError as exc:
-            self.summary_page.show_error(exc)
-            return
-        finally:
-            self._set_busy(False)
+    def _failed(self, exc: WorkbenchError) -> None:
+        self._set_busy(False)
+        self.summary_page.show_error(exc)
+
+    def _created(self, result: object) -> None:
+        self._set_busy(False)
         self.result = result
         self.created.emit(result)
         super().accept()

@@ -26,6 +26,7 @@ from workbench.core.pki.profiles import (
 from workbench.errors import WorkbenchError
 from workbench.services import certificates
 from workbench.services.certificates import IssuedRecord
+from workbench.ui.errors import run_action
 
 from . import guide_texts
 from .form_kit import explained_row, file_field, folder_field, page_form, password_edit, problem_label, show_problem
@@ -209,10 +210,8 @@ class CsrPage(QWizardPage):
         self.csr = None
         path = self.csr_file.text().strip()
         if path:
-            try:
-                self.csr = certificates.read_csr(Path(path))
-            except WorkbenchError as exc:
-                show_problem(self.problem, exc)
+            self.csr = run_action(self, lambda: certificates.read_csr(Path(path)), self.problem)
+            if self.csr is None:
                 self.csr_subject.setText("—")
                 self.completeChanged.emit()
                 return

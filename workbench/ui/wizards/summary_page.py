@@ -9,6 +9,7 @@ from html import escape
 from PySide6.QtWidgets import QLabel, QProgressBar, QTextBrowser, QVBoxLayout, QWizardPage
 
 from workbench.errors import WorkbenchError
+from workbench.ui.errors import run_action
 
 from .form_kit import problem_label, show_problem
 
@@ -66,11 +67,7 @@ class SummaryPage(QWizardPage):
     def initializePage(self) -> None:
         """Rebuild the plan from the pages before."""
         show_problem(self.problem, None)
-        try:
-            self.plan = self._plan()
-        except WorkbenchError as exc:
-            self.plan = Plan()
-            show_problem(self.problem, exc)
+        self.plan = run_action(self, self._plan, self.problem) or Plan()
         self.view.setHtml(plan_html(self.plan))
 
     def set_busy(self, busy: bool) -> None:

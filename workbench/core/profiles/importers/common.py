@@ -8,9 +8,6 @@ from ..parts import KeystoreType, TlsMode
 from ..report import FieldRecorder
 
 _JKS_SUFFIXES = {".jks", ".keystore", ".truststore"}
-_PKCS12_SUFFIXES = {".p12", ".pfx", ".pkcs12"}
-
-
 def tls_mode_from_files(files: dict[str, str]) -> TlsMode:
     """The mode whose files are present: keystores, then client PEM files, then a CA file; NONE when none."""
     if files.get("keystore_file") or files.get("client_keystore_file"):

@@ -187,10 +187,6 @@ def _import_profile(element: ET.Element, label: str) -> ImportedProfile:
     return ImportedProfile(profile, ProfileSecrets.from_mapping(secrets), recorder.report())
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _mqtt_version(raw: str | None, recorder: FieldRecorder) -> MqttVersion:
     if raw is None:
         return MqttVersion.V311

@@ -157,7 +157,7 @@ def _tls(read: _Reader, protocol: str) -> TlsSettings:
     ssl_on = read.get("ssl", bool)
     enabled = bool(ssl_on) or protocol == "mqtts"
     cert_type = read.get("certType", str) or ""
-    files: dict[str, str] = {}
+    files: dict[str, Any] = {}  # TlsSettings keyword arguments: the three file paths
     for key, target in (("ca", "ca_file"), ("cert", "client_certificate_file"), ("key", "client_key_file")):
         value = read.entry.get(key)
         if isinstance(value, str) and value.lstrip().startswith("-----BEGIN"):

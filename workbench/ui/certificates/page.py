@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench import paths
-from workbench.core.keystore.file_certificates import file_certificates, needs_password
+from workbench.core.keystore.file_certificates import FileCertificates, file_certificates, needs_password
 from workbench.core.pki.chain import build_chain, cert_label
 from workbench.errors import WorkbenchError
 from workbench.services import certificates
@@ -32,6 +32,7 @@ from workbench.ui.certificates import store_actions
 from workbench.ui.certificates.details_view import CertificateDetails
 from workbench.ui.certificates.toolbar import CertificatesToolbar
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.errors import run_action
 
 STATUS_COLOURS = {"valid": "#2e7d32", "expiring soon": "#ef6c00", "expired": "#c62828", "revoked": "#c62828"}
 ROLE_CERT = Qt.ItemDataRole.UserRole
@@ -48,10 +49,12 @@ class CertificatesPage(QWidget):
         self.workspace = workspace or paths.default_workspace()
         self.setAcceptDrops(True)
         self.platform_info: object | None = None
+        self.wizard: QWidget | None = None  # the open certificate wizard (the toolbar opens it)
+        self.fleet_dialog: QWidget | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<h2>Certificates</h2>Your CAs and everything they issued. Create certificates "
                                 "with <b>New</b>; drop a PEM, DER, PKCS#12 or JKS file here to inspect it."))
-        self.toolbar = CertificatesToolbar(self)
+        self.toolbar = CertificatesToolbar(self, self)
         layout.addWidget(self.toolbar)
         bar = QHBoxLayout()
         self.search = QLineEdit()
@@ -87,11 +90,10 @@ class CertificatesPage(QWidget):
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self.opened))
         self.tree.clear()
         needle = self.search.text().strip()
-        try:
-            cas, issued = certificates.listing(self.workspace, needle)
-        except WorkbenchError as exc:
-            self.show_problem(exc)
+        listing = run_action(self, lambda: certificates.listing(self.workspace, needle), self.show_problem)
+        if listing is None:
             return
+        cas, issued = listing
         items: dict[str, QTreeWidgetItem] = {}
         for record in cas:  # parents come before children: roots first, then intermediates by creation
             item = self._item(record.name, certificate_status(record.certificate), record.certificate,
@@ -141,32 +143,34 @@ class CertificatesPage(QWidget):
         if cert is None:
             self.details.clear_view()
             return
-        try:
+        def show() -> None:
             pool = store_actions.store_cas(self.workspace)
             chain = list(what[2]) if what and what[0] == "file" else []
             if not chain and what and what[0] in ("ca", "issued"):
                 chain = list(build_chain([cert], pool).chain)
             self.details.show_certificate(cert, chain, [c for c in pool if c.issuer == c.subject])
-        except WorkbenchError as exc:
-            self.show_problem(exc)
+
+        run_action(self, show, self.show_problem)
 
     # --- files ---------------------------------------------------------------------------------------------------
     def inspect_file(self, path: str | Path, password: str | None = None) -> bool:
         """Open any certificate or keystore file under "Opened files" and select its first certificate."""
         path = Path(path)
-        try:
-            data = path.read_bytes()
+
+        def read(password: str | None) -> FileCertificates | None:  # None: the password prompt was cancelled
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise WorkbenchError(f"Cannot read '{path}'", (exc.strerror or str(exc),)) from exc
             if needs_password(data) and password is None:
                 password = self.toolbar.ask_password(f"Store password of '{path.name}'")
                 if password is None:
-                    return False
-            found = file_certificates(data, password.encode() if password is not None else None,
-                                      what=f"'{path.name}'")
-        except OSError as exc:
-            self.show_problem(WorkbenchError(f"Cannot read '{path}'", (exc.strerror or str(exc),)))
-            return False
-        except WorkbenchError as exc:
-            self.show_problem(exc)
+                    return None
+            return file_certificates(data, password.encode() if password is not None else None,
+                                     what=f"'{path.name}'")
+
+        found = run_action(self, lambda: read(password), self.show_problem)
+        if found is None:
             return False
         node = QTreeWidgetItem([path.name, found.kind, "", f"{len(found.certificates)} certificate(s)"])
         for cert in found.certificates:

@@ -34,6 +34,7 @@ from workbench.services.ca_passwords import remember_ca_password, stored_ca_pass
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.onboarding import Onboarding, OnboardingOptions, OnboardingReport, StepResult
 from workbench.services.simulated_device import SimulatedDevice
+from workbench.ui.errors import spawn
 from workbench.ui.onboarding.demo_panel import DemoPanel
 from workbench.ui.onboarding.steps import EQUIVALENTS, LINKS, STEPS
 from workbench.ui.platform_target import PlatformTarget
@@ -145,7 +146,7 @@ class OnboardingPage(QWidget):
         self.run_button.setEnabled(False)
         self.demo_button.setEnabled(False)
         self.status.setText("running…")
-        self.task = asyncio.get_event_loop().create_task(self._run(demo))
+        self.task = spawn(self, self._onboard(demo), self._ran, self._run_failed)
         return self.task
 
     def demo(self) -> asyncio.Task[None]:
@@ -154,18 +155,18 @@ class OnboardingPage(QWidget):
         self.device_id.setText(f"demo-thermostat-{secrets.token_hex(2)}")
         return self.run(demo=True)
 
-    async def _run(self, demo: bool) -> None:
-        try:
-            report = await self._onboard(demo)
-        except WorkbenchError as exc:
-            self.status.setText(f"✗ {exc.summary}: " + "; ".join(exc.causes))
-            report = None
-        finally:
-            self.run_button.setEnabled(True)
-            self.demo_button.setEnabled(True)
-            self.run_button.setText("Run again")
-        if report is not None:
-            self.finished.emit(report)
+    def _run_failed(self, exc: WorkbenchError) -> None:
+        self.status.setText(f"✗ {exc.summary}: " + "; ".join(exc.causes))
+        self._ready_again()
+
+    def _ran(self, report: OnboardingReport) -> None:
+        self._ready_again()
+        self.finished.emit(report)
+
+    def _ready_again(self) -> None:
+        self.run_button.setEnabled(True)
+        self.demo_button.setEnabled(True)
+        self.run_button.setText("Run again")
 
     async def _onboard(self, demo: bool) -> OnboardingReport:
         http = self.target.http()  # says what is missing before anything is created

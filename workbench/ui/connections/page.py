@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
 from workbench.core.profiles import ProfileStore
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.mqtt_session import SessionSettings, SessionState
+from workbench.ui.connections.profiles_panel import ProfilesPanel
 from workbench.ui.console.console_widget import ConsoleWidget
 from workbench.ui.dialogs.connection_dialog import ConnectionDialog
-from workbench.ui.pages.profiles_panel import ProfilesPanel
 
 
 class ConnectionsPage(QWidget):

@@ -38,6 +38,7 @@ from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.profile_connect import session_settings
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.dialogs.profile_editor import ProfileEditor
+from workbench.ui.errors import run_action
 
 
 class ProfilesPanel(QWidget):
@@ -110,10 +111,8 @@ class ProfilesPanel(QWidget):
         profile = self.selected()
         if profile is None:
             return
-        try:
-            settings = session_settings(profile, self.store.secrets_for(profile.id))
-        except WorkbenchError as exc:
-            self._say(exc)
+        settings = run_action(self, lambda: session_settings(profile, self.store.secrets_for(profile.id)), self._say)
+        if settings is None:
             return
         self._say(None)
         self.connect_requested.emit(settings, profile.rest_base_url, profile.id)
@@ -138,10 +137,7 @@ class ProfilesPanel(QWidget):
         profile, secrets = editor.result_profile(), editor.result_secrets()
         if profile is None:
             return
-        try:
-            self.store.save(profile, secrets, replace_secrets=True)
-        except WorkbenchError as exc:
-            self._say(exc)
+        if run_action(self, lambda: self.store.save(profile, secrets, replace_secrets=True) or True, self._say) is None:
             return
         self.refresh(select=profile.id)
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QTabWidget, QVBoxLayout, QWid
 from workbench import paths
 from workbench.core.platform_client.requests import basic_authorization
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.ui.local_platform.common import launch
+from workbench.ui.errors import spawn
 from workbench.ui.local_platform.devices_panel import DevicesPanel
 from workbench.ui.local_platform.event_log import COLUMNS, KIND_COLOURS, EventLog
 from workbench.ui.local_platform.link import PlatformLink
@@ -86,7 +86,7 @@ class LocalPlatformPage(QWidget):
         if not self.state.text().startswith("running"):
             self.state.setText(f"running: MQTT/TLS {info.ports.get('mqtts')}, REST {info.ports.get('https')}")
         self._stop_stream()
-        self._stream = launch(self, self._follow(info))
+        self._stream = spawn(self, self._follow(info))
         self.tenants.set_link(self.link)
         self.devices.set_link(self.link)
 

@@ -27,6 +27,7 @@ from workbench.errors import InvalidInputError, KeystorePasswordError, Workbench
 from workbench.services import device_bundle
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.errors import run_action
 from workbench.ui.keystore_editor import table as entries
 from workbench.ui.keystore_editor.actions import SUFFIX, StoreActions
 from workbench.ui.keystore_editor.commands import EditorState, StoreEdit
@@ -51,7 +52,7 @@ class KeystoresPage(StoreActions, QWidget):
                                 "openssl read. Open one, or drop it here; every change can be undone."))
         self.title = QLabel()
         layout.addWidget(self.title)
-        self.toolbar = KeystoreToolbar(self)
+        self.toolbar = KeystoreToolbar(self, self)
         layout.addWidget(self.toolbar)
         self.table = entries.entry_table()
         self.table.itemSelectionChanged.connect(self.toolbar.update_enabled)
@@ -191,10 +192,9 @@ class KeystoresPage(StoreActions, QWidget):
         if not self.state.password:
             return self.problem(InvalidInputError("The store has no password yet",
                                                   ("Set one with 'Store password…'; keytool needs 6 characters.",)))
-        try:
-            save_store(target, self.state.store, self.state.password)
-        except WorkbenchError as exc:
-            return self.problem(exc)
+        state = self.state
+        if run_action(self, lambda: save_store(target, state.store, state.password), self.problem) is None:
+            return False
         self.state = replace(self.state, path=target.resolve())
         self.undo.setClean()
         self._show_title()
@@ -225,11 +225,13 @@ class KeystoresPage(StoreActions, QWidget):
     # --- outputs (nothing in the store changes) ------------------------------------------------------------
     def export(self, alias: str, part: str, out: str | Path, key_password: str | None = None) -> bool:
         """An entry's certificate, chain or key as PEM (a key is encrypted unless no password is given)."""
-        try:
+        def write() -> bool:
             data = export_entry(self.state.store, alias, part, key_password.encode() if key_password else None)  # type: ignore[union-attr]
             write_atomic(out, data, mode=0o600 if part == "key" else 0o644)
-        except WorkbenchError as exc:
-            return self.problem(exc)
+            return True
+
+        if run_action(self, write, self.problem) is None:
+            return False
         where = self._where()
         self.keytool.setPlainText(kt.export_key(*where, alias, out) if part == "key"
                                   else kt.export_certificate(*where, alias, out))
@@ -239,7 +241,7 @@ class KeystoresPage(StoreActions, QWidget):
     def create_device_stores(self, alias: str, folder: str | Path, server_ca: str | Path, password: str,
                              kind: str = "pkcs12") -> tuple[Path, Path] | None:
         """The guide's deviceKeystore (devicekeyentry) and truststore (servercertificate) for this key entry."""
-        try:
+        def write() -> tuple[Path, Path]:
             entry = self.state.store.get(alias)  # type: ignore[union-attr]
             if not isinstance(entry, PrivateKeyEntry):
                 raise InvalidInputError(f"'{alias}' is a trusted certificate", ("Pick a key entry (PrivateKeyEntry).",))
@@ -253,10 +255,12 @@ class KeystoresPage(StoreActions, QWidget):
             files = device_bundle.bundle_files(spec, entry.require_key(), entry.chain)
             written = device_bundle.write_files(Path(folder), {n: files[n] for n in (names["keystore"],
                                                                                      names["truststore"])})
-            keystore, truststore = written[names["keystore"]], written[names["truststore"]]
-        except WorkbenchError as exc:
-            self.problem(exc)
+            return written[names["keystore"]], written[names["truststore"]]
+
+        stores = run_action(self, write, self.problem)
+        if stores is None:
             return None
+        keystore, truststore = stores
         self.keytool.setPlainText(kt.device_stores(keystore, truststore, StoreKind.parse(kind), server_ca))
         self.say(f"✓ Wrote {keystore.name} (devicekeyentry) and {truststore.name} (servercertificate) in {folder}.")
         return keystore, truststore

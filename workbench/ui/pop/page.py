@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from PySide6.QtGui import QGuiApplication
@@ -36,6 +37,7 @@ from workbench.services import certificates, pop
 from workbench.services.ca_passwords import CAPasswords, typed_or_stored
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.dialogs.problem_dialog import problem_html
+from workbench.ui.errors import run_action, spawn
 from workbench.ui.platform_target import PlatformTarget
 from workbench.ui.pop.verification_tab import VerificationCertificateTab
 
@@ -130,12 +132,11 @@ class PopPage(QWidget):
     # --- signing -------------------------------------------------------------------------------------------
     def sign(self) -> PopSignature | None:
         """Sign the code's exact bytes and check the signature against the CA certificate."""
-        try:
-            code = code_from_text(self.code.toPlainText())
-            signature, self.certificate = self._sign(code)
-        except WorkbenchError as exc:
-            self.state.setText(problem_html(exc))
+        code = run_action(self, lambda: code_from_text(self.code.toPlainText()), self._show_state_problem)
+        signed = run_action(self, lambda: self._sign(code), self._show_state_problem) if code is not None else None
+        if signed is None:
             return None
+        signature, self.certificate = signed
         self.signature = signature
         ok = self.certificate is None or verify_code(self.certificate, code, signature.signature_b64)
         check = ("✓ verifies against the CA certificate" if self.certificate is not None and ok else
@@ -163,11 +164,11 @@ class PopPage(QWidget):
     # --- the platform --------------------------------------------------------------------------------------
     def fetch(self) -> asyncio.Task[None]:
         """A new verification code for the chosen CA from the local platform or the tenant."""
-        return asyncio.get_event_loop().create_task(self._fetch())
+        return spawn(self, self._fetch(), self._fetched, self._show_state_problem)
 
     def upload(self) -> asyncio.Task[None]:
         """Upload the signature and show the state the platform reports (Incomplete → Complete)."""
-        return asyncio.get_event_loop().create_task(self._upload())
+        return spawn(self, self._upload(), self._uploaded, self._show_state_problem)
 
     def _fingerprint(self) -> str:
         name = self.ca.currentData()
@@ -175,25 +176,26 @@ class PopPage(QWidget):
             raise WorkbenchError("Choose a CA from the store to fetch or upload", ())
         return pop.ca_fingerprint(self.workspace, name)
 
-    async def _fetch(self) -> None:
-        try:
-            async with self.target.http() as http:
-                cert = await pop.fetch_code(http, self._fingerprint())
-        except WorkbenchError as exc:
-            self.state.setText(problem_html(exc))
-            return
+    def _show_state_problem(self, exc: WorkbenchError) -> None:
+        self.state.setText(problem_html(exc))
+
+    async def _fetch(self) -> Any:
+        async with self.target.http() as http:
+            return await pop.fetch_code(http, self._fingerprint())
+
+    def _fetched(self, cert: Any) -> None:
         self.target.remember()
         self.code.setPlainText(cert.pop_code or "")
         self.state.setText(f"Proof of possession: {cert.pop_state}. New code fetched; sign it.")
 
-    async def _upload(self) -> None:
+    async def _upload(self) -> Any:
         if self.signature is None:
-            return
-        try:
-            async with self.target.http() as http:
-                cert = await pop.upload_signature(http, self._fingerprint(), self.signature.signature_b64)
-        except WorkbenchError as exc:
-            self.state.setText(problem_html(exc))
+            return None
+        async with self.target.http() as http:
+            return await pop.upload_signature(http, self._fingerprint(), self.signature.signature_b64)
+
+    def _uploaded(self, cert: Any) -> None:
+        if cert is None:
             return
         self.target.remember()
         self.state.setText(f"Proof of possession: {cert.pop_state}")

@@ -1,0 +1,1 @@
+"""The Connections area: connection profiles and one live console per open connection."""

@@ -1,1 +1,0 @@
-"""One page per product area, shown by the main window's navigation."""
