@@ -1,7 +1,8 @@
 """The local platform assembled: store, platform rules, MQTT listeners (plain, mTLS, optional sandbox) and HTTPS REST.
 
 `LocalPlatform` runs on the caller's asyncio loop; `BackgroundLocalPlatform` runs one in a thread for synchronous
-callers and tests. Ports that are busy move to the next free one, and the move is reported, never silent (A1).
+callers and tests. Ports that are busy move to the next free one, and the move is reported, never silent
+(docs/platform-reference.md A1).
 """
 
 from __future__ import annotations

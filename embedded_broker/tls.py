@@ -221,7 +221,7 @@ class _Identity:
 
 
 def peer_chain_der(ssl_object: Any, verified: bool) -> tuple[bytes, ...]:
-    """The peer chain as DER; Python 3.13 has a public method, 3.11 only the private one (platform-notes)."""
+    """The peer chain as DER; Python 3.13 has a public method, 3.11 only the private one (docs/platform-notes.md)."""
     public = getattr(ssl_object, "get_verified_chain" if verified else "get_unverified_chain", None)
     if public is not None:
         return tuple(c for c in (public() or ()) if c is not None)

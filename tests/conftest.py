@@ -6,7 +6,7 @@ import asyncio
 import os
 from collections.abc import Iterator
 
-# Must happen before PySide6 creates a QApplication: with no display Qt aborts the process (platform-notes).
+# Must happen before PySide6 creates a QApplication: with no display Qt aborts the process (docs/platform-notes.md).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 # The OS keyring is one of the two things we fake (the clock is the other).

@@ -298,7 +298,7 @@ class Connection:
             if self.alias_out_max:
                 data = self._encode_aliased(message, 0, retain, sub_ids, None, False)
             else:
-                key = (self.version == 5, retain, sub_ids)
+                key: tuple[object, ...] = (self.version == 5, retain, sub_ids)
                 data = message.encoded.get(key)  # type: ignore[assignment]
                 if data is None:
                     props = message.properties_for_delivery(sub_ids) if self.version == 5 else None
@@ -316,8 +316,8 @@ class Connection:
                 template = encode_publish(message.topic, message.payload, qos, retain, dup, 0, props, self.version)
                 header = 2 if template[1] < 0x80 else (3 if template[2] < 0x80 else (4 if template[3] < 0x80 else 5))
                 offset = header + 2 + len(message.topic.encode())
-                cached = message.encoded[key] = (template, offset)  # type: ignore[assignment]
-            template, offset = cached  # type: ignore[misc]
+                cached = message.encoded[key] = (template, offset)
+            template, offset = cached
             buffer = bytearray(template)
             buffer[offset] = packet_id >> 8  # type: ignore[operator]
             buffer[offset + 1] = packet_id & 0xFF  # type: ignore[operator]

@@ -7,7 +7,7 @@ them entirely (no call, no allocation) when none is. Every hook is optional; imp
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -117,6 +117,14 @@ class Hooks:
 
     __slots__ = ("authenticate", "authorize", "hold_delivery", "on_connected", "on_disconnected", "on_publish",
                  "on_subscribe")
+    # Declared for the type checker (set in __init__): each is the extension's bound method or None.
+    authenticate: Callable[..., Any] | None
+    authorize: Callable[..., Any] | None
+    hold_delivery: Callable[..., Any] | None
+    on_connected: Callable[..., Any] | None
+    on_disconnected: Callable[..., Any] | None
+    on_publish: Callable[..., Any] | None
+    on_subscribe: Callable[..., Any] | None
 
     def __init__(self, extension: object | None = None) -> None:
         for name in self.__slots__:

@@ -1,7 +1,8 @@
 """Device chain decisions: which uploaded certificate a device chains to, which tenant it belongs to, and why not.
 
 The TLS layer has already checked signatures up to an uploaded certificate (except for the REST header chain);
-this module rebuilds the path in Python so that every refusal can name the certificate and the rule (A4, A5).
+this module rebuilds the path in Python so that every refusal can name the certificate and the rule
+(docs/platform-reference.md A4, A5).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ CLOCK_SKEW = 300.0  # seconds a certificate may start "in the future": device an
 
 
 class ChainRefused(Exception):
-    """A device chain is refused; `unknown_ca` marks the case that the cloud rejects in the TLS handshake (A3)."""
+    """A device chain is refused; `unknown_ca` marks the case that the cloud rejects in the TLS handshake
+    (platform reference A3)."""
 
     def __init__(self, reason: str, *, unknown_ca: bool = False, revoked: bool = False) -> None:
         super().__init__(reason)
@@ -125,7 +127,8 @@ class ChainChecker:
             path.append(parent)
 
     def _anchors(self, tenant: str | None) -> dict[str, list[dict[str, Any]]]:
-        sql, params = "SELECT * FROM trusted_certs", ()
+        sql = "SELECT * FROM trusted_certs"
+        params: tuple[str, ...] = ()
         if tenant is not None:
             sql, params = sql + " WHERE tenant = ?", (tenant,)
         found: dict[str, list[dict[str, Any]]] = {}
@@ -161,7 +164,7 @@ class ChainChecker:
                                    "(check the clocks)")
 
     def _choose_tenant(self, rows: list[dict[str, Any]], anchor: x509.Certificate) -> dict[str, Any]:
-        """A9: one upload wins; with several, the single one with proof of possession."""
+        """Platform reference A9: one upload wins; with several, the single one with proof of possession."""
         if len(rows) == 1:
             return rows[0]
         proven = [r for r in rows if r["pop_valid"]]

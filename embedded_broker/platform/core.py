@@ -97,7 +97,7 @@ class Platform:
     # --- certificate devices -------------------------------------------------------------------------------
     def authenticate_chain(self, chain: Sequence[x509.Certificate], device_id: str | None, *, via: str,
                            tenant: str | None = None) -> tuple[DeviceIdentity, ChainMatch]:
-        """Judge a device chain and register the device when allowed (A4, A5, A9, A12).
+        """Judge a device chain and register the device when allowed (docs/platform-reference.md A4, A5, A9, A12).
 
         Raises:
             ChainRefused: with the sentence for the event log (also emitted here).

@@ -15,7 +15,7 @@ class PlatformError(Exception):
         self.message = message
 
     def envelope(self) -> dict[str, Any]:
-        """The body the cloud sends (Part B §1.8)."""
+        """The body the cloud sends (docs/platform-reference.md, Part B §1.8)."""
         return {"error": self.error, "message": self.message,
                 "info": "https://www.cumulocity.com/guides/reference-guide/#error_reporting"}
 

@@ -330,7 +330,8 @@ class Inventory:
 
     def list_operations(self, tenant: str, query: dict[str, str]) -> list[dict[str, Any]]:
         """Operations filtered by `deviceId`, `status` and `fragmentType`, oldest first."""
-        sql, params = "SELECT * FROM operations WHERE tenant = ?", [tenant]
+        sql = "SELECT * FROM operations WHERE tenant = ?"
+        params: list[Any] = [tenant]
         if "deviceId" in query:
             sql, params = sql + " AND device = ?", [*params, _int(query["deviceId"])]
         if "status" in query:

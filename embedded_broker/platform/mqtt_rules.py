@@ -1,4 +1,5 @@
-"""The platform's MQTT rules (§4, A2, A4, A8, A11): who may connect, which topics exist, and what `s/uat`/`s/us` do.
+"""The platform's MQTT rules (docs/platform-reference.md §4, A2, A4, A8, A11): who may connect, which topics
+exist, and what `s/uat`/`s/us` do.
 
 It plugs into the standards engine through the BrokerExtension hooks only; downstream messages go to one
 client at a time with `Broker.send_to_client`, never through shared topics, so devices never see each other.
@@ -91,7 +92,8 @@ class PlatformMqtt:
 
     # --- connect --------------------------------------------------------------------------------------------
     async def authenticate(self, connect: Connect, tls_peer: TlsPeer | None, listener: str) -> AuthResult:
-        """A4: certificate first, else tenant/user and password; every refusal is an event with the reason."""
+        """Platform reference A4: certificate first, else tenant/user and password; every refusal is an event
+        with the reason."""
         if connect.protocol_version not in (3, 4):
             return self._refuse(connect.client_id, UNSUPPORTED_VERSION,
                                 f"client '{connect.client_id}' uses MQTT 5; the platform speaks MQTT 3.1 and 3.1.1 "
@@ -164,7 +166,7 @@ class PlatformMqtt:
         return NOT_AUTHORIZED if is_downstream(topic) else 0
 
     def hold_delivery(self, client: ClientInfo) -> bool:
-        """A8: nothing goes down before the device's first `s/uat` or `s/us` publish."""
+        """Platform reference A8: nothing goes down before the device's first `s/uat` or `s/us` publish."""
         return True
 
     def on_subscribe(self, client: ClientInfo, topic_filter: str, granted_qos: int) -> None:
@@ -224,7 +226,7 @@ class PlatformMqtt:
         if skey not in self._released and self.broker is not None:
             self._released.add(skey)
             self.broker.release_delivery(skey)
-            self._redeliver(skey)  # A8 + re-delivery: pending operations go out now, in order
+            self._redeliver(skey)  # platform reference A8 + re-delivery: pending operations go out now, in order
 
     def _redeliver(self, skey: str) -> None:
         client = self._clients.get(skey)
@@ -276,7 +278,8 @@ class PlatformMqtt:
         return operation["deviceId"]
 
     def _trust_changed(self, tenant: str, fp: str, what: str) -> None:
-        """A11: disabling or deleting a trusted certificate closes the sessions that chain to it at once."""
+        """Platform reference A11: disabling or deleting a trusted certificate closes the sessions that chain
+        to it at once."""
         if what not in ("disabled", "deleted") or self.broker is None:
             return
 

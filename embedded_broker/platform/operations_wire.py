@@ -1,4 +1,4 @@
-"""Operations as SmartREST downstream lines on `s/ds` (A14: 510–530), by their fragments."""
+"""Operations as SmartREST downstream lines on `s/ds` (docs/platform-reference.md A14: 510–530), by their fragments."""
 
 from __future__ import annotations
 

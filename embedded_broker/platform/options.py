@@ -1,4 +1,7 @@
-"""Tenant options (§6): string values by category and key, with the device-token lifespan rules."""
+"""Tenant options (§6): string values by category and key, with the device-token lifespan rules.
+
+§ numbers are sections of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ CRL_OFFLINE_KEY = "crl.offline.check.enabled"
 CRL_ONLINE_KEY = "crl.online.check.enabled"
 MAX_NAME_CHARS = 255  # of a category or a key
 MAX_VALUE_CHARS = 64 * 1024
-# §6.1: no whitespace or $&+,/:;=?@"<>#%{}|\^~[]` in a category; keys get the same rule, as they are path segments
+# Platform reference §6.1: no whitespace or $&+,/:;=?@"<>#%{}|\^~[]` in a category; keys get the same rule,
+# as they are path segments
 _INVALID = re.compile(r"[\s$&+,/:;=?@\"<>#%{}|\\^~\[\]`]")
 _NAME_RULE = "1 to 255 characters, no whitespace or $&+,/:;=?@\"<>#%{}|\\^~[]`"
 _WHOLE = re.compile(r"[0-9]{1,19}")

@@ -1,4 +1,5 @@
-"""Bulk device registration (§3): users, elementary managed objects and external ids from the CSV, row by row.
+"""Bulk device registration (docs/platform-reference.md §3): users, elementary managed objects and external ids from
+the CSV, row by row.
 
 A bad row is reported with its reason and line; good rows still go in. The work never freezes the event loop:
 the CSV is parsed in a worker thread, BASIC passwords are stored sealed with the platform's data key (microseconds
@@ -46,7 +47,7 @@ def _failure(device_id: str, reason: str, line: str) -> dict[str, Any]:
 
 
 class _Outcome:
-    """The lists and counters of the §3.3 response, filled chunk by chunk."""
+    """The lists and counters of the platform reference §3.3 response, filled chunk by chunk."""
 
     def __init__(self, failed: list[dict[str, Any]]) -> None:
         self.failed = failed
@@ -55,7 +56,8 @@ class _Outcome:
 
 
 async def register_bulk(platform: Platform, tenant: str, data: bytes) -> dict[str, Any]:
-    """The `bulkNewDeviceRequest` response of §3.3 for one uploaded CSV, computed without blocking the loop.
+    """The `bulkNewDeviceRequest` response (platform reference §3.3) for one uploaded CSV, computed without
+    blocking the loop.
 
     Raises:
         PlatformError: 422 when the file as a whole cannot be read (no ID column, empty, bad header).

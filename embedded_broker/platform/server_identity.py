@@ -66,8 +66,9 @@ def load_or_create(store: Store, hosts: tuple[str, ...] = ("localhost", "127.0.0
     server_pem, server_key_pem = store.get_meta("server_cert_pem"), get_secret(store, "server_key_pem")
     if server_pem is None or server_key_pem is None or not _covers(server_pem, hosts):
         ca = x509.load_pem_x509_certificate(ca_pem.encode())
-        ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
-        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        loaded = serialization.load_pem_private_key(ca_key_pem.encode(), None)
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+        ca_key = loaded
         key = ec.generate_private_key(ec.SECP256R1())
         names: list[x509.GeneralName] = []
         for host in dict.fromkeys(hosts):
@@ -101,7 +102,8 @@ def _covers(server_pem: str, hosts: tuple[str, ...]) -> bool:
 
 
 def placeholder_anchor() -> bytes:
-    """A CA nobody holds the key of: keeps client-certificate checking on while no CA is uploaded yet (A3)."""
+    """A CA nobody holds the key of: keeps client-certificate checking on while no CA is uploaded yet
+    (docs/platform-reference.md A3)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = _name("No certificate uploaded yet")
     return _build(name, name, key, key, 3650, True).sign(key, hashes.SHA256()).public_bytes(_PEM)

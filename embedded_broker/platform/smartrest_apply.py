@@ -40,7 +40,8 @@ CHILD_SEPARATOR = ":"
 
 
 def child_serial(root_serial: str, child_id: str) -> str:
-    """The `c8y_Serial` of a child device: the root device's serial and the child id (spec §4.7, template 101)."""
+    """The `c8y_Serial` of a child device: the root device's serial and the child id
+    (docs/platform-reference.md §4.7, template 101)."""
     return f"{root_serial}{CHILD_SEPARATOR}{child_id}"
 
 

@@ -197,7 +197,8 @@ def _signal(a: Args) -> list[Effect]:
     if rssi is None and ber is None:
         raise a.fail("Wrong number of arguments: rssi or ber is missing")
     given = [("rssi", rssi, "dBm"), ("ber", ber, "%")]
-    series = [("c8y_SignalStrength", name, value, unit) for name, value, unit in given if value is not None]
+    series: list[tuple[str, str, Any, str | None]] = [
+        ("c8y_SignalStrength", name, value, unit) for name, value, unit in given if value is not None]
     return [CreateMeasurement(_body("c8y_SignalStrength", a.time(2), series, a))]
 
 
@@ -243,7 +244,7 @@ def _location(update_device: bool) -> Handler:
 def _operation(status: str, by: str) -> Handler:
     def handler(a: Args) -> list[Effect]:
         key = a.name(0, "fragment") if by == "fragment" else a.req(0, "operation id")
-        target = {"fragment": key} if by == "fragment" else {"operation_id": key}
+        target: dict[str, Any] = {"fragment": key} if by == "fragment" else {"operation_id": key}
         if status == "FAILED":
             return [OperationUpdate(status, reason=a.opt(1), **target)]
         if status == "SUCCESSFUL":

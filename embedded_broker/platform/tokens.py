@@ -1,4 +1,7 @@
-"""Device JWTs (A6, A7): RS256 with one key pair per local platform, half-life reuse, logout revocation, JWKS."""
+"""Device JWTs (A6, A7): RS256 with one key pair per local platform, half-life reuse, logout revocation, JWKS.
+
+A6 and A7 are decisions of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +63,8 @@ class Tokens:
         return self._jwks
 
     def device_token(self, tenant: str, user: str) -> tuple[str, bool]:
-        """The token for a device user and whether it is new: before half its lifetime the same one (A6)."""
+        """The token for a device user and whether it is new: before half its lifetime the same one
+        (platform reference A6)."""
         now = int(self._clock())
         row = self.store.one("SELECT token, jti, iat, exp FROM device_tokens WHERE tenant = ? AND user = ?",
                              (tenant, user))

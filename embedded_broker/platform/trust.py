@@ -1,9 +1,13 @@
-"""Trusted certificates of a tenant (§1): upload checks, the cloud's JSON shape, updates, and proof of possession."""
+"""Trusted certificates of a tenant (§1): upload checks, the cloud's JSON shape, updates, and proof of possession.
+
+§ and A numbers are sections and decisions of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import hashlib
 import re
 import secrets
@@ -91,7 +95,8 @@ def _status(value: Any) -> str:
 
 
 def verify_pop_signature(cert: x509.Certificate, code: str, signature_b64: str) -> bool:
-    """True when the signature is over `code`, `code\\n` or `code\\r\\n` by the certificate's key (A9)."""
+    """True when the signature is over `code`, `code\\n` or `code\\r\\n` by the certificate's key
+    (platform reference A9)."""
     try:
         signature = base64.b64decode("".join(signature_b64.split()), validate=True)
     except (binascii.Error, ValueError, AttributeError):
@@ -126,7 +131,7 @@ class TrustedCertificates:
 
     # --- representation ------------------------------------------------------------------------------------
     def representation(self, row: Any) -> dict[str, Any]:
-        """The `TrustedCertificate` JSON of §1.2, field for field."""
+        """The `TrustedCertificate` JSON of platform reference §1.2, field for field."""
         cert = x509.load_der_x509_certificate(row["der"])
         return {
             "self": f"{self.base_url}/tenant/tenants/{row['tenant']}/trusted-certificates/{row['fingerprint']}",
@@ -164,17 +169,17 @@ class TrustedCertificates:
         """Every certificate of a tenant, oldest upload first."""
         return self.store.all("SELECT * FROM trusted_certs WHERE tenant = ? ORDER BY created, fingerprint", (tenant,))
 
-    def by_fingerprint(self, fp: str) -> list[Any]:
-        """Every tenant's upload of one certificate (several only in the PoP scenario, A9)."""
+    def by_fingerprint(self, fp: str) -> builtins.list[Any]:  # `list` here is the method above
+        """Every tenant's upload of one certificate (several only in the PoP scenario, platform reference A9)."""
         return self.store.all("SELECT * FROM trusted_certs WHERE fingerprint = ? ORDER BY created", (fp,))
 
-    def all_anchors(self) -> list[bytes]:
+    def all_anchors(self) -> builtins.list[bytes]:
         """The DER of every uploaded certificate of every tenant, enabled or not: the TLS trust list."""
         return [r["der"] for r in self.store.all("SELECT DISTINCT der FROM trusted_certs")]
 
     # --- changes -------------------------------------------------------------------------------------------
     def upload(self, tenant: str, body: dict[str, Any]) -> Any:
-        """Add one certificate for a tenant (A9: another tenant may upload the same one).
+        """Add one certificate for a tenant (platform reference A9: another tenant may upload the same one).
 
         Raises:
             PlatformError: 422 for invalid data, 409 for a duplicate in this tenant.
@@ -221,7 +226,7 @@ class TrustedCertificates:
         return self.row(tenant, fp)
 
     def delete(self, tenant: str, fp: str) -> None:
-        """Remove a certificate; the broker closes sessions that chain to it (A11)."""
+        """Remove a certificate; the broker closes sessions that chain to it (platform reference A11)."""
         row = self.row(tenant, fp)
         with self.store.transaction():
             self.store.execute("DELETE FROM trusted_certs WHERE tenant = ? AND fingerprint = ?",

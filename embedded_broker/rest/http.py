@@ -1,6 +1,7 @@
 """HTTP plumbing shared by every route: the error envelope, the `Accept` quirk, paging, JSON bodies and auth.
 
 Every failure becomes the cloud's error envelope; nothing a client sends can produce a traceback page.
+§ and A numbers are sections and decisions of the platform reference, docs/platform-reference.md.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error_response(error: PlatformError) -> web.Response:
-    """The envelope of §1.8 with the right status and media type."""
+    """The envelope of platform reference §1.8 with the right status and media type."""
     response = web.json_response(error.envelope(), status=error.status, content_type=ERROR_TYPE)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="Cumulocity"'
@@ -96,7 +97,7 @@ SERVER_LOG = OneLineServerLog(logging.getLogger("embedded_broker.rest.server"), 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Basic (`tenant/user:password`) or Bearer on every path except the public ones (A1)."""
+    """Basic (`tenant/user:password`) or Bearer on every path except the public ones (platform reference A1)."""
     if request.path not in PUBLIC_PATHS:
         request[USER] = await authenticate(request)
     return await handler(request)

@@ -1,4 +1,7 @@
-"""Device data routes (§5.2): identity, inventory, measurements, events and alarms, for admins and device tokens."""
+"""Device data routes (§5.2): identity, inventory, measurements, events and alarms, for admins and device tokens.
+
+§5.2 is a section of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 

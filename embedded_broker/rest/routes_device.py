@@ -1,4 +1,7 @@
-"""Device control routes: the device access token over mTLS (§2), bulk registration (§3) and operations."""
+"""Device control routes: the device access token over mTLS (§2), bulk registration (§3) and operations.
+
+§ numbers are sections of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import logging
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from embedded_broker.platform.chains import ChainRefused
 from embedded_broker.platform.errors import PlatformError, invalid, unauthorized
@@ -37,7 +41,7 @@ async def device_access_token(request: web.Request) -> web.Response:
     chain = list(sent)
     if header:
         extra = parse_pem_chain(header)
-        known = {c.fingerprint(c.signature_hash_algorithm or _sha256()) for c in chain}  # type: ignore[arg-type]
+        known = {c.fingerprint(c.signature_hash_algorithm or _sha256()) for c in chain}
         chain += [c for c in extra if c.fingerprint(c.signature_hash_algorithm or _sha256()) not in known
                   and c != chain[0]]
     try:
@@ -55,9 +59,7 @@ async def device_access_token(request: web.Request) -> web.Response:
     return respond(request, {"accessToken": token})
 
 
-def _sha256() -> object:
-    from cryptography.hazmat.primitives import hashes
-
+def _sha256() -> hashes.HashAlgorithm:
     return hashes.SHA256()
 
 

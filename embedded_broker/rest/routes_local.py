@@ -1,5 +1,8 @@
 """Local extras (A15): JWKS, health, the live event stream, tenant administration for the PoP scenario, and a
-read-only device overview (who is registered, which managed object, connected or not) for the workbench's page."""
+read-only device overview (who is registered, which managed object, connected or not) for the workbench's page.
+
+A15 is a decision of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 

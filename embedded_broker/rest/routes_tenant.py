@@ -1,4 +1,7 @@
-"""Tenant routes: trusted certificates with PoP (§1), chain checks and CRL, options (§6), current tenant and user."""
+"""Tenant routes: trusted certificates with PoP (§1), chain checks and CRL, options (§6), current tenant and user.
+
+§ and A numbers are sections and decisions of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ async def current_user(request: web.Request) -> web.Response:
 
 @routes.post("/user/logout")
 async def logout(request: web.Request) -> web.Response:
-    """A7: revoke the Bearer token the call was made with."""
+    """Platform reference A7: revoke the Bearer token the call was made with."""
     claims = request.get(CLAIMS)
     if claims is not None:
         _platform(request).tokens.revoke(claims)
@@ -105,7 +108,8 @@ async def get_certificate(request: web.Request) -> web.Response:
 
 @routes.put(TRUSTED + "/{fp}")
 async def update_certificate(request: web.Request) -> web.Response:
-    """Change name, status or auto-registration; disabling closes the sessions that chain to it (A11)."""
+    """Change name, status or auto-registration; disabling closes the sessions that chain to it
+    (platform reference A11)."""
     tenant = request.match_info["tenant"]
     require_admin(request, tenant)
     trust = _platform(request).trust
@@ -115,7 +119,7 @@ async def update_certificate(request: web.Request) -> web.Response:
 
 @routes.delete(TRUSTED + "/{fp}")
 async def delete_certificate(request: web.Request) -> web.Response:
-    """204; open MQTT sessions that chain to it are closed (A11)."""
+    """204; open MQTT sessions that chain to it are closed (platform reference A11)."""
     tenant = request.match_info["tenant"]
     require_admin(request, tenant)
     _platform(request).trust.delete(tenant, request.match_info["fp"])
@@ -150,7 +154,8 @@ async def confirm(request: web.Request) -> web.Response:
 
 # --- chain check and CRL ------------------------------------------------------------------------------------------
 def parse_pem_chain(text: str) -> list[x509.Certificate]:
-    """Certificates from a PEM text whose newlines may have become spaces (the header forms of §1.6 and §2.1).
+    """Certificates from a PEM text whose newlines may have become spaces (the header forms of
+    platform reference §1.6 and §2.1).
 
     Raises:
         PlatformError: 400 "Cannot parse X509 certificate" when nothing or something broken is found.

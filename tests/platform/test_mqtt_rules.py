@@ -1,5 +1,8 @@
 """MQTT side of the platform: SmartREST (A13, A14), operations on s/ds, the s/dat gate (A8), closing sessions (A11),
-one connection per device, the sandbox listener beside the platform, and mosquitto's own clients (C/OpenSSL)."""
+one connection per device, the sandbox listener beside the platform, and mosquitto's own clients (C/OpenSSL).
+
+A numbers are decisions of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ def test_operations_gate_lifecycle_and_redelivery(local, rest: Rest, root, devic
     client = device(dev)
     assert client.connect() == 0
     client.subscribe("s/ds")
-    with pytest.raises(queue.Empty):  # A8: nothing before the first s/us or s/uat publish
+    with pytest.raises(queue.Empty):  # platform reference A8: nothing before the first s/us or s/uat publish
         client.messages.get(timeout=0.5)
     client.publish("s/us", "125")
     assert client.expect("s/ds") == "510,dev-ops"
@@ -156,7 +159,8 @@ def test_mosquitto_clients_get_a_token(local, rest: Rest, root, ca_path: Path, t
     cert, key = root.issue("dev-mosq").write(tmp_path, "dev-mosq")
     common = ["-h", "127.0.0.1", "-p", str(local.ports["mqtts"]), "--cafile", str(ca_path), "--cert", str(cert),
               "--key", str(key), "-V", "mqttv311"]
-    # mosquitto_rr publishes the request and reads the answer on ONE connection, as A8 requires: a separate
+    # mosquitto_rr publishes the request and reads the answer on ONE connection, as platform reference
+    # A8 requires: a separate
     # mosquitto_sub would never be released (and a second connection of the device takes the first one over).
     answer = subprocess.run(["mosquitto_rr", *common, "-i", "d:dev-mosq", "-t", "s/uat", "-e", "s/dat", "-n",
                              "-W", "20"], capture_output=True, text=True, timeout=60)

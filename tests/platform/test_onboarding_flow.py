@@ -51,7 +51,7 @@ def test_upload_pop_connect_token_measurement(local, rest: Rest, root, device, t
     assert client.connect() == 0
     assert any(e["kind"] == "registered" and e["device"] == "wb-dev-0001" for e in events(local))
 
-    # 6. token over s/uat, RS256 with the A7 claims, verifiable with the JWKS
+    # 6. token over s/uat, RS256 with the claims of docs/platform-reference.md A7, verifiable with the JWKS
     token = client.token()
     header = jwt.get_unverified_header(token)
     assert header["alg"] == "RS256"
@@ -61,7 +61,7 @@ def test_upload_pop_connect_token_measurement(local, rest: Rest, root, device, t
     assert claims["sub"] == "device_wb-dev-0001" and claims["ten"] == "t100" and claims["tfa"] is False
     assert claims["iss"] == "t100.localhost" and claims["exp"] - claims["iat"] == 3600
     assert {"jti", "tci", "xsrfToken", "nbf"} <= set(claims)
-    assert client.token() == token  # A6: before half-life the same token
+    assert client.token() == token  # platform reference A6: before half-life the same token
 
     # 7. the token as Bearer
     me = rest.call("GET", "/user/currentUser", token=token)

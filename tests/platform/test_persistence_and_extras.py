@@ -1,4 +1,7 @@
-"""A16 persistence across restarts, and the local extras: the live event stream, JWKS and health."""
+"""A16 persistence across restarts, and the local extras: the live event stream, JWKS and health.
+
+A16 is a decision of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 

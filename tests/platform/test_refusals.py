@@ -1,4 +1,7 @@
-"""One test per refusal reason (A3, A4, A5, A9): the CONNACK code and the sentence in the event log."""
+"""One test per refusal reason (A3, A4, A5, A9): the CONNACK code and the sentence in the event log.
+
+A numbers are decisions of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""REST rules of §1, §2, §3 and §6 with a plain urllib client: uploads, the Accept quirk, tokens, options, bulk."""
+"""REST rules of §1, §2, §3 and §6 with a plain urllib client: uploads, the Accept quirk, tokens, options, bulk.
+
+§ and A numbers are sections and decisions of the platform reference, docs/platform-reference.md.
+"""
 
 from __future__ import annotations
 
@@ -176,7 +179,7 @@ def test_bulk_registration_then_connect_with_auto_registration_off(local, rest: 
     mo = rest.call("GET", f"/inventory/managedObjects/{external['managedObject']['id']}").json
     assert mo["name"] == "Workbench device 1" and mo["com_cumulocity_model_Agent"] == {"active": "true"}
     client = device(root.issue("wb-dev-0001"))
-    assert client.connect() == 0  # bulk-registered devices are accepted whatever the flag says (A12)
+    assert client.connect() == 0  # bulk-registered devices are accepted whatever the flag says (platform reference A12)
     again = rest.multipart("/devicecontrol/bulkNewDeviceRequests", "devices.csv",
                            b"ID\tAUTH_TYPE\nwb-dev-0001\tCERTIFICATES\n")
     assert again.json["credentialUpdatedList"] == [{"bulkNewDeviceStatus": "CREDENTIAL_UPDATED",

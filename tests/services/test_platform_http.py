@@ -1,4 +1,5 @@
-"""The platform HTTP client against a loopback server speaking the documented REST contract (platform.md).
+"""The platform HTTP client against a loopback server speaking the REST contract of
+docs/platform-reference.md.
 
 The local platform's own integration tests exercise the same client end to end once it lands; this test pins
 what goes on the wire (auth headers, paths, multipart) and how documented answers and errors are read.

@@ -1,4 +1,4 @@
-"""GUI test setup: one qasync loop for the whole session (platform-notes: the recommended style)."""
+"""GUI test setup: one qasync loop for the whole session (the style docs/platform-notes.md recommends)."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def trusted_certificates(store: Keystore) -> list[x509.Certificate]:
 class SniContext(ssl.SSLContext):
     """An SSLContext that sends a fixed SNI name (and checks the hostname against it) whatever host it connects to.
 
-    Python cannot set SNI apart from the connect host and sends none for IP literals (platform-notes); this is
+    Python cannot set SNI apart from the connect host and sends none for IP literals (docs/platform-notes.md); this is
     `openssl s_client -connect HOST:PORT -servername NAME`.
     """
 

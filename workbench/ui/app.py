@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
+from typing import cast
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -15,17 +16,17 @@ from workbench.paths import resource_path
 
 def create_application() -> QApplication:
     """The QApplication with the names QSettings uses for the remembered layout."""
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv))
     app.setApplicationName("Device Onboarding Workbench")
     app.setOrganizationName("Workbench")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(resource_path("icons", "workbench.svg"))))
-    return app  # type: ignore[return-value]
+    return app
 
 
 def run_gui(open_path: str | None = None) -> int:
     """Open the main window (with a keystore, when one was double-clicked) and run the Qt/asyncio loop."""
-    import qasync  # imported after PySide6 so qasync binds to it (platform-notes)
+    import qasync  # imported after PySide6 so qasync binds to it (docs/platform-notes.md)
 
     from .assembly import build_workbench
     from .errors import ErrorBridge

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         """Put an area's page in its slot."""
         index = [a[0] for a in AREAS].index(title)
         old = self.pages.widget(index)
+        assert old is not None  # every area's slot holds a page from the start
         self.pages.insertWidget(index, page)
         self.pages.removeWidget(old)
         old.deleteLater()
@@ -142,7 +144,7 @@ class MainWindow(QMainWindow):
         splitter = settings.value("window/splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
-        self.navigation.setCurrentRow(int(settings.value("window/area", 0) or 0))
+        self.navigation.setCurrentRow(int(cast("int | str", settings.value("window/area", 0)) or 0))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout for next time (unless a page keeps the window open to save its work)."""

@@ -13,7 +13,8 @@ from workbench.errors import InvalidInputError
 MAX_ID_LENGTH = 64  # X.520 ub-common-name: the id becomes the certificate's CN
 MAX_REPORTED_LINES = 20
 CSV_SEPARATORS = {";": ";", ",": ",", "tab": "\t", "\t": "\t"}
-# The platform auto-detects tab, ';' or ',' (platform.md §3.1); an id containing one would break that detection.
+# The platform auto-detects tab, ';' or ',' (docs/platform-reference.md §3.1); an id containing one would break that
+# detection.
 _FORBIDDEN_CHARS = {":": "':' (it separates fields in the MQTT client id d:<id>)",
                     ";": "';' (a CSV separator)", ",": "',' (a CSV separator)", "\t": "a tab (a CSV separator)",
                     '"': "'\"' (CSV quoting)", "/": "'/' (the id names a folder)", "\\": "'\\' (the id names a folder)"}
@@ -189,7 +190,7 @@ def _registration_columns(entries: Iterable[DeviceEntry], device_type: str, id_t
 
 def bulk_registration_csv(entries: Sequence[DeviceEntry], *, separator: str = ";", device_type: str = "",
                           id_type: str = "") -> bytes:
-    """The platform's bulk-registration file (platform.md §3): certificate devices, no password, agent active.
+    """The platform's bulk-registration file (platform reference §3): certificate devices, no password, agent active.
 
     Columns: ID, AUTH_TYPE=CERTIFICATES, empty CREDENTIALS, then TYPE / NAME / IDTYPE only when some device has
     one (or a default is given), and com_cumulocity_model_Agent.active=true last. UTF-8, '\\n' line ends.

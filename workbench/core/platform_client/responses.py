@@ -66,7 +66,7 @@ class TrustedCertificate:
 
 @dataclass(frozen=True)
 class BulkRegistrationResult:
-    """Counters and per-row failures of a bulk registration (§3.3)."""
+    """Counters and per-row failures of a bulk registration (docs/platform-reference.md §3.3)."""
 
     total: int
     created: int

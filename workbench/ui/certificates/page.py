@@ -28,6 +28,7 @@ from workbench.core.pki.chain import build_chain, cert_label
 from workbench.errors import WorkbenchError
 from workbench.services import certificates
 from workbench.services.certificates import certificate_status
+from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.certificates import store_actions
 from workbench.ui.certificates.details_view import CertificateDetails
 from workbench.ui.certificates.toolbar import CertificatesToolbar
@@ -48,7 +49,7 @@ class CertificatesPage(QWidget):
         super().__init__()
         self.workspace = workspace or paths.default_workspace()
         self.setAcceptDrops(True)
-        self.platform_info: object | None = None
+        self.platform_info: LocalPlatformInfo | None = None
         self.wizard: QWidget | None = None  # the open certificate wizard (the toolbar opens it)
         self.fleet_dialog: QWidget | None = None
         layout = QVBoxLayout(self)
@@ -103,12 +104,12 @@ class CertificatesPage(QWidget):
             items[record.name] = item
         ca_fingerprints = {r.certificate.fingerprint(hashes.SHA1()).hex() for r in cas}
         issued = [r for r in issued if r.sha1.lower() not in ca_fingerprints]  # intermediates show as CAs
-        for record in issued:
-            parent = items.get(record.ca)
-            name = record.cn or record.certificate.subject.rfc4514_string()
+        for issued_record in issued:
+            parent = items.get(issued_record.ca)
+            name = issued_record.cn or issued_record.certificate.subject.rfc4514_string()
             if parent is not None:
-                parent.addChild(self._item(name, record.status(), record.certificate,
-                                           ("issued", record.ca, record.serial)))
+                parent.addChild(self._item(name, issued_record.status(), issued_record.certificate,
+                                           ("issued", issued_record.ca, issued_record.serial)))
         if self.opened.childCount():
             self.tree.addTopLevelItem(self.opened)
         self.tree.expandAll()
@@ -181,7 +182,9 @@ class CertificatesPage(QWidget):
             self.tree.addTopLevelItem(self.opened)
         self.opened.setExpanded(True)
         node.setExpanded(True)
-        self.tree.setCurrentItem(node.child(0))
+        first = node.child(0)
+        assert first is not None  # file_certificates refuses a file without certificates
+        self.tree.setCurrentItem(first)
         self.message.setText(f"Opened '{path}': {found.kind}, {len(found.certificates)} certificate(s)")
         return True
 
@@ -216,6 +219,6 @@ class CertificatesPage(QWidget):
         if name:
             self.select_name(name)
 
-    def set_local_platform(self, info: object) -> None:
+    def set_local_platform(self, info: LocalPlatformInfo) -> None:
         """The running local platform, for the fleet dialog's CSV upload."""
         self.platform_info = info

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
@@ -28,12 +28,14 @@ if TYPE_CHECKING:
     from cryptography import x509
     from PySide6.QtWidgets import QLabel
 
+    from workbench.services.local_platform import LocalPlatformInfo
+
 
 class CertificatesPageFace(Protocol):
     """What the toolbar needs of its page (the page composes the toolbar; the toolbar never imports the page)."""
 
     workspace: Path
-    platform_info: object
+    platform_info: LocalPlatformInfo | None
     message: QLabel
     wizard: QWidget | None
     fleet_dialog: QWidget | None
@@ -103,7 +105,7 @@ class CertificatesToolbar(QWidget):
         """The certificate wizard for one kind; the tree refreshes when it created something."""
         from workbench.ui.wizards.certificate_wizard import CertificateWizard
 
-        wizard = CertificateWizard(self.page.workspace, kind, self.page)
+        wizard = CertificateWizard(self.page.workspace, kind, cast(QWidget, self.page))  # the page is a QWidget
         wizard.created.connect(lambda _record: self.page.refresh_keep_selection())
         wizard.open()
         self.page.wizard = wizard
@@ -112,7 +114,7 @@ class CertificatesToolbar(QWidget):
         """The fleet issuance dialog, with the local platform for the CSV upload."""
         from workbench.ui.dialogs.fleet_dialog import FleetDialog
 
-        dialog = FleetDialog(self.page.workspace, self.page)
+        dialog = FleetDialog(self.page.workspace, cast(QWidget, self.page))  # the page is a QWidget
         if self.page.platform_info is not None:
             dialog.set_platform(self.page.platform_info)
         dialog.finished_run.connect(lambda _result: self.page.refresh_keep_selection())

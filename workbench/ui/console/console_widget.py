@@ -142,8 +142,8 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
         export.clicked.connect(self._on_export_clicked)
         for widget in (self.topic_filter, self.search):
             bar.addWidget(widget, 1)
-        for widget in (self.regex_box, self.pause_button, clear, export):
-            bar.addWidget(widget)
+        for control in (self.regex_box, self.pause_button, clear, export):
+            bar.addWidget(control)
         layout.addLayout(bar)
         split = QSplitter(Qt.Orientation.Horizontal)
         self.table = QTableView()

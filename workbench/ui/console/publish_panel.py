@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,9 +25,28 @@ from workbench.core.platform_client.smartrest import STATIC_TEMPLATES
 
 from .publish_extras import PublishProperties, SavedMessagesButton
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtCore import QTimer
+
+    from workbench.services.mqtt_session import MqttSession, SessionSettings
+    from workbench.ui.models.message_table import MessageTableModel
+
+    from .console_widget import ConsoleWidget
+
 
 class PublishPanelMixin:
     """Publishing, for ConsoleWidget (it provides session, model and the problem banner)."""
+
+    if TYPE_CHECKING:  # what ConsoleWidget provides, declared for the type checker
+        settings: SessionSettings
+        profile_id: str
+        session: MqttSession
+        model: MessageTableModel
+        _repeat_timer: QTimer
+
+        def _guard(self, action: Callable[[], object]) -> bool: ...
 
     def _build_publish_panel(self) -> QWidget:
         panel = QWidget()
@@ -46,7 +66,7 @@ class PublishPanelMixin:
             action.setToolTip(", ".join(fields))
             action.triggered.connect(lambda _=False, c=code, f=fields: self._insert_template(c, f))
         templates.setMenu(menu)
-        self.saved_button = SavedMessagesButton(self, self.profile_id)
+        self.saved_button = SavedMessagesButton(cast("ConsoleWidget", self), self.profile_id)
         row.addWidget(self.topic_combo, 1)
         row.addWidget(self.pub_qos)
         row.addWidget(self.retain_box)
@@ -131,6 +151,6 @@ class PublishPanelMixin:
         self.payload_edit.appendPlainText(",".join([code, *(f"<{f}>" for f in fields)]))
 
     def _on_from_file_clicked(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Publish a file")
+        name, _ = QFileDialog.getOpenFileName(cast(QWidget, self), "Publish a file")
         if name:
             self._publish_once(Path(name).read_bytes())

@@ -3,6 +3,9 @@ its message count."""
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -18,11 +21,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from workbench.services.mqtt_session import MqttSession, SessionSettings
+    from workbench.ui.models.message_table import MessageTableModel
+
+    from .session_bridge import SessionBridge
+
 FILTER_COLOURS = ("#1565c0", "#2e7d32", "#ad1457", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#c62828")
 
 
 class SubscribePanelMixin:
     """Subscriptions, for ConsoleWidget (it provides session, model, bridge and the view filter)."""
+
+    if TYPE_CHECKING:  # what ConsoleWidget provides, declared for the type checker
+        settings: SessionSettings
+        session: MqttSession
+        model: MessageTableModel
+        bridge: SessionBridge
+        subscriptions: dict[str, QTreeWidgetItem]
+
+        def _guard(self, action: Callable[[], object]) -> bool: ...
+
+        def _on_view_filter_changed(self) -> None: ...
 
     def _build_subscribe_panel(self) -> QWidget:
         panel = QWidget()
@@ -82,7 +104,7 @@ class SubscribePanelMixin:
     def _on_unsubscribe_clicked(self) -> None:
         for item in self.subscription_list.selectedItems():
             topic_filter = item.text(0)
-            if self._guard(lambda f=topic_filter: self.session.unsubscribe(f)):
+            if self._guard(functools.partial(self.session.unsubscribe, topic_filter)):
                 self.subscription_list.takeTopLevelItem(self.subscription_list.indexOfTopLevelItem(item))
                 self.subscriptions.pop(topic_filter, None)
         self.bridge.set_subscriptions(list(self.subscriptions))

@@ -31,13 +31,14 @@ from PySide6.QtWidgets import (
 
 from workbench.core.files import read_input_file
 from workbench.core.pki.keys import KeySpec
+from workbench.core.platform_client.responses import BulkRegistrationResult
 from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords, typed_or_stored
 from workbench.services.fleet import FleetProgress, FleetResult
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.platform_http import BulkRegistrationResult, PlatformCredentials, PlatformHttp
+from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 from workbench.services.store_fleet import FleetOrder, fleet_devices, run_fleet
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.errors import run_action, spawn
@@ -60,7 +61,7 @@ class FleetDialog(QDialog):
         super().__init__(parent)
         self.workspace = Path(workspace)
         self.platform: LocalPlatformInfo | None = None
-        self.result: FleetResult | None = None
+        self.result: FleetResult | None = None  # type: ignore[assignment]  # hides QDialog.result(); tests read it
         self.task: asyncio.Task[None] | None = None
         self.upload_task: asyncio.Task[None] | None = None
         self.jobs: int | None = None  # None: every core (tiny fleets stay in-process)

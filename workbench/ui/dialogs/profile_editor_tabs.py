@@ -3,6 +3,8 @@ will message, the connect properties, and the proxy; a mixin so the editor modul
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,6 +45,11 @@ def password_field() -> QLineEdit:
 class EditorTabs:
     """Tab builders of ProfileEditor (a QDialog); they create the widgets the editor reads back in `_build`."""
 
+    if TYPE_CHECKING:  # what ProfileEditor provides, declared for the type checker
+        def _on_mode_changed(self, index: int) -> None: ...
+
+        def _show_warnings(self) -> None: ...
+
     def _tls(self, t: TlsSettings, secrets: ProfileSecrets) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -56,16 +63,16 @@ class EditorTabs:
         self.tls_pages.addWidget(QLabel("The broker's certificate is checked against the system's trusted CAs."))
         ca_page = QWidget()
         ca_form = QFormLayout(ca_page)
-        box, self.ca_only = file_field(self, t.ca_file, "CA certificate file")
+        box, self.ca_only = file_field(cast(QWidget, self), t.ca_file, "CA certificate file")
         ca_form.addRow("CA certificate file", box)
         self.tls_pages.addWidget(ca_page)
         ss_page = QWidget()
         ss = QFormLayout(ss_page)
-        box, self.ca_file = file_field(self, t.ca_file, "CA file")
+        box, self.ca_file = file_field(cast(QWidget, self), t.ca_file, "CA file")
         ss.addRow("CA file", box)
-        box, self.cert_file = file_field(self, t.client_certificate_file, "client certificate file")
+        box, self.cert_file = file_field(cast(QWidget, self), t.client_certificate_file, "client certificate file")
         ss.addRow("Client certificate file", box)
-        box, self.key_file = file_field(self, t.client_key_file, "client key file")
+        box, self.key_file = file_field(cast(QWidget, self), t.client_key_file, "client key file")
         ss.addRow("Client key file", box)
         self.key_password = password_field()
         self.key_password.setText(secrets.key_password or "")
@@ -76,14 +83,14 @@ class EditorTabs:
         self.tls_pages.addWidget(ss_page)
         ks_page = QWidget()
         ks = QFormLayout(ks_page)
-        box, self.keystore_file = file_field(self, t.keystore_file, "keystore file (the truststore)")
+        box, self.keystore_file = file_field(cast(QWidget, self), t.keystore_file, "keystore file (the truststore)")
         ks.addRow("Keystore file", box)
         self.trusted_alias = QLineEdit(t.trusted_keystore_alias)
         ks.addRow("Trusted keystore alias", self.trusted_alias)
         self.trusted_password = password_field()
         self.trusted_password.setText(secrets.trusted_keystore_password or "")
         ks.addRow("Trusted keystore password", self.trusted_password)
-        box, self.client_keystore = file_field(self, t.client_keystore_file, "client keystore")
+        box, self.client_keystore = file_field(cast(QWidget, self), t.client_keystore_file, "client keystore")
         ks.addRow("Client keystore", box)
         self.client_keystore_password = password_field()
         self.client_keystore_password.setText(secrets.client_keystore_password or "")

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cryptography import x509
+from PySide6.QtWidgets import QWidget
 
 from workbench.core.files import read_input_file
 from workbench.core.keystore import keytool_equivalents as kt
@@ -59,7 +60,7 @@ class StoreActions:
 
     def _try_edit(self, change: Callable[[], Change], text: str, keytool: str) -> bool:
         """Compute the change as one user action (its problem shown in the page), then push it as an edit."""
-        done = run_action(self, change, self.problem)  # type: ignore[arg-type]
+        done = run_action(cast(QWidget, self), change, self.problem)  # the page is a QWidget
         return done is not None and self._edit(text, done, keytool)
 
     def add_key_pair_from_files(self, cert_path: str | Path, key_path: str | Path, key_password: str | None,
@@ -103,7 +104,7 @@ class StoreActions:
 
         self.say(f"Connecting to {host}:{port}…")
         work = asyncio.to_thread(fetch_server_chain, host, port, server_name=server_name or None)
-        return spawn(self, work, fetched, self.problem)  # type: ignore[arg-type]
+        return spawn(cast(QWidget, self), work, fetched, self.problem)
 
     def rename(self, alias: str, new_alias: str) -> bool:
         """keytool -changealias."""
@@ -131,8 +132,8 @@ class StoreActions:
 
     def convert(self, kind: StoreKind) -> bool:
         """keytool -importkeystore into the other type; Save writes a new file beside the old one."""
-        change = run_action(self, lambda: convert_store(self.state.store, kind),  # type: ignore[union-attr]
-                            self.problem)  # type: ignore[arg-type]
+        change = run_action(cast(QWidget, self), lambda: convert_store(self.state.store, kind),  # type: ignore[union-attr]
+                            self.problem)
         if change is None:
             return False
         source, _old = self._where()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import shiboken6
 from PySide6.QtCore import Signal
@@ -23,6 +24,7 @@ from workbench.core.keystore.operations import (
 )
 from workbench.core.pki.certio import load_certificates
 from workbench.core.pki.fleet import KeystoreOptions
+from workbench.core.pki.keys import PrivateKey
 from workbench.errors import InvalidInputError, KeystorePasswordError, WorkbenchError
 from workbench.services import device_bundle
 from workbench.services.local_platform import LocalPlatformInfo
@@ -64,7 +66,7 @@ class KeystoresPage(StoreActions, QWidget):
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.keytool.toPlainText()))
         row.addWidget(copy)
         layout.addLayout(row)
-        self.keytool = QPlainTextEdit(readOnly=True)
+        self.keytool: QPlainTextEdit = QPlainTextEdit(readOnly=True)
         self.keytool.setMaximumHeight(90)
         self.keytool.setPlaceholderText("Each action shows the keytool (or openssl) command that does the same; "
                                         "passwords come from $STOREPASS, $NEWPASS and $KEYPASS.")
@@ -252,7 +254,8 @@ class KeystoresPage(StoreActions, QWidget):
                                             keystore=KeystoreOptions(kind, password.encode()), trust=tuple(trusted),
                                             truststore_kind=kind)
             names = spec.names()
-            files = device_bundle.bundle_files(spec, entry.require_key(), entry.chain)
+            key = cast(PrivateKey, entry.require_key())  # whatever key the store holds: the bundle only serialises it
+            files = device_bundle.bundle_files(spec, key, entry.chain)
             written = device_bundle.write_files(Path(folder), {n: files[n] for n in (names["keystore"],
                                                                                      names["truststore"])})
             return written[names["keystore"]], written[names["truststore"]]

@@ -44,8 +44,10 @@ def fill(table: QTableWidget, store: Keystore, now: dt.datetime | None = None) -
             table.setItem(row, column, item)
         colour = "#c62828" if expires < moment else "#ef6c00" if expires - moment < SOON else None
         if colour:
-            table.item(row, 3).setForeground(QBrush(QColor(colour)))
-            table.item(row, 3).setToolTip("expired" if expires < moment else "expires within 30 days")
+            expiry = table.item(row, 3)
+            assert expiry is not None  # the loop above has just set it
+            expiry.setForeground(QBrush(QColor(colour)))
+            expiry.setToolTip("expired" if expires < moment else "expires within 30 days")
         if entry.alias == selected:
             table.selectRow(row)
 
@@ -59,7 +61,9 @@ def selected_alias(table: QTableWidget) -> str | None:
 def select(table: QTableWidget, alias: str) -> bool:
     """Select a row by alias (case-insensitive, as JKS stores aliases lower-cased)."""
     for row in range(table.rowCount()):
-        if table.item(row, 0).text().lower() == alias.lower():
+        item = table.item(row, 0)
+        assert item is not None  # fill() sets every cell of a row
+        if item.text().lower() == alias.lower():
             table.selectRow(row)
             return True
     return False

@@ -131,10 +131,13 @@ class DeviceDetail(QWidget):
             set_row(self.operations, row, (op["id"], operation_name(op), op["status"],
                                            local_time(op.get("creationTime")), str(result)),
                     STATUS_COLOURS.get(op["status"]), op["id"])
-            self.operations.item(row, 2).setToolTip(" → ".join(history))
+            status = self.operations.item(row, 2)
+            assert status is not None  # set_row has just filled the row
+            status.setToolTip(" → ".join(history))
 
     def _records(self, events: list[dict[str, Any]], alarms: list[dict[str, Any]]) -> None:
-        rows = [(e["time"], "event", e["type"], "", e.get("text", ""), None) for e in events]
+        rows: list[tuple[Any, str, Any, str, str, str | None]] = [
+            (e["time"], "event", e["type"], "", e.get("text", ""), None) for e in events]
         rows += [(a["time"], "alarm", a["type"], f"{a.get('severity', '')} / {a.get('status', '')}",
                   f"{a.get('text', '')} (×{a.get('count', 1)})", SEVERITY_COLOURS.get(a.get("severity", "")))
                  for a in alarms]

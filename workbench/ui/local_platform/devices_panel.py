@@ -135,7 +135,9 @@ class DevicesPanel(QWidget):
                                         externals or "–", certificate_text(device),
                                         local_time(device.get("lastSeen"), True),
                                         "● connected" if online else "○ offline"), None, device["deviceId"])
-            self.devices.item(row, 6).setForeground(QBrush(QColor("#2e7d32" if online else "#78909c")))
+            state = self.devices.item(row, 6)
+            assert state is not None  # set_row has just filled the row
+            state.setForeground(QBrush(QColor("#2e7d32" if online else "#78909c")))
             if device["deviceId"] == chosen:
                 self.devices.selectRow(row)
         self.devices.blockSignals(False)

@@ -69,7 +69,9 @@ class EventLog(QWidget):
         values = (event.get("time", "")[11:23], event.get("kind", ""), event.get("tenant", ""),
                   event.get("device", ""), event.get("message", ""), "")
         set_row(self.log, row, values, KIND_COLOURS.get(event.get("kind", ""), "#37474f"))
-        self.log.item(row, 4).setToolTip(event.get("message", ""))
+        message = self.log.item(row, 4)
+        assert message is not None  # set_row has just filled the row
+        message.setToolTip(event.get("message", ""))
         if event.get("kind") in REFUSALS:
             button = QPushButton("why?")
             button.setToolTip("Which check failed, and how to fix it")

@@ -155,7 +155,8 @@ class LocalPlatformPage(QWidget):
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError, ssl.SSLError, ConnectionError):
             async with aiohttp.ClientSession(timeout=timeout) as session, session.get(
-                    f"{info.rest_url}/platform/events?history=true", headers=headers, ssl=context) as response:
+                    f"{info.rest_url}/platform/events?history=true", headers=headers,
+                    ssl=context if context is not None else True) as response:
                 async for raw in response.content:
                     line = raw.decode("utf-8", "replace").strip()
                     if line.startswith("data: "):

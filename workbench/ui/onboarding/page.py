@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -40,7 +41,7 @@ from workbench.ui.onboarding.steps import EQUIVALENTS, LINKS, STEPS
 from workbench.ui.platform_target import PlatformTarget
 
 TITLES = dict(STEPS)
-DEMO_NAMES = {"new_ca_name": "ACME Smart Buildings Root CA", "organization": "ACME Smart Buildings"}
+DEMO_NAMES: dict[str, Any] = {"new_ca_name": "ACME Smart Buildings Root CA", "organization": "ACME Smart Buildings"}
 
 
 class OnboardingPage(QWidget):

@@ -133,7 +133,9 @@ class PopPage(QWidget):
     def sign(self) -> PopSignature | None:
         """Sign the code's exact bytes and check the signature against the CA certificate."""
         code = run_action(self, lambda: code_from_text(self.code.toPlainText()), self._show_state_problem)
-        signed = run_action(self, lambda: self._sign(code), self._show_state_problem) if code is not None else None
+        if code is None:
+            return None
+        signed = run_action(self, lambda: self._sign(code), self._show_state_problem)
         if signed is None:
             return None
         signature, self.certificate = signed

@@ -103,7 +103,7 @@ class VerificationCertificateTab(QWidget):
         """The certificate as PEM ('' before one was made)."""
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode() if self.certificate else ""
 
-    def create(self) -> x509.Certificate | None:
+    def create(self) -> x509.Certificate | None:  # type: ignore[override]  # hides QWidget.create(); tests call it
         """Sign a certificate with CN = code by the chosen CA."""
         def sign() -> tuple[x509.Certificate, Issuer]:
             name = self.ca.currentData()

@@ -1,5 +1,5 @@
 """A live line plot drawn with QPainter: cheap enough to repaint every second for a demo or a device page, with no
-QtCharts in the bundle (platform-notes)."""
+QtCharts in the bundle (QtCharts is only in PySide6-Addons: docs/platform-notes.md)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class LivePlot(QWidget):
     def __init__(self, window: float = 120.0, max_points: int = 2000, parent: QWidget | None = None, *,
                  x_label: str = "seconds", y_label: str = "") -> None:
         super().__init__(parent)
-        self.window = window
+        self.window_seconds = window  # not `self.window`: that would hide QWidget.window()
         self.max_points = max_points
         self.series: dict[str, deque[tuple[float, float]]] = {}
         self.min_span = 0.0  # the smallest value range shown (set it to the sensor's meaningful change)
@@ -48,7 +48,7 @@ class LivePlot(QWidget):
         """Append a point and repaint (cheap: only the visible window is kept)."""
         points = self.series.setdefault(series, deque(maxlen=self.max_points))
         points.append((t, value))
-        while points and points[0][0] < t - self.window:
+        while points and points[0][0] < t - self.window_seconds:
             points.popleft()
         self.update()
 

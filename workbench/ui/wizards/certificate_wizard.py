@@ -51,7 +51,7 @@ class CertificateWizard(QWizard):
         self.workspace = Path(workspace)
         self.kind = kind
         self.task: asyncio.Task[None] | None = None
-        self.result: object | None = None
+        self.result: object | None = None  # type: ignore[assignment]  # hides QDialog.result(); tests read it
         self._busy = False
         self.setWindowTitle(TITLES[kind])
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
