@@ -155,8 +155,8 @@ def main() -> int:
         console.connect_session()
         while console.state_label.text() != "connected":
             await asyncio.sleep(0.05)
-        console.filter_edit.setText("bench/#")
-        console.subscribe()
+        console.subscribe_panel.filter_edit.setText("bench/#")
+        console.subscribe_panel.subscribe()
         await asyncio.sleep(0.5)
         for _ in range(20):
             app.processEvents()

@@ -32,31 +32,32 @@ def test_publish_subscribe_filter_detail_export(qtbot: QtBot, broker, tmp_path: 
     console = page.open_console(SessionSettings("127.0.0.1", broker.plain_port, "wb-gui", protocol=5))
     qtbot.waitUntil(lambda: console.state_label.text() == "connected", timeout=10_000)  # as the GUI shows it
     assert counts[-1] == 1 and page.tabs.tabText(0).startswith("●")
-    console.filter_edit.setText("s/#")
-    qtbot.mouseClick(console.subscribe_button, Qt.MouseButton.LeftButton)
-    console.topic_combo.setCurrentText("s/us")
-    console.payload_edit.setPlainText('{"temperature": 21.5}')
-    assert console.payload_check.text() == "✓ valid JSON"
+    sub, pub, view = console.subscribe_panel, console.publish_panel, console.message_view
+    sub.filter_edit.setText("s/#")
+    qtbot.mouseClick(sub.subscribe_button, Qt.MouseButton.LeftButton)
+    pub.topic_combo.setCurrentText("s/us")
+    pub.payload_edit.setPlainText('{"temperature": 21.5}')
+    assert pub.payload_check.text() == "✓ valid JSON"
     # Publish until our own message comes back through the subscription (the SUBACK may lag the click).
-    qtbot.waitUntil(lambda: console.publish() or any(m.direction == "in" for m in console.model.visible_messages()),
+    qtbot.waitUntil(lambda: pub.publish() or any(m.direction == "in" for m in console.model.visible_messages()),
                     timeout=10_000)
-    console.payload_edit.setPlainText("200,c8y_Temperature,T,21.5,C")
-    console.publish()
+    pub.payload_edit.setPlainText("200,c8y_Temperature,T,21.5,C")
+    pub.publish()
     qtbot.waitUntil(lambda: any(m.direction == "in" and m.payload.startswith(b"200,")
                                 for m in console.model.visible_messages()), timeout=10_000)
-    assert console.subscriptions["s/#"].text(2) != "0"
+    assert sub.subscriptions["s/#"].text(2) != "0"
 
     incoming = [i for i, m in enumerate(console.model.visible_messages())
                 if m.direction == "in" and m.payload.startswith(b"200,")]
-    console.table.selectRow(incoming[-1])
-    assert console.detail.tabs.currentWidget() is console.detail.views["SmartREST"]
-    assert "fragment=c8y_Temperature" in console.detail.views["SmartREST"].toPlainText()
+    view.table.selectRow(incoming[-1])
+    assert view.detail.tabs.currentWidget() is view.detail.views["SmartREST"]
+    assert "fragment=c8y_Temperature" in view.detail.views["SmartREST"].toPlainText()
 
-    console.search.setText("temperature")
+    view.search.setText("temperature")
     assert all(b"temperature" in m.payload.lower() for m in console.model.visible_messages())
-    console.search.setText("")
+    view.search.setText("")
     out = tmp_path / "messages.csv"
-    assert console.export(out) == console.model.rowCount()
+    assert view.export(out) == console.model.rowCount()
     rows = list(csv.reader(io.StringIO(out.read_text())))
     assert rows[0][:3] == ["time", "direction", "topic"] and len(rows) == console.model.rowCount() + 1
     page.grab().save(str(screenshot_dir / "connections-console.png"))
@@ -70,7 +71,7 @@ def test_refused_connection_is_explained_in_the_console(qtbot: QtBot) -> None:
     console = page.open_console(SessionSettings("127.0.0.1", free_port(), "wb-gui"))
     qtbot.waitUntil(lambda: console.state_label.text() == "failed", timeout=10_000)
     assert "Connection refused by" in console.problem.text()
-    assert console.connect_button.isEnabled() and not console.publish_button.isEnabled()
+    assert console.connect_button.isEnabled() and not console.publish_panel.publish_button.isEnabled()
     assert page.tabs.tabText(0).startswith("✗")
 
 

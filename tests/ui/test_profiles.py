@@ -82,21 +82,22 @@ def test_keystore_profile_edit_save_connect(qtbot: QtBot, qasync_loop: asyncio.A
     console = page.consoles()[0]
     qtbot.waitUntil(lambda: console.state_label.text() == "connected", timeout=10_000)
     assert console.token_panel is not None
+    sub, pub, view = console.subscribe_panel, console.publish_panel, console.message_view
     # over mutual TLS: subscribe, publish, filter and export, against the platform's real rules
-    console.filter_edit.setText("s/e")
-    console.subscribe()
-    console.topic_combo.setCurrentText("s/us")
-    console.payload_edit.setPlainText("999,unknown")
-    qtbot.waitUntil(lambda: console.publish() or any(m.topic == "s/e" for m in console.model.visible_messages()),
+    sub.filter_edit.setText("s/e")
+    sub.subscribe()
+    pub.topic_combo.setCurrentText("s/us")
+    pub.payload_edit.setPlainText("999,unknown")
+    qtbot.waitUntil(lambda: pub.publish() or any(m.topic == "s/e" for m in console.model.visible_messages()),
                     timeout=10_000)
     error = next(m for m in console.model.visible_messages() if m.topic == "s/e")
     assert error.payload == b"40,999,Unknown template 999"
-    console.topic_filter.setText("s/e")
+    view.topic_filter.setText("s/e")
     assert {m.topic for m in console.model.visible_messages()} == {"s/e"}
     out = tmp_path / "errors.jsonl"
-    assert console.export(out) == len(console.model.visible_messages())
+    assert view.export(out) == len(console.model.visible_messages())
     assert json.loads(out.read_text().splitlines()[0])["topic"] == "s/e"
-    console.topic_filter.setText("")
+    view.topic_filter.setText("")
     page.grab().save(str(screenshot_dir / "connections-profiles.png"))
     console.shutdown()
     # a wrong keystore password is explained before any connection is tried

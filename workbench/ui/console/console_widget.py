@@ -1,46 +1,33 @@
-"""One connection's console: connect, subscribe, publish, and watch messages without the GUI ever blocking."""
+"""One connection's console: connect, subscribe, publish, and watch messages without the GUI ever blocking.
+
+The console owns the session, its bridge and the message table, and composes the panels of this package: each panel
+gets the session and a PanelContext (never the console), and the console wires their signals together.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSplitter,
-    QTableView,
-    QTabWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from workbench.core.console.export import to_csv, to_json_lines
-from workbench.core.console.messages import MessageFilter, MessageRing
-from workbench.core.files import write_atomic
+from workbench.core.console.messages import MessageRing
 from workbench.errors import WorkbenchError
 from workbench.services.mqtt_session import MqttSession, SessionSettings, SessionState
-from workbench.ui.errors import run_action
 from workbench.ui.models.message_table import MessageTableModel
 from workbench.ui.widgets.problem_label import ProblemLabel
 
-from .detail_pane import DetailPane
-from .publish_panel import PublishPanelMixin
+from .message_view import MessageView
+from .panel_api import PanelContext
+from .publish_panel import PublishPanel
 from .session_bridge import SessionBridge
 from .status_panels import HandshakePanel, SysPanel
-from .subscribe_panel import SubscribePanelMixin
+from .subscribe_panel import SubscribePanel
 from .token_panel import TokenPanel
 
 
-class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
+class ConsoleWidget(QWidget):
     """A tab of the Connections page, bound to one MqttSession.
 
     Signals:
@@ -58,45 +45,57 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
         self.bridge = SessionBridge(self.model, self)
         self.bridge.state_changed.connect(self._on_session_state)
         self.session = MqttSession(settings, self.bridge)
-        self.subscriptions: dict[str, QTreeWidgetItem] = {}
-        self._repeat_timer = QTimer(self)
-        self._repeat_timer.timeout.connect(self._on_repeat_tick)
-        self._repeat_left = 0
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_connection_bar())
         self.problem = ProblemLabel("console_problem")
         layout.addWidget(self.problem)
+        context = PanelContext(settings, self.show_problem)
+        self.subscribe_panel = SubscribePanel(self.session, context)
+        self.publish_panel = PublishPanel(self.session, context, profile_id)
+        self.message_view = MessageView(self.model, self.show_problem, self.subscribe_panel.muted)
         self.tools = QTabWidget()
         self.token_panel: TokenPanel | None = None
         self.handshake_panel: HandshakePanel | None = None
         if settings.tls is not None:  # certificate connections to a platform get the device token panel
-            self.token_panel = TokenPanel(self, rest_url)
+            self.token_panel = TokenPanel(self.session, context, self.subscribe_panel.subscribe_to, rest_url)
             self.tools.addTab(self.token_panel, "Device token")
-            self.handshake_panel = HandshakePanel(self)
+            self.handshake_panel = HandshakePanel(settings)
             self.tools.addTab(self.handshake_panel, "TLS handshake")
-        self.sys_panel = SysPanel(self)
+        self.sys_panel = SysPanel(self.session)
         self.tools.addTab(self.sys_panel, "Broker status ($SYS)")
         self.tools.setMaximumHeight(300)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self._build_subscribe_panel())
-        top.addWidget(self._build_publish_panel())
+        top.addWidget(self.subscribe_panel)
+        top.addWidget(self.publish_panel)
         top.setSizes([380, 620])
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(self.tools)
         main.addWidget(top)
-        main.addWidget(self._build_message_view())
+        main.addWidget(self.message_view)
         main.setSizes([200, 260, 520])
         layout.addWidget(main, 1)
-        self.model.counts_changed.connect(self._on_counts_changed)
+        self._wire()
         self._set_enabled_for(SessionState.DISCONNECTED)
         self._shortcut("Ctrl+Shift+C", self.connect_session)
         self._shortcut("Ctrl+Shift+D", self.disconnect_session)
-        self._shortcut("Ctrl+Return", self.publish)
+        self._shortcut("Ctrl+Return", self.publish_panel.publish)
         self._shortcut("Ctrl+L", self.model.clear)
-        self._shortcut("Ctrl+F", self.search.setFocus)
+        self._shortcut("Ctrl+F", self.message_view.search.setFocus)
 
     # --- building ------------------------------------------------------------------------------------------
-    def _shortcut(self, keys: str, slot: object) -> None:
+    def _wire(self) -> None:
+        """The panels' signals: what one panel does that another (or the table) must learn."""
+        subscribe = self.subscribe_panel
+        subscribe.subscriptions_changed.connect(self._on_subscriptions_changed)
+        subscribe.muted_changed.connect(self.message_view.refilter)
+        self.publish_panel.published.connect(
+            lambda topic, data, qos, retain, shown: self.model.add_message("out", topic, data, qos, retain, shown))
+        self.model.counts_changed.connect(lambda *_: subscribe.show_counts(self.model.ring.per_subscription))
+        if self.token_panel is not None:
+            self.bridge.token_line.connect(self.token_panel.on_token_line)
+        self.bridge.sys_message.connect(self.sys_panel.on_sys_message)
+
+    def _shortcut(self, keys: str, slot: Callable[[], object]) -> None:
         shortcut = QShortcut(QKeySequence(keys), self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(slot)
@@ -120,60 +119,10 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
         bar.addWidget(self.disconnect_button)
         return bar
 
-    def _build_message_view(self) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        bar = QHBoxLayout()
-        self.topic_filter = QLineEdit()
-        self.topic_filter.setPlaceholderText("show topics matching…")
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("search payloads (Ctrl+F)")
-        self.regex_box = QCheckBox("Regex")
-        for widget in (self.topic_filter, self.search):
-            widget.textChanged.connect(self._on_view_filter_changed)
-        self.regex_box.toggled.connect(self._on_view_filter_changed)
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.toggled.connect(self._on_pause_toggled)
-        clear = QPushButton("Clear")
-        clear.setToolTip("Ctrl+L")
-        clear.clicked.connect(self.model.clear)
-        export = QPushButton("Export…")
-        export.clicked.connect(self._on_export_clicked)
-        for widget in (self.topic_filter, self.search):
-            bar.addWidget(widget, 1)
-        for control in (self.regex_box, self.pause_button, clear, export):
-            bar.addWidget(control)
-        layout.addLayout(bar)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        # Fixed row heights and column widths: nothing is measured per inserted row at 10,000 messages/s.
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(20)
-        header = self.table.horizontalHeader()
-        metrics = self.table.fontMetrics()
-        for column, sample in ((0, "00:00:00.000"), (1, "Dir"), (3, "QoS"), (4, "Retain"), (5, "100000")):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + 16)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        split.addWidget(self.table)
-        self.detail = DetailPane()
-        split.addWidget(self.detail)
-        split.setSizes([560, 440])
-        layout.addWidget(split, 1)
-        self.counts = QLabel("no messages yet")
-        layout.addWidget(self.counts)
-        self.model.rowsInserted.connect(self._on_rows_inserted)
-        return panel
-
     # --- commands ------------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop the session and its network thread before the widget goes away (no callbacks into dead Qt objects)."""
-        self._repeat_timer.stop()
+        self.publish_panel.stop_repeat()
         self.bridge.detach()
         if self.session.state is not SessionState.DISCONNECTED:
             self.session.disconnect()
@@ -192,16 +141,12 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
 
     def disconnect_session(self) -> None:
         """Disconnect cleanly (the broker drops the will)."""
-        self._repeat_timer.stop()
+        self.publish_panel.stop_repeat()
         if self.session.state in (SessionState.CONNECTED, SessionState.CONNECTING):
             self.session.disconnect()
 
-    def _guard(self, action: Callable[[], object]) -> bool:
-        """Run a command; a WorkbenchError shows in the problem banner instead of a dialog storm."""
-        return run_action(self, lambda: action() or True, self.problem) is not None
-
     def show_problem(self, error: WorkbenchError) -> None:
-        """Show an error in the console's banner (for the console's tools too)."""
+        """Show an error in the console's banner (the panels get this as their problem callback)."""
         self.problem.show_error(error)
 
     # --- reactions ---------------------------------------------------------------------------------------------
@@ -216,51 +161,9 @@ class ConsoleWidget(PublishPanelMixin, SubscribePanelMixin, QWidget):
         connected = state is SessionState.CONNECTED
         self.connect_button.setEnabled(state in (SessionState.DISCONNECTED, SessionState.FAILED))
         self.disconnect_button.setEnabled(state in (SessionState.CONNECTED, SessionState.CONNECTING))
-        for widget in (self.subscribe_button, self.publish_button, self.unsubscribe_button):
-            widget.setEnabled(connected)
+        self.subscribe_panel.set_connected(connected)
+        self.publish_panel.set_connected(connected)
 
-    def _on_view_filter_changed(self) -> None:
-        flt = run_action(self, lambda: MessageFilter(self.topic_filter.text().strip(), self.search.text(),
-                                                     self.regex_box.isChecked(), self.muted()),
-                         lambda exc: self.counts.setText(exc.summary))
-        if flt is not None:
-            self.model.set_filter(flt)
-
-    def _on_pause_toggled(self, paused: bool) -> None:
-        self.pause_button.setText("Resume" if paused else "Pause")
-        self.model.set_paused(paused)
-
-    def _on_counts_changed(self, shown: int, kept: int, evicted: int, pending: int) -> None:
-        parts = [f"{shown:,} shown", f"{kept:,} kept"]
-        if evicted:
-            parts.append(f"{evicted:,} dropped (buffer full)")
-        if pending:
-            parts.append(f"{pending:,} new while paused")
-        self.counts.setText(" · ".join(parts))
-        for topic_filter, item in self.subscriptions.items():
-            item.setText(2, f"{self.model.ring.per_subscription.get(topic_filter, 0):,}")
-
-    def _on_rows_inserted(self) -> None:
-        if not self.table.selectionModel().hasSelection():
-            self.table.scrollToBottom()
-
-    def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if rows:
-            self.detail.show_message(self.model.message(rows[-1].row()))
-
-    def _on_export_clicked(self) -> None:
-        name, _chosen = QFileDialog.getSaveFileName(self, "Export messages", "messages.csv",
-                                                   "CSV (*.csv);;JSON Lines (*.jsonl)")
-        if name:
-            self.export(Path(name), selection_only=bool(self.table.selectionModel().hasSelection()))
-
-    def export(self, path: Path, selection_only: bool = False) -> int:
-        """Write the selection (or everything shown) as CSV or JSON Lines, by the file's extension."""
-        if selection_only:
-            messages = [self.model.message(i.row()) for i in self.table.selectionModel().selectedRows()]
-        else:
-            messages = self.model.visible_messages()
-        data = to_json_lines(messages) if path.suffix == ".jsonl" else to_csv(messages)
-        self._guard(lambda: write_atomic(path, data))
-        return len(messages)
+    def _on_subscriptions_changed(self) -> None:
+        self.model.colours.update(self.subscribe_panel.colours())
+        self.bridge.set_subscriptions(self.subscribe_panel.filters())

@@ -1,21 +1,32 @@
 """Publish extras of a console: MQTT 5 PUBLISH properties and the profile's saved messages.
 
-Kept apart from the console widget so each stays small; the console asks these widgets for what to send.
+Kept apart from the publish panel so each stays small; the panel asks these widgets for what to send.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLineEdit, QMenu, QPushButton, QSpinBox, QWidget
 
 from workbench import paths
 from workbench.core.console.saved_messages import SavedMessage, SavedMessages
+from workbench.errors import WorkbenchError
 from workbench.ui.errors import run_action
 
-if TYPE_CHECKING:
-    from .console_widget import ConsoleWidget
+
+class MessageEditor(Protocol):
+    """The publish editor as the Saved menu sees it (the publish panel is one)."""
+
+    def current_message(self, name: str) -> SavedMessage:
+        """The editor's topic, payload, QoS and retain, under a name."""
+        ...
+
+    def load_message(self, message: SavedMessage) -> None:
+        """Put a message into the editor."""
+        ...
 
 
 class PublishProperties(QWidget):
@@ -62,9 +73,11 @@ class PublishProperties(QWidget):
 class SavedMessagesButton(QPushButton):
     """A "Saved" menu: keep the editor's message under a name, and load one back."""
 
-    def __init__(self, console: ConsoleWidget, profile_id: str, folder: Path | None = None) -> None:
+    def __init__(self, editor: MessageEditor, profile_id: str, show_problem: Callable[[WorkbenchError], object],
+                 folder: Path | None = None) -> None:
         super().__init__("Saved")
-        self.console = console
+        self._editor = editor
+        self._show_problem = show_problem
         self.store = SavedMessages(folder or paths.config_dir() / "saved-messages", profile_id or "quick")
         self.setToolTip("Messages saved for this profile")
         self.setMenu(QMenu(self))
@@ -75,7 +88,7 @@ class SavedMessagesButton(QPushButton):
         menu = self.menu()
         menu.clear()
         menu.addAction("Save current message…").triggered.connect(lambda: self.save_current())
-        messages = run_action(self, self.store.load, self.console.show_problem)
+        messages = run_action(self, self.store.load, self._show_problem)
         if messages is None:
             return
         if messages:
@@ -86,20 +99,14 @@ class SavedMessagesButton(QPushButton):
 
     def save_current(self, name: str | None = None) -> SavedMessage | None:
         """Keep the publish editor's topic, QoS, retain and payload under a name."""
-        c = self.console
         if name is None:
-            name, ok = QInputDialog.getText(self, "Save message", "Name:", text=c.topic_combo.currentText())
+            name, ok = QInputDialog.getText(self, "Save message", "Name:", text=self._editor.current_message("").topic)
             if not ok:
                 return None
-        message = SavedMessage(name.strip(), c.topic_combo.currentText().strip(), c.payload_edit.toPlainText(),
-                               c.pub_qos.currentIndex(), c.retain_box.isChecked())
-        saved = run_action(self, lambda: self.store.save(message) or True, c.show_problem)
+        message = self._editor.current_message(name.strip())
+        saved = run_action(self, lambda: self.store.save(message) or True, self._show_problem)
         return message if saved is not None else None
 
     def load_message(self, message: SavedMessage) -> None:
         """Put a saved message into the publish editor."""
-        c = self.console
-        c.topic_combo.setCurrentText(message.topic)
-        c.payload_edit.setPlainText(message.payload)
-        c.pub_qos.setCurrentIndex(message.qos)
-        c.retain_box.setChecked(message.retain)
+        self._editor.load_message(message)

@@ -4,9 +4,11 @@ repeat N times or every T ms, send from a file, MQTT 5 properties and saved mess
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import Any
 
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,36 +23,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.console.saved_messages import SavedMessage
 from workbench.core.platform_client.smartrest import STATIC_TEMPLATES
+from workbench.ui.errors import run_action
 
+from .panel_api import ConsoleSession, PanelContext
 from .publish_extras import PublishProperties, SavedMessagesButton
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
-    from PySide6.QtCore import QTimer
+class PublishPanel(QWidget):
+    """Publishing on one session.
 
-    from workbench.services.mqtt_session import MqttSession, SessionSettings
-    from workbench.ui.models.message_table import MessageTableModel
+    Signals:
+        published: (topic, payload, qos, retain, properties shown) for each message sent, for the message table.
+    """
 
-    from .console_widget import ConsoleWidget
+    published = Signal(str, object, int, bool, object)
 
-
-class PublishPanelMixin:
-    """Publishing, for ConsoleWidget (it provides session, model and the problem banner)."""
-
-    if TYPE_CHECKING:  # what ConsoleWidget provides, declared for the type checker
-        settings: SessionSettings
-        profile_id: str
-        session: MqttSession
-        model: MessageTableModel
-        _repeat_timer: QTimer
-
-        def _guard(self, action: Callable[[], object]) -> bool: ...
-
-    def _build_publish_panel(self) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
+    def __init__(self, session: ConsoleSession, context: PanelContext, profile_id: str = "",
+                 saved_folder: Path | None = None) -> None:
+        super().__init__()
+        self._session = session
+        self._context = context
+        self._repeat_timer = QTimer(self)
+        self._repeat_timer.timeout.connect(self._on_repeat_tick)
+        self._repeat_left = 0
+        layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.topic_combo = QComboBox()
         self.topic_combo.setEditable(True)
@@ -66,7 +64,7 @@ class PublishPanelMixin:
             action.setToolTip(", ".join(fields))
             action.triggered.connect(lambda _=False, c=code, f=fields: self._insert_template(c, f))
         templates.setMenu(menu)
-        self.saved_button = SavedMessagesButton(cast("ConsoleWidget", self), self.profile_id)
+        self.saved_button = SavedMessagesButton(self, profile_id, context.show_problem, saved_folder)
         row.addWidget(self.topic_combo, 1)
         row.addWidget(self.pub_qos)
         row.addWidget(self.retain_box)
@@ -74,7 +72,7 @@ class PublishPanelMixin:
         row.addWidget(self.saved_button)
         layout.addLayout(row)
         self.publish_properties: PublishProperties | None = None
-        if self.settings.protocol == 5:
+        if context.settings.protocol == 5:
             self.publish_properties = PublishProperties()
             layout.addWidget(self.publish_properties)
         self.payload_edit = QPlainTextEdit()
@@ -101,7 +99,17 @@ class PublishPanelMixin:
         row.addWidget(from_file)
         row.addWidget(self.publish_button)
         layout.addLayout(row)
-        return panel
+
+    def _guard(self, action: Callable[[], object]) -> bool:
+        return run_action(self, lambda: action() or True, self._context.show_problem) is not None
+
+    def set_connected(self, connected: bool) -> None:
+        """Publishing needs a connection."""
+        self.publish_button.setEnabled(connected)
+
+    def stop_repeat(self) -> None:
+        """End a running "every T ms" repetition (disconnect, close)."""
+        self._repeat_timer.stop()
 
     def publish(self) -> None:
         """Publish the editor's payload, once or repeated (N times, every T ms)."""
@@ -127,13 +135,25 @@ class PublishPanelMixin:
         data = self.payload_edit.toPlainText().encode("utf-8") if payload is None else payload
         qos, retain = self.pub_qos.currentIndex(), self.retain_box.isChecked()
         props, user = self.publish_properties.properties() if self.publish_properties is not None else ({}, ())
-        if not self._guard(lambda: self.session.publish(topic, data, qos, retain, props, user)):
+        if not self._guard(lambda: self._session.publish(topic, data, qos, retain, props, user)):
             return False
-        shown = {**props, "user_properties": list(user)} if user else props
-        self.model.add_message("out", topic, data, qos, retain, shown)
+        shown: dict[str, Any] = {**props, "user_properties": list(user)} if user else props
+        self.published.emit(topic, data, qos, retain, shown)
         if self.topic_combo.findText(topic) < 0:
             self.topic_combo.insertItem(0, topic)  # topic history
         return True
+
+    def current_message(self, name: str) -> SavedMessage:
+        """The editor's topic, payload, QoS and retain under a name (for the Saved menu)."""
+        return SavedMessage(name, self.topic_combo.currentText().strip(), self.payload_edit.toPlainText(),
+                            self.pub_qos.currentIndex(), self.retain_box.isChecked())
+
+    def load_message(self, message: SavedMessage) -> None:
+        """Put a saved message into the editor."""
+        self.topic_combo.setCurrentText(message.topic)
+        self.payload_edit.setPlainText(message.payload)
+        self.pub_qos.setCurrentIndex(message.qos)
+        self.retain_box.setChecked(message.retain)
 
     def _on_payload_changed(self) -> None:
         text = self.payload_edit.toPlainText().strip()
@@ -151,6 +171,6 @@ class PublishPanelMixin:
         self.payload_edit.appendPlainText(",".join([code, *(f"<{f}>" for f in fields)]))
 
     def _on_from_file_clicked(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(cast(QWidget, self), "Publish a file")
+        name, _ = QFileDialog.getOpenFileName(self, "Publish a file")
         if name:
             self._publish_once(Path(name).read_bytes())

@@ -9,29 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from workbench.core.tls import HandshakeReport
 from workbench.errors import WorkbenchError
-from workbench.services.mqtt_session import SessionState
+from workbench.services.mqtt_session import SessionSettings, SessionState
 from workbench.services.tls_fetch import fetch_server_chain
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.errors import spawn
 
-if TYPE_CHECKING:
-    from .console_widget import ConsoleWidget
+from .panel_api import ConsoleSession
 
 SYS_FILTER = "$SYS/#"
 
 
 class SysPanel(QWidget):
-    """`$SYS/broker/...` topics as a live table (clients, messages, load, uptime, version)."""
+    """`$SYS/broker/...` topics as a live table (clients, messages, load, uptime, version), fed by on_sys_message."""
 
-    def __init__(self, console: ConsoleWidget) -> None:
+    def __init__(self, session: ConsoleSession) -> None:
         super().__init__()
-        self.console = console
+        self._session = session
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.watch_button = QPushButton("Watch $SYS")
@@ -48,17 +46,17 @@ class SysPanel(QWidget):
         self.table.setColumnWidth(0, 360)
         layout.addWidget(self.table, 1)
         self.rows: dict[str, QTreeWidgetItem] = {}
-        console.bridge.sys_message.connect(self._on_message)
 
     def watch(self) -> None:
         """Subscribe to `$SYS/#`."""
-        if self.console.session.state is not SessionState.CONNECTED:
+        if self._session.state is not SessionState.CONNECTED:
             self.note.setText("Connect first.")
             return
-        self.console.session.subscribe(SYS_FILTER, 0)
+        self._session.subscribe(SYS_FILTER, 0)
         self.note.setText("Watching $SYS/# …")
 
-    def _on_message(self, topic: str, value: str) -> None:
+    def on_sys_message(self, topic: str, value: str) -> None:
+        """One `$SYS` topic's new value."""
         item = self.rows.get(topic)
         if item is None:
             item = QTreeWidgetItem([topic.removeprefix("$SYS/"), value])
@@ -77,9 +75,9 @@ class SysPanel(QWidget):
 class HandshakePanel(QWidget):
     """One inspection handshake with the connection's TLS settings, reported in words."""
 
-    def __init__(self, console: ConsoleWidget) -> None:
+    def __init__(self, settings: SessionSettings) -> None:
         super().__init__()
-        self.console = console
+        self._settings = settings
         self.report: HandshakeReport | None = None
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -98,7 +96,7 @@ class HandshakePanel(QWidget):
     def inspect(self) -> asyncio.Task[None]:
         """Run the handshake off the GUI thread."""
         self.summary.setText("handshaking…")
-        s = self.console.settings
+        s = self._settings
         server_name = getattr(s.tls, "server_name_override", None)
         work = asyncio.to_thread(fetch_server_chain, s.host, s.port, server_name=server_name, identity=s.identity,
                                  trust=list(s.trust) or None, timeout=10)
@@ -112,7 +110,7 @@ class HandshakePanel(QWidget):
     def _show(self, r: HandshakeReport) -> None:
         self.report = r
         self.tree.clear()
-        verified = "verified against the profile's trust" if self.console.settings.trust else "not verified here"
+        verified = "verified against the profile's trust" if self._settings.trust else "not verified here"
         self.summary.setText(f"✓ {r.version}, {r.cipher}; server chain {verified}")
         top = [("Protocol", r.version), ("Cipher", r.cipher), ("SNI sent", r.server_name or f"{r.host} (host)"),
                ("Client certificate requested", "yes" if r.client_cert_requested else "no"),
@@ -132,7 +130,7 @@ class HandshakePanel(QWidget):
             self.tree.addTopLevelItem(QTreeWidgetItem(["⚠", warning]))
 
     def _client(self) -> str:
-        identity = self.console.settings.identity
+        identity = self._settings.identity
         if identity is None:
             return "none"
         return f"{identity.chain[0].subject.rfc4514_string()} (+{len(identity.chain) - 1} chain certificate(s))"

@@ -4,9 +4,9 @@ its message count."""
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,34 +21,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from workbench.ui.errors import run_action
 
-    from workbench.services.mqtt_session import MqttSession, SessionSettings
-    from workbench.ui.models.message_table import MessageTableModel
-
-    from .session_bridge import SessionBridge
+from .panel_api import ConsoleSession, PanelContext
 
 FILTER_COLOURS = ("#1565c0", "#2e7d32", "#ad1457", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#c62828")
 
 
-class SubscribePanelMixin:
-    """Subscriptions, for ConsoleWidget (it provides session, model, bridge and the view filter)."""
+class SubscribePanel(QWidget):
+    """Subscriptions of one session.
 
-    if TYPE_CHECKING:  # what ConsoleWidget provides, declared for the type checker
-        settings: SessionSettings
-        session: MqttSession
-        model: MessageTableModel
-        bridge: SessionBridge
-        subscriptions: dict[str, QTreeWidgetItem]
+    Signals:
+        subscriptions_changed: a filter was added or removed (see `filters()` and `colours()`).
+        muted_changed: a filter was muted or unmuted (see `muted()`).
+    """
 
-        def _guard(self, action: Callable[[], object]) -> bool: ...
+    subscriptions_changed = Signal()
+    muted_changed = Signal()
 
-        def _on_view_filter_changed(self) -> None: ...
-
-    def _build_subscribe_panel(self) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
+    def __init__(self, session: ConsoleSession, context: PanelContext) -> None:
+        super().__init__()
+        self._session = session
+        self._context = context
+        self.subscriptions: dict[str, QTreeWidgetItem] = {}
+        layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.filter_edit = QLineEdit("#")
         self.filter_edit.setPlaceholderText("topic filter, e.g. s/ds or sensors/+/temp")
@@ -65,7 +61,7 @@ class SubscribePanelMixin:
         self.retain_as_published = QCheckBox("Retain as published")
         self.retain_handling = QComboBox()
         self.retain_handling.addItems(["Retained: send", "Retained: if new", "Retained: never"])
-        if self.settings.protocol == 5:  # MQTT 5 subscription options
+        if context.settings.protocol == 5:  # MQTT 5 subscription options
             options = QHBoxLayout()
             for widget in (self.no_local, self.retain_as_published, self.retain_handling):
                 options.addWidget(widget)
@@ -78,7 +74,14 @@ class SubscribePanelMixin:
         self.unsubscribe_button = QPushButton("Unsubscribe selected")
         self.unsubscribe_button.clicked.connect(self._on_unsubscribe_clicked)
         layout.addWidget(self.unsubscribe_button)
-        return panel
+
+    def _guard(self, action: Callable[[], object]) -> bool:
+        return run_action(self, lambda: action() or True, self._context.show_problem) is not None
+
+    def set_connected(self, connected: bool) -> None:
+        """Subscribing needs a connection."""
+        self.subscribe_button.setEnabled(connected)
+        self.unsubscribe_button.setEnabled(connected)
 
     def subscribe(self) -> None:
         """Subscribe the filter in the field; it appears in the list with its message count."""
@@ -86,7 +89,7 @@ class SubscribePanelMixin:
         if not topic_filter or topic_filter in self.subscriptions:
             return
         qos = self.sub_qos.currentIndex()
-        if not self._guard(lambda: self.session.subscribe(
+        if not self._guard(lambda: self._session.subscribe(
                 topic_filter, qos, no_local=self.no_local.isChecked(),
                 retain_as_published=self.retain_as_published.isChecked(),
                 retain_handling=self.retain_handling.currentIndex())):
@@ -96,24 +99,42 @@ class SubscribePanelMixin:
         item.setForeground(0, colour)
         item.setCheckState(0, Qt.CheckState.Unchecked)
         item.setToolTip(0, "Tick to mute: its messages are kept and counted but hidden")
-        self.model.colours[topic_filter] = colour
         self.subscription_list.addTopLevelItem(item)
         self.subscriptions[topic_filter] = item
-        self.bridge.set_subscriptions(list(self.subscriptions))
+        self.subscriptions_changed.emit()
+
+    def subscribe_to(self, topic_filter: str) -> None:
+        """Subscribe a filter for another tool (the token panel's `s/dat`), unless it is subscribed already."""
+        if topic_filter not in self.subscriptions:
+            self.filter_edit.setText(topic_filter)
+            self.subscribe()
 
     def _on_unsubscribe_clicked(self) -> None:
         for item in self.subscription_list.selectedItems():
             topic_filter = item.text(0)
-            if self._guard(functools.partial(self.session.unsubscribe, topic_filter)):
+            if self._guard(functools.partial(self._session.unsubscribe, topic_filter)):
                 self.subscription_list.takeTopLevelItem(self.subscription_list.indexOfTopLevelItem(item))
                 self.subscriptions.pop(topic_filter, None)
-        self.bridge.set_subscriptions(list(self.subscriptions))
+        self.subscriptions_changed.emit()
 
     def _on_subscription_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if column == 0:
-            self._on_view_filter_changed()
+            self.muted_changed.emit()
+
+    def filters(self) -> list[str]:
+        """The subscribed filters, oldest first (incoming messages are attributed to the first that matches)."""
+        return list(self.subscriptions)
+
+    def colours(self) -> dict[str, QColor]:
+        """Each subscribed filter's colour, for its messages in the table."""
+        return {f: item.foreground(0).color() for f, item in self.subscriptions.items()}
 
     def muted(self) -> frozenset[str]:
         """The subscriptions whose messages are hidden."""
         return frozenset(f for f, item in self.subscriptions.items()
                          if item.checkState(0) == Qt.CheckState.Checked)
+
+    def show_counts(self, per_subscription: Mapping[str, int]) -> None:
+        """Each filter's message count, as the table's buffer has counted them."""
+        for topic_filter, item in self.subscriptions.items():
+            item.setText(2, f"{per_subscription.get(topic_filter, 0):,}")

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import ssl
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
@@ -32,16 +32,21 @@ from workbench.services.mqtt_session import SessionState
 from workbench.services.platform_http import PlatformHttp
 from workbench.ui.errors import run_action, spawn
 
-if TYPE_CHECKING:
-    from .console_widget import ConsoleWidget
+from .panel_api import ConsoleSession, PanelContext
 
 
 class TokenPanel(QGroupBox):
-    """Request, inspect, refresh, copy and try the device's JWT."""
+    """Request, inspect, refresh, copy and try the device's JWT; the console feeds it `s/dat` lines (on_token_line).
 
-    def __init__(self, console: ConsoleWidget, rest_url: str = "") -> None:
+    `subscribe_to` subscribes a filter where the user sees it (the console's subscribe panel).
+    """
+
+    def __init__(self, session: ConsoleSession, context: PanelContext, subscribe_to: Callable[[str], object],
+                 rest_url: str = "") -> None:
         super().__init__("Device token")
-        self.console = console
+        self._session = session
+        self._context = context
+        self._subscribe_to = subscribe_to
         self.token: DeviceToken | None = None
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -81,7 +86,6 @@ class TokenPanel(QGroupBox):
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.timeout.connect(self.request)
-        console.bridge.token_line.connect(self._on_line)
         self._set_has_token(False)
 
     def _set_has_token(self, present: bool) -> None:
@@ -90,17 +94,16 @@ class TokenPanel(QGroupBox):
 
     def request(self) -> None:
         """`s/dat` subscription (once) and an empty `s/uat` publish."""
-        session = self.console.session
+        session = self._session
         if session.state is not SessionState.CONNECTED:
             self.countdown.setText("connect first")
             return
-        if "s/dat" not in self.console.subscriptions:
-            self.console.filter_edit.setText("s/dat")
-            self.console.subscribe()
+        self._subscribe_to("s/dat")
         session.publish("s/uat", b"", 0)
         self.countdown.setText("requested…")
 
-    def _on_line(self, line: str) -> None:
+    def on_token_line(self, line: str) -> None:
+        """A message on `s/dat`: a `71,<jwt>` line is decoded and shown."""
         raw = parse_token_line(line)
         if raw is None:
             return
@@ -147,7 +150,7 @@ class TokenPanel(QGroupBox):
             return None
         self.try_result.setText("calling…")
         url = self.rest_url.text().strip()
-        return spawn(self, self._call(url, self.token.raw, self.console.settings.tls),
+        return spawn(self, self._call(url, self.token.raw, self._context.settings.tls),
                      lambda me: self.try_result.setText(
                          f"✓ {url}/user/currentUser answered: {me.get('userName') or me.get('id')}"),
                      lambda exc: self.try_result.setText(f"✗ {exc.summary}: " + "; ".join(exc.causes)))
