@@ -12,11 +12,7 @@ from embedded_broker.events import BrokerEvent, EventKind
 from embedded_broker.mqtt.extension import Action, AuthResult, BrokerExtension, ClientInfo
 from embedded_broker.mqtt.limits import Limits
 from embedded_broker.server import BackgroundBroker, Broker
-
-try:  # the TLS module is built in parallel; re-export its peer type once it exists
-    from embedded_broker.tls import TlsPeer
-except ImportError:  # pragma: no cover - only while tls.py does not exist yet
-    TlsPeer = None  # type: ignore[assignment, misc]
+from embedded_broker.tls import TlsPeer
 
 _LAZY = {"LocalPlatform", "BackgroundLocalPlatform", "PlatformSettings", "STATE_FILE"}
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
+
 
 class BrokerError(Exception):
-    """Root of every error the broker raises on purpose."""
+    """Root of every error the broker and the local platform raise on purpose.
+
+    Intermediate bases: `ProtocolError` (MQTT, carries a reason code), `AuthError` (a refused client),
+    `embedded_broker.platform.errors.PlatformError` (a REST refusal in the platform's error envelope). Module-local
+    errors (`ChainRefused`, `SmartRestError`, `BulkCsvError`, `ConnectionLost`...) derive from it directly;
+    tests/broker/test_error_tree.py checks that no exception class in the package escapes this tree.
+    """
 
 
 class ConfigError(BrokerError):
@@ -18,7 +26,7 @@ class ProtocolError(BrokerError):
     `embedded_broker.mqtt.codec.reason_codes`, never at the raise site.
     """
 
-    def __init__(self, message: str, reason_code: int = 0x82) -> None:
+    def __init__(self, message: str, reason_code: int = ReasonCode.PROTOCOL_ERROR) -> None:
         super().__init__(message)
         self.reason_code = reason_code
 
@@ -26,20 +34,20 @@ class ProtocolError(BrokerError):
 class MalformedPacket(ProtocolError):
     """Bytes that do not decode to a valid packet: the only exception the decoder raises."""
 
-    def __init__(self, message: str, reason_code: int = 0x81) -> None:
+    def __init__(self, message: str, reason_code: int = ReasonCode.MALFORMED_PACKET) -> None:
         super().__init__(message, reason_code)
 
 
 class PacketTooLarge(MalformedPacket):
-    """A packet exceeds the negotiated Maximum Packet Size (v5 reason 0x95)."""
+    """A packet exceeds the negotiated Maximum Packet Size (v5 reason PACKET_TOO_LARGE)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, 0x95)
+        super().__init__(message, ReasonCode.PACKET_TOO_LARGE)
 
 
 class AuthError(BrokerError):
     """Authentication or authorisation refused a client; carries a reason code and a sentence for the event log."""
 
-    def __init__(self, message: str, reason_code: int = 0x87) -> None:
+    def __init__(self, message: str, reason_code: int = ReasonCode.NOT_AUTHORIZED) -> None:
         super().__init__(message)
         self.reason_code = reason_code

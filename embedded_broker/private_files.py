@@ -21,11 +21,6 @@ _BINARY = getattr(os, "O_BINARY", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def private_umask() -> int:
-    """Set the process umask to 0o077 (entry points only: it is process-wide); returns the previous one."""
-    return os.umask(0o077)
-
-
 def private_folder(folder: Path, public: tuple[str, ...] = ()) -> list[str]:
     """Create `folder` 0700 (its parents keep the default mode), or tighten an existing one and its files.
 

@@ -19,6 +19,7 @@ from embedded_broker import __version__
 from embedded_broker.config import BrokerConfig, ListenerConfig
 from embedded_broker.errors import BrokerError
 from embedded_broker.events import EventBus, EventKind, EventListener
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 from embedded_broker.mqtt.connection import Connection
 from embedded_broker.mqtt.engine import Engine
 from embedded_broker.mqtt.extension import ClientInfo
@@ -27,7 +28,6 @@ from embedded_broker.mqtt.message import Message
 log = logging.getLogger("embedded_broker.server")
 
 T = TypeVar("T")
-ADMINISTRATIVE_ACTION = 0x98
 _STOP_TIMEOUT = 5.0
 
 
@@ -77,7 +77,7 @@ class Broker:
         log.info("broker listening on %s", ", ".join(f"{n}={p}" for n, p in self.ports.items()))
 
     async def stop(self) -> None:
-        """Close listeners first, then DISCONNECT every client (v5: 0x8B), then wait for all connection tasks."""
+        """Close listeners first, then DISCONNECT every client (v5 SERVER_SHUTTING_DOWN), then wait for their tasks."""
         self._stopping = True
         for server in self._servers:
             server.close()
@@ -97,7 +97,8 @@ class Broker:
 
     def _refuse(self, listener: ListenerConfig, peer: object, reason: str) -> None:
         self.engine.stats.refused += 1
-        self._events.emit(EventKind.REFUSED, listener=listener.name, peer=str(peer), reason_code=0x97, reason=reason)
+        self._events.emit(EventKind.REFUSED, listener=listener.name, peer=str(peer),
+                          reason_code=ReasonCode.QUOTA_EXCEEDED, reason=reason)
 
     def _admit(self, listener: ListenerConfig, peer: object) -> bool:
         """Whether a new socket may stay: not while stopping, nor over the connection (or pending handshake) limit."""
@@ -183,7 +184,8 @@ class Broker:
         """Publish as the broker itself, to every matching subscriber."""
         self.engine.route(Message(topic, payload, qos, retain, properties))
 
-    def disconnect_clients(self, predicate: Callable[[ClientInfo], bool], reason_code: int = ADMINISTRATIVE_ACTION,
+    def disconnect_clients(self, predicate: Callable[[ClientInfo], bool],
+                           reason_code: int = ReasonCode.ADMINISTRATIVE_ACTION,
                            reason_string: str = "disconnected by the server") -> int:
         """Disconnect every client the predicate selects (it sees identity and TLS peer); returns how many."""
         return self.engine.disconnect_clients(predicate, reason_code, reason_string)

@@ -8,17 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 from embedded_broker.mqtt.extension import Action
 from embedded_broker.mqtt.subscriptions import filter_matches
-
-NOT_AUTHORIZED = 0x87
 
 
 class TopicAcl:
     """Refuse subscriptions to, and publications on, topics matched by the given filters."""
 
     def __init__(self, deny_subscribe: Iterable[str] = (), deny_publish: Iterable[str] = (),
-                 reason_code: int = NOT_AUTHORIZED) -> None:
+                 reason_code: int = ReasonCode.NOT_AUTHORIZED) -> None:
         self.deny_subscribe = tuple(deny_subscribe)
         self.deny_publish = tuple(deny_publish)
         self.reason_code = reason_code
@@ -29,4 +28,4 @@ class TopicAcl:
         for topic_filter in denied:
             if topic_filter == topic or filter_matches(topic_filter, topic):
                 return self.reason_code
-        return 0
+        return ReasonCode.SUCCESS

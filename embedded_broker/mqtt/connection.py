@@ -9,10 +9,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from embedded_broker.errors import AuthError, ProtocolError
+from embedded_broker.errors import AuthError, BrokerError, ProtocolError
 from embedded_broker.mqtt.codec.decode import PacketReader, UnsupportedProtocolVersion, decode_packet
 from embedded_broker.mqtt.codec.encode import encode, encode_publish
 from embedded_broker.mqtt.codec.packets import Connack, Connect, Disconnect, Pubrel
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode, sends_disconnect
 from embedded_broker.mqtt.handlers import HANDLERS
 from embedded_broker.mqtt.message import Message
 
@@ -26,13 +27,9 @@ log = logging.getLogger("embedded_broker.connection")
 
 _READ_SIZE = 65536
 _CLOSE_GRACE = 2.0  # seconds a closing TLS transport may take before it is aborted
-UNSPECIFIED = 0x80
-IMPLEMENTATION_ERROR = 0x83
-KEEPALIVE_TIMEOUT = 0x8D
-NORMAL = 0x00
 
 
-class ConnectionLost(Exception):
+class ConnectionLost(BrokerError):
     """The peer closed the socket or it failed; no packet can be sent any more."""
 
 
@@ -74,7 +71,7 @@ class Connection:
         self.keepalive = 0
         self.last_rx = 0.0
         self.will_on_close = True
-        self.close_code = NORMAL
+        self.close_code: int = ReasonCode.SUCCESS
         self.close_reason = ""
         self._keepalive_handle: asyncio.TimerHandle | None = None
         self._out: list[bytes] = []
@@ -116,10 +113,10 @@ class Connection:
             frames = list(self._packets)
         first_byte, body = frames[0]
         if first_byte >> 4 != 1:
-            raise ProtocolError("the first packet was not CONNECT", 0x82)
+            raise ProtocolError("the first packet was not CONNECT", ReasonCode.PROTOCOL_ERROR)
         connect = decode_packet(first_byte, body, 4)
         if not isinstance(connect, Connect):
-            raise ProtocolError("the first packet was not CONNECT", 0x82)
+            raise ProtocolError("the first packet was not CONNECT", ReasonCode.PROTOCOL_ERROR)
         self.version = connect.protocol_version
         self.connect = connect
         self.stats.messages_received += 1
@@ -159,19 +156,19 @@ class Connection:
             if isinstance(exc, UnsupportedProtocolVersion):
                 self.version = exc.version  # answer in the form the client can read
         elif isinstance(exc, TimeoutError):
-            code, reason = UNSPECIFIED, "no CONNECT within the connect timeout"
+            code, reason = ReasonCode.UNSPECIFIED_ERROR, "no CONNECT within the connect timeout"
             network = True
         elif network:
-            code, reason = UNSPECIFIED, str(exc) or type(exc).__name__
+            code, reason = ReasonCode.UNSPECIFIED_ERROR, str(exc) or type(exc).__name__
         else:
             log.exception("internal error serving %r", self)
-            code, reason = IMPLEMENTATION_ERROR, f"internal error: {type(exc).__name__}"
+            code, reason = ReasonCode.IMPLEMENTATION_SPECIFIC_ERROR, f"internal error: {type(exc).__name__}"
         if not network:
             log.info("closing %s (%s, %s): %s (0x%02X)", self.client_id or "-", self.peer, self.listener, reason,
                      code)
             if not self.connected:
                 self._refuse(code, reason)
-            elif self.version == 5:
+            elif sends_disconnect(self.version):
                 self._send_disconnect(code, reason)  # flushes what is queued (the CONNACK owed) before it
             else:
                 self.flush()  # v3: no DISCONNECT, but what is owed (a CONNACK, acks) still goes out first
@@ -179,7 +176,7 @@ class Connection:
 
     def _refuse(self, code: int, reason: str) -> None:
         """A refusing CONNACK (the codec maps the v5 code to a v3 return code, or to none)."""
-        if self.connect is None and code != 0x84:
+        if self.connect is None and code != ReasonCode.UNSUPPORTED_PROTOCOL_VERSION:
             return  # no valid CONNECT: we cannot know the version, so just close
         version = self.version if self.version in (3, 4, 5) else 4
         props = {"reason_string": reason} if version == 5 and reason else {}
@@ -199,7 +196,7 @@ class Connection:
         if self.closing:
             return
         self.will_on_close = will
-        if self.connected and self.version == 5:
+        if self.connected and sends_disconnect(self.version):
             self._send_disconnect(code, reason)
         else:
             self.flush()
@@ -230,7 +227,7 @@ class Connection:
 
     def _finish(self) -> None:
         if not self.closing:
-            self._close(UNSPECIFIED, "connection lost")
+            self._close(ReasonCode.UNSPECIFIED_ERROR, "connection lost")
         self.engine.connection_closed(self)
 
     # ---------------------------------------------------------------- keepalive
@@ -250,9 +247,9 @@ class Connection:
             return
         if asyncio.get_running_loop().time() >= self.last_rx + self.keepalive * 1.5:
             log.info("keep alive timeout for %s (%s)", self.client_id, self.peer)
-            if self.version == 5:
-                self._send_disconnect(KEEPALIVE_TIMEOUT, "keep alive timeout")
-            self._close(KEEPALIVE_TIMEOUT, "keep alive timeout")
+            if sends_disconnect(self.version):
+                self._send_disconnect(ReasonCode.KEEP_ALIVE_TIMEOUT, "keep alive timeout")
+            self._close(ReasonCode.KEEP_ALIVE_TIMEOUT, "keep alive timeout")
         else:
             self._schedule_keepalive()
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from embedded_broker.events import EventBus, EventKind
 from embedded_broker.mqtt.codec.packets import Will
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 from embedded_broker.mqtt.extension import Action, ClientInfo, Hooks
 from embedded_broker.mqtt.limits import Limits
 from embedded_broker.mqtt.message import Message
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("embedded_broker.engine")
 
-SESSION_TAKEN_OVER = 0x8E
-SERVER_SHUTTING_DOWN = 0x8B
 
 
 class Engine:
@@ -126,7 +125,7 @@ class Engine:
         old = self.connections.get(key)
         if old is not None and old is not conn:
             log.info("client %s taken over by %s", client_id, conn.peer)
-            old.abort_with(SESSION_TAKEN_OVER, "session taken over by another connection")
+            old.abort_with(ReasonCode.SESSION_TAKEN_OVER, "session taken over by another connection")
             self.detach(old)
         session = self.sessions.get(key)
         present = False
@@ -260,9 +259,9 @@ class Engine:
         return count
 
     def shutdown(self) -> None:
-        """Tell every client the server is going away (v5 0x8B) and close all connections, without wills."""
+        """Tell every client the server is going away (v5 SERVER_SHUTTING_DOWN) and close all connections, no wills."""
         for conn in list(self.all_connections):
-            conn.abort_with(SERVER_SHUTTING_DOWN, "server shutting down", will=False)
+            conn.abort_with(ReasonCode.SERVER_SHUTTING_DOWN, "server shutting down", will=False)
         self.stop_sys()
 
     # ---------------------------------------------------------------- $SYS

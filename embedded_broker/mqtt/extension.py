@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from embedded_broker.mqtt.codec.packets import Connect
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 
 if TYPE_CHECKING:
     from embedded_broker.tls import TlsPeer
@@ -41,7 +42,7 @@ class AuthResult:
         return cls(True, 0, "", identity)
 
     @classmethod
-    def refuse(cls, reason_code: int = 0x87, human_reason: str = "not authorized") -> AuthResult:
+    def refuse(cls, reason_code: int = ReasonCode.NOT_AUTHORIZED, human_reason: str = "not authorized") -> AuthResult:
         """Refuse the client; the CONNACK carries `reason_code` (translated for v3 in the codec's table)."""
         return cls(False, reason_code, human_reason, None)
 

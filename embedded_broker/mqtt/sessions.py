@@ -11,6 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from embedded_broker.mqtt.codec.packets import Will
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 from embedded_broker.mqtt.inflight import Inflight, OutFlight
 from embedded_broker.mqtt.limits import Limits
 from embedded_broker.mqtt.message import Message
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from embedded_broker.mqtt.extension import ClientInfo
     from embedded_broker.mqtt.stats import Stats
 
-QUOTA_EXCEEDED = 0x97
 NEVER_EXPIRES = 0xFFFFFFFF
 
 
@@ -92,7 +92,7 @@ class Session:
             self.stats.dropped += 1
             conn = self.connection
             if conn is not None and conn.version == 5 and not self.held:
-                conn.abort_with(QUOTA_EXCEEDED, "too many undelivered messages for this client")
+                conn.abort_with(ReasonCode.QUOTA_EXCEEDED, "too many undelivered messages for this client")
             return
         self.queue.append((message, qos, retain, sub_ids))
 

@@ -7,6 +7,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from embedded_broker.errors import BrokerError
+
 DEFAULT_ID_TYPE = "c8y_Serial"
 AUTH_TYPES = ("BASIC", "CERTIFICATES")
 _KNOWN = ("ID", "CREDENTIALS", "AUTH_TYPE", "ENROLLMENT_OTP", "TENANT", "TYPE", "NAME", "ICCID", "IDTYPE", "PATH",
@@ -17,7 +19,7 @@ _TRUE = ("1", "true", "yes")
 _MASK = "****"
 
 
-class BulkCsvError(ValueError):
+class BulkCsvError(BrokerError, ValueError):
     """The file as a whole cannot be read, so no row can be trusted: the request fails instead of reporting rows."""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from cryptography import x509
 
+from embedded_broker.errors import BrokerError
 from embedded_broker.platform.formats import common_name, iso_ms, java_dn, serial_hex
 from embedded_broker.platform.options import CRL_CATEGORY, CRL_OFFLINE_KEY, Options
 from embedded_broker.platform.trust import TrustedCertificates, fingerprint
@@ -23,7 +24,7 @@ DEFAULT_MAX_CHAIN = 10
 CLOCK_SKEW = 300.0  # seconds a certificate may start "in the future": device and platform clocks differ
 
 
-class ChainRefused(Exception):
+class ChainRefused(BrokerError):
     """A device chain is refused; `unknown_ca` marks the case that the cloud rejects in the TLS handshake
     (platform reference A3)."""
 

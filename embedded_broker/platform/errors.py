@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedded_broker.errors import BrokerError
 
-class PlatformError(Exception):
+
+class PlatformError(BrokerError):
     """A platform refusal: HTTP `status`, the envelope's `error` ("<resource>/<name>") and a `message` for people."""
 
     def __init__(self, status: int, error: str, message: str) -> None:

@@ -17,6 +17,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 from embedded_broker.mqtt.extension import Action, AuthResult, ClientInfo
 from embedded_broker.platform.accounts import PasswordChecksBusy
 from embedded_broker.platform.chains import ChainRefused
@@ -33,11 +34,6 @@ if TYPE_CHECKING:
     from embedded_broker.tls import TlsPeer
 
 log = logging.getLogger("embedded_broker.platform")
-UNSUPPORTED_VERSION = 0x84
-IDENTIFIER_REJECTED = 0x85
-BAD_CREDENTIALS = 0x86
-NOT_AUTHORIZED = 0x87
-SERVER_UNAVAILABLE = 0x88  # CONNACK 3 in MQTT 3.1.1: too many password checks pending, retry later
 _DOWNSTREAM = {"s/ds", "s/dat", "s/e", "s/dcr", "s/dd", "s/dt", "error", "devicecontrol/notifications"}
 _UPSTREAM_SMARTREST = {"s/us", "t/us", "q/us", "c/us"}
 
@@ -95,43 +91,43 @@ class PlatformMqtt:
         """Platform reference A4: certificate first, else tenant/user and password; every refusal is an event
         with the reason."""
         if connect.protocol_version not in (3, 4):
-            return self._refuse(connect.client_id, UNSUPPORTED_VERSION,
+            return self._refuse(connect.client_id, ReasonCode.UNSUPPORTED_PROTOCOL_VERSION,
                                 f"client '{connect.client_id}' uses MQTT 5; the platform speaks MQTT 3.1 and 3.1.1 "
                                 "only (use the sandbox listener for MQTT 5)")
         try:
             device_id, template = parse_client_id(connect.client_id)
         except ValueError as exc:
-            return self._refuse(connect.client_id, IDENTIFIER_REJECTED, str(exc))
+            return self._refuse(connect.client_id, ReasonCode.CLIENT_IDENTIFIER_NOT_VALID, str(exc))
         if tls_peer is not None and tls_peer.chain_der:
             try:
                 identity, _match = self.platform.authenticate_chain(tls_peer.chain(), device_id, via="MQTT")
             except ChainRefused as refusal:
-                return AuthResult.refuse(NOT_AUTHORIZED, refusal.reason)  # the event is already written
+                return AuthResult.refuse(ReasonCode.NOT_AUTHORIZED, refusal.reason)  # the event is already written
             return self._accept(DeviceIdentity(identity.tenant, identity.user, device_id,
                                                identity.anchor_fingerprint, template, listener))
         if connect.username:
             tenant, user = self.platform.accounts.resolve_login(connect.username)
             known = tenant if tenant in self.platform.accounts.tenants() else ""
             if not connect.password:
-                return self._refuse(connect.client_id, NOT_AUTHORIZED,
+                return self._refuse(connect.client_id, ReasonCode.NOT_AUTHORIZED,
                                     f"user '{connect.username}' sent an empty password; a password device sends the "
                                     "password it was registered with (CONNACK 4 is for wrong credentials only)",
                                     known)
             try:  # PBKDF2 runs on the hashing pool (bounded), never on the loop
                 account = await self.platform.accounts.verify_password(tenant, user,
                                                                        connect.password.decode("utf-8", "replace"))
-            except PasswordChecksBusy:
-                return self._refuse(connect.client_id, SERVER_UNAVAILABLE,
+            except PasswordChecksBusy:  # SERVER_UNAVAILABLE is CONNACK 3 in MQTT 3.1.1: retry later
+                return self._refuse(connect.client_id, ReasonCode.SERVER_UNAVAILABLE,
                                     f"too many logins are being checked; '{connect.username}' was not checked, "
                                     "retry in a second", known)
             except PlatformError:
-                return self._refuse(connect.client_id, BAD_CREDENTIALS,
+                return self._refuse(connect.client_id, ReasonCode.BAD_USER_NAME_OR_PASSWORD,
                                     f"wrong user name or password for '{connect.username}'", known)
             mismatch = self._foreign_client_id(account.tenant, account.name, account.kind, device_id)
             if mismatch:
-                return self._refuse(connect.client_id, NOT_AUTHORIZED, mismatch, tenant)
+                return self._refuse(connect.client_id, ReasonCode.NOT_AUTHORIZED, mismatch, tenant)
             return self._accept(DeviceIdentity(tenant, user, device_id, None, template, listener))
-        return self._refuse(connect.client_id, NOT_AUTHORIZED,
+        return self._refuse(connect.client_id, ReasonCode.NOT_AUTHORIZED,
                             f"client '{connect.client_id}' sent no certificate and no user name; certificate devices "
                             "connect over TLS with their key and chain")
 
@@ -156,14 +152,15 @@ class PlatformMqtt:
 
     @staticmethod
     def _accept(identity: DeviceIdentity) -> AuthResult:
-        return AuthResult(True, 0, "", identity, force_clean_start=True, session_key=session_key(identity))
+        return AuthResult(True, ReasonCode.SUCCESS, "", identity, force_clean_start=True,
+                          session_key=session_key(identity))
 
     # --- authorisation --------------------------------------------------------------------------------------
     def authorize(self, identity: Any, action: Action, topic: str) -> int:
         """Devices subscribe to downstream topics only and never publish to them."""
         if action is Action.SUBSCRIBE:
-            return 0 if is_downstream(topic) else NOT_AUTHORIZED
-        return NOT_AUTHORIZED if is_downstream(topic) else 0
+            return ReasonCode.SUCCESS if is_downstream(topic) else ReasonCode.NOT_AUTHORIZED
+        return ReasonCode.NOT_AUTHORIZED if is_downstream(topic) else ReasonCode.SUCCESS
 
     def hold_delivery(self, client: ClientInfo) -> bool:
         """Platform reference A8: nothing goes down before the device's first `s/uat` or `s/us` publish."""
@@ -288,7 +285,8 @@ class PlatformMqtt:
             return isinstance(identity, DeviceIdentity) and identity.tenant == tenant and \
                 identity.anchor_fingerprint == fp
 
-        closed = self.broker.disconnect_clients(chained, NOT_AUTHORIZED, f"trusted certificate {fp} was {what}")
+        closed = self.broker.disconnect_clients(chained, ReasonCode.NOT_AUTHORIZED,
+                                                f"trusted certificate {fp} was {what}")
         if closed:
             self.platform.events.emit("sessions_closed", f"{closed} MQTT session(s) closed because trusted "
                                       f"certificate {fp} was {what}", tenant=tenant, fingerprint=fp)

@@ -44,8 +44,3 @@ _LINES: dict[str, Callable[[dict[str, Any], str], list[str]]] = {
 def operation_lines(operation: dict[str, Any], serial: str) -> list[str]:
     """The `s/ds` lines for an operation's known fragments (others travel only as JSON notifications)."""
     return [encode_line(build(operation, serial)) for fragment, build in _LINES.items() if fragment in operation]
-
-
-def known_fragments() -> tuple[str, ...]:
-    """Operation fragments with a static downstream template."""
-    return tuple(_LINES)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from embedded_broker.errors import BrokerError
+
 __all__ = [
     "DOWNSTREAM_IDS",
     "SEVERITIES",
@@ -43,7 +45,7 @@ SEVERITIES = ("CRITICAL", "MAJOR", "MINOR", "WARNING")
 DOWNSTREAM_IDS: frozenset[str] = frozenset({"106", "124", "601", "603", *(str(i) for i in range(510, 531))})
 
 
-class SmartRestSyntaxError(ValueError):
+class SmartRestSyntaxError(BrokerError, ValueError):
     """A line that cannot be cut into fields; `template` keeps the first field, if it could be read, for error 42."""
 
     def __init__(self, message: str, template: str = "") -> None:
@@ -51,7 +53,7 @@ class SmartRestSyntaxError(ValueError):
         self.template = template
 
 
-class SmartRestError(Exception):
+class SmartRestError(BrokerError):
     """A refusal the platform reports to the device as `<code>,<template>,<text>`."""
 
     def __init__(self, code: int, template: str, text: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
 from embedded_broker.platform.errors import PlatformError, invalid
@@ -277,8 +277,3 @@ class TrustedCertificates:
 def new_code() -> str:
     """A random verification code of 136 base64 characters, like the cloud's."""
     return base64.b64encode(secrets.token_bytes(102)).decode()
-
-
-def anchor_pem(der: bytes) -> bytes:
-    """PEM of a stored certificate (for the TLS trust list)."""
-    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)

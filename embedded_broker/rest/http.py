@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from embedded_broker.errors import BrokerError
 from embedded_broker.platform.accounts import User
 from embedded_broker.platform.core import Platform
 from embedded_broker.platform.errors import PlatformError, forbidden, invalid, unauthorized
@@ -163,7 +164,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-class _BadNumber(ValueError):
+class _BadNumber(BrokerError):
     """A number literal outside what the platform stores (64-bit integers, finite doubles)."""
 
 

@@ -31,13 +31,14 @@ from .packets import (
     Will,
 )
 from .properties import Wire
+from .reason_codes import ReasonCode
 
 
 class UnsupportedProtocolVersion(ProtocolError):
-    """CONNECT with a protocol name/level we do not speak: answered with CONNACK 0x84 (v3 return code 1)."""
+    """CONNECT with a protocol name/level we do not speak: refused with UNSUPPORTED_PROTOCOL_VERSION (v3: CONNACK 1)."""
 
     def __init__(self, message: str, version: int = 4) -> None:
-        super().__init__(message, 0x84)
+        super().__init__(message, ReasonCode.UNSUPPORTED_PROTOCOL_VERSION)
         self.version = version
 
 
@@ -159,13 +160,13 @@ def parse_fixed_header(buf: bytes | bytearray | memoryview, offset: int = 0) -> 
 def _packet_id(r: _Reader) -> int:
     packet_id = r.u16()
     if packet_id == 0:
-        raise MalformedPacket("packet identifier 0 is not allowed", 0x82)
+        raise MalformedPacket("packet identifier 0 is not allowed", ReasonCode.PROTOCOL_ERROR)
     return packet_id
 
 
 def _check_topic_name(topic: str) -> None:
     if "+" in topic or "#" in topic:
-        raise MalformedPacket(f"topic name '{topic}' contains a wildcard", 0x90)
+        raise MalformedPacket(f"topic name '{topic}' contains a wildcard", ReasonCode.TOPIC_NAME_INVALID)
 
 
 def _decode_connect(r: _Reader) -> Connect:
@@ -232,7 +233,7 @@ def _decode_publish(flags: int, r: _Reader, version: int) -> Publish:
     packet_id = _packet_id(r) if qos else None
     properties = r.properties(PacketType.PUBLISH) if version == 5 else {}
     if not topic and "topic_alias" not in properties:
-        raise MalformedPacket("empty topic name without a topic alias", 0x82)
+        raise MalformedPacket("empty topic name without a topic alias", ReasonCode.PROTOCOL_ERROR)
     payload = r.take(r.remaining())
     return Publish(topic, payload, qos, bool(flags & 0x01), dup, packet_id, properties)
 
@@ -252,13 +253,13 @@ def _decode_subscribe(r: _Reader, version: int) -> Subscribe:
     packet_id = _packet_id(r)
     properties = r.properties(PacketType.SUBSCRIBE) if version == 5 else {}
     if len(properties.get("subscription_identifier", ())) > 1:
-        raise ProtocolError("SUBSCRIBE with more than one subscription identifier", 0x82)
+        raise ProtocolError("SUBSCRIBE with more than one subscription identifier", ReasonCode.PROTOCOL_ERROR)
     subs = []
     while r.remaining():
         topic_filter = r.utf8()
         options = r.u8()
         if not topic_filter:
-            raise MalformedPacket("empty topic filter", 0x8F)
+            raise MalformedPacket("empty topic filter", ReasonCode.TOPIC_FILTER_INVALID)
         qos = options & 0x03
         retain_handling = (options >> 4) & 0x03
         reserved = options & (0xC0 if version == 5 else 0xFC)
@@ -268,7 +269,7 @@ def _decode_subscribe(r: _Reader, version: int) -> Subscribe:
                                  bool(options & 0x08) if version == 5 else False,
                                  retain_handling if version == 5 else 0))
     if not subs:
-        raise MalformedPacket("SUBSCRIBE without any topic filter", 0x82)
+        raise MalformedPacket("SUBSCRIBE without any topic filter", ReasonCode.PROTOCOL_ERROR)
     return Subscribe(packet_id, tuple(subs), properties)
 
 
@@ -279,10 +280,10 @@ def _decode_unsubscribe(r: _Reader, version: int) -> Unsubscribe:
     while r.remaining():
         topic_filter = r.utf8()
         if not topic_filter:
-            raise MalformedPacket("empty topic filter", 0x8F)
+            raise MalformedPacket("empty topic filter", ReasonCode.TOPIC_FILTER_INVALID)
         filters.append(topic_filter)
     if not filters:
-        raise MalformedPacket("UNSUBSCRIBE without any topic filter", 0x82)
+        raise MalformedPacket("UNSUBSCRIBE without any topic filter", ReasonCode.PROTOCOL_ERROR)
     return Unsubscribe(packet_id, tuple(filters), properties)
 
 

@@ -14,10 +14,6 @@ from typing import Any
 
 Properties = dict[str, Any]
 
-MQTT_3_1 = 3
-MQTT_3_1_1 = 4
-MQTT_5 = 5
-
 
 class PacketType(IntEnum):
     """The 4-bit control packet type of the fixed header."""

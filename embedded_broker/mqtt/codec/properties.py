@@ -8,6 +8,7 @@ from typing import Any
 from embedded_broker.errors import MalformedPacket, ProtocolError
 
 from .packets import PacketType
+from .reason_codes import ReasonCode
 
 WILL = 0  # context for the will properties inside CONNECT
 
@@ -69,9 +70,9 @@ _NON_ZERO = {"receive_maximum", "maximum_packet_size", "topic_alias", "subscript
 def check_value(name: str, value: Any) -> None:
     """Raise ProtocolError for a value the spec forbids (topic alias 0, receive maximum 0, a boolean of 2...)."""
     if name in _BOOLEAN and value not in (0, 1):
-        raise ProtocolError(f"property {name} must be 0 or 1, got {value}", 0x82)
+        raise ProtocolError(f"property {name} must be 0 or 1, got {value}", ReasonCode.PROTOCOL_ERROR)
     if name in _NON_ZERO and value == 0:
-        code = 0x94 if name == "topic_alias" else 0x82
+        code = ReasonCode.TOPIC_ALIAS_INVALID if name == "topic_alias" else ReasonCode.PROTOCOL_ERROR
         raise ProtocolError(f"property {name} must not be 0", code)
 
 
@@ -82,11 +83,11 @@ def add_decoded(props: dict[str, Any], ident: int, value: Any, context: int) -> 
         raise MalformedPacket(f"unknown property identifier 0x{ident:02X}")
     name, _wire, allowed = entry
     if context not in allowed:
-        raise ProtocolError(f"property {name} is not allowed here", 0x82)
+        raise ProtocolError(f"property {name} is not allowed here", ReasonCode.PROTOCOL_ERROR)
     check_value(name, value)
     if name in REPEATABLE:
         props.setdefault(name, []).append(value)
     elif name in props:
-        raise ProtocolError(f"property {name} appears twice", 0x82)
+        raise ProtocolError(f"property {name} appears twice", ReasonCode.PROTOCOL_ERROR)
     else:
         props[name] = value

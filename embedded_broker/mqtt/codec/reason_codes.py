@@ -53,16 +53,37 @@ class ReasonCode(IntEnum):
     WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED = 0xA2
 
 
-# v3.1/3.1.1 CONNACK return codes: 1 protocol version, 2 identifier rejected, 3 server unavailable,
-# 4 bad user name or password, 5 not authorized. Every v5 refusal maps to the closest one.
+class V3ConnackCode(IntEnum):
+    """The return codes of a v3.1/3.1.1 CONNACK: MQTT 3's only reason codes, reached through `connack_return_code`."""
+
+    ACCEPTED = 0
+    UNACCEPTABLE_PROTOCOL_VERSION = 1
+    IDENTIFIER_REJECTED = 2
+    SERVER_UNAVAILABLE = 3
+    BAD_USER_NAME_OR_PASSWORD = 4
+    NOT_AUTHORIZED = 5
+
+
+#: v3's single SUBACK failure value (the same byte as v5's UNSPECIFIED_ERROR).
+V3_SUBACK_FAILURE = ReasonCode.UNSPECIFIED_ERROR
+
+_R, _V3 = ReasonCode, V3ConnackCode
+# Every v5 CONNACK reason maps to the closest v3 return code (a failure not listed becomes NOT_AUTHORIZED).
 _V3_CONNACK: dict[int, int] = {
-    0x00: 0,
-    0x84: 1,
-    0x85: 2,
-    0x88: 3, 0x89: 3, 0x80: 3, 0x81: 3, 0x82: 3, 0x83: 3, 0x8B: 3, 0x95: 3, 0x97: 3, 0x9C: 3, 0x9D: 3, 0x9F: 3,
-    0x86: 4, 0x8C: 4,
-    0x87: 5, 0x8A: 5,
-    0x90: 3, 0x99: 3, 0x9A: 3, 0x9B: 3,  # the broker cannot serve this CONNECT (will topic, retain, QoS)
+    _R.SUCCESS: _V3.ACCEPTED,
+    _R.UNSUPPORTED_PROTOCOL_VERSION: _V3.UNACCEPTABLE_PROTOCOL_VERSION,
+    _R.CLIENT_IDENTIFIER_NOT_VALID: _V3.IDENTIFIER_REJECTED,
+    **dict.fromkeys((_R.SERVER_UNAVAILABLE, _R.SERVER_BUSY, _R.UNSPECIFIED_ERROR, _R.MALFORMED_PACKET,
+                     _R.PROTOCOL_ERROR, _R.IMPLEMENTATION_SPECIFIC_ERROR, _R.SERVER_SHUTTING_DOWN, _R.PACKET_TOO_LARGE,
+                     _R.QUOTA_EXCEEDED, _R.USE_ANOTHER_SERVER, _R.SERVER_MOVED, _R.CONNECTION_RATE_EXCEEDED),
+                    _V3.SERVER_UNAVAILABLE),
+    _R.BAD_USER_NAME_OR_PASSWORD: _V3.BAD_USER_NAME_OR_PASSWORD,
+    _R.BAD_AUTHENTICATION_METHOD: _V3.BAD_USER_NAME_OR_PASSWORD,
+    _R.NOT_AUTHORIZED: _V3.NOT_AUTHORIZED,
+    _R.BANNED: _V3.NOT_AUTHORIZED,
+    # the broker cannot serve this CONNECT (will topic, payload format, retain, QoS)
+    **dict.fromkeys((_R.TOPIC_NAME_INVALID, _R.PAYLOAD_FORMAT_INVALID, _R.RETAIN_NOT_SUPPORTED, _R.QOS_NOT_SUPPORTED),
+                    _V3.SERVER_UNAVAILABLE),
 }
 
 
@@ -70,12 +91,13 @@ def connack_return_code(reason: int, version: int) -> int:
     """The byte a CONNACK carries for this protocol version."""
     if version >= 5:
         return int(reason)
-    return _V3_CONNACK.get(int(reason), 5 if reason >= 0x80 else 0)
+    fallback = _V3.NOT_AUTHORIZED if is_error(reason) else _V3.ACCEPTED
+    return int(_V3_CONNACK.get(int(reason), fallback))
 
 
 def suback_code(code: int, version: int) -> int:
-    """Granted QoS stays; a v5 failure code becomes v3's single failure value 0x80."""
-    return int(code) if code < 0x80 or version >= 5 else 0x80
+    """Granted QoS stays; a v5 failure code becomes v3's single failure value (V3_SUBACK_FAILURE)."""
+    return int(code) if not is_error(code) or version >= 5 else int(V3_SUBACK_FAILURE)
 
 
 def sends_disconnect(version: int) -> bool:
@@ -89,8 +111,8 @@ def has_ack_reason_codes(version: int) -> bool:
 
 
 def is_error(code: int) -> bool:
-    """Reason codes from 0x80 up are failures."""
-    return int(code) >= 0x80
+    """Reason codes from UNSPECIFIED_ERROR (0x80) up are failures."""
+    return int(code) >= ReasonCode.UNSPECIFIED_ERROR
 
 
 def reason_text(code: int) -> str:

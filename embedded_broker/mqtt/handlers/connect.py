@@ -6,20 +6,19 @@ from typing import TYPE_CHECKING
 
 from embedded_broker.errors import AuthError, ProtocolError
 from embedded_broker.mqtt.codec.packets import Connack, Connect
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 from embedded_broker.mqtt.extension import ClientInfo
 from embedded_broker.mqtt.sessions import NEVER_EXPIRES
 
 if TYPE_CHECKING:
     from embedded_broker.mqtt.connection import Connection
 
-CLIENT_ID_NOT_VALID = 0x85
-BAD_AUTH_METHOD = 0x8C
 
 
 async def handle_connect(conn: Connection, connect: Connect) -> None:
     """Authenticate (always, from this connection only), attach the session, send CONNACK, resume delivery."""
     if conn.connected:
-        raise ProtocolError("a second CONNECT on the same connection", 0x82)
+        raise ProtocolError("a second CONNECT on the same connection", ReasonCode.PROTOCOL_ERROR)
     engine = conn.engine
     limits = conn.limits
     version = connect.protocol_version
@@ -32,18 +31,18 @@ async def handle_connect(conn: Connection, connect: Connect) -> None:
             if version == 5:
                 ack_props["assigned_client_identifier"] = client_id
         else:
-            raise AuthError("an empty client id needs a clean session", CLIENT_ID_NOT_VALID)
+            raise AuthError("an empty client id needs a clean session", ReasonCode.CLIENT_IDENTIFIER_NOT_VALID)
     conn.client_id = client_id
     if "authentication_method" in props:
         raise AuthError(f"authentication method {props['authentication_method']!r} is not supported",
-                        BAD_AUTH_METHOD)
+                        ReasonCode.BAD_AUTHENTICATION_METHOD)
     hooks = engine.hooks
     clean_start = connect.clean_start
     session_key = client_id
     if hooks.authenticate is not None:
         result = await hooks.authenticate(connect, conn.tls_peer, conn.listener)
         if not result.ok:
-            raise AuthError(result.human_reason or "not authorized", result.reason_code or 0x87)
+            raise AuthError(result.human_reason or "not authorized", result.reason_code or ReasonCode.NOT_AUTHORIZED)
         conn.identity = result.identity
         clean_start = clean_start or result.force_clean_start
         session_key = result.session_key or client_id
@@ -78,7 +77,7 @@ async def handle_connect(conn: Connection, connect: Connect) -> None:
                            conn.peer, session_key)
     session, present = engine.attach(conn, clean_start, expiry, connect.will)
     conn.start_keepalive(keepalive)
-    conn.send_packet(Connack(present, 0, ack_props))
+    conn.send_packet(Connack(present, ReasonCode.SUCCESS, ack_props))
     conn.connected = True
     engine.client_connected(conn)
     session.resume()

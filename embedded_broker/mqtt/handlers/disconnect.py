@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from embedded_broker.errors import ProtocolError
 from embedded_broker.mqtt.codec.packets import Disconnect
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 
 if TYPE_CHECKING:
     from embedded_broker.mqtt.connection import Connection
 
-DISCONNECT_WITH_WILL = 0x04
 
 
 async def handle_disconnect(conn: Connection, packet: Disconnect) -> None:
@@ -19,7 +19,8 @@ async def handle_disconnect(conn: Connection, packet: Disconnect) -> None:
     expiry = packet.properties.get("session_expiry_interval")
     if expiry is not None and session is not None:
         if session.expiry_interval == 0 and expiry != 0:
-            raise ProtocolError("session expiry cannot be set on DISCONNECT when it was 0 at CONNECT", 0x82)
+            raise ProtocolError("session expiry cannot be set on DISCONNECT when it was 0 at CONNECT",
+                                ReasonCode.PROTOCOL_ERROR)
         session.expiry_interval = min(expiry, conn.limits.max_session_expiry)
     conn.closed_by_client(packet.reason_code, packet.properties.get("reason_string", "client disconnected"),
-                          will=packet.reason_code == DISCONNECT_WITH_WILL)
+                          will=packet.reason_code == ReasonCode.DISCONNECT_WITH_WILL)

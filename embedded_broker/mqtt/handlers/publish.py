@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from embedded_broker.errors import ProtocolError
 from embedded_broker.mqtt.codec.packets import Puback, Pubcomp, Publish, Pubrec, Pubrel
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode, is_error
 from embedded_broker.mqtt.extension import Action
 from embedded_broker.mqtt.message import Message
 
@@ -15,12 +16,6 @@ if TYPE_CHECKING:
     from embedded_broker.mqtt.connection import Connection
 
 log = logging.getLogger("embedded_broker.publish")
-
-PACKET_ID_NOT_FOUND = 0x92
-TOPIC_NAME_INVALID = 0x90
-TOPIC_ALIAS_INVALID = 0x94
-RECEIVE_MAXIMUM_EXCEEDED = 0x93
-RETAIN_NOT_SUPPORTED = 0x9A
 
 
 def _resolve_topic(conn: Connection, packet: Publish) -> str:
@@ -30,16 +25,16 @@ def _resolve_topic(conn: Connection, packet: Publish) -> str:
     if alias is not None:
         if alias == 0 or alias > conn.limits.topic_alias_maximum:
             raise ProtocolError(f"topic alias {alias} is outside 1..{conn.limits.topic_alias_maximum}",
-                                TOPIC_ALIAS_INVALID)
+                                ReasonCode.TOPIC_ALIAS_INVALID)
         if topic:
             conn.aliases_in[alias] = topic
         else:
             found = conn.aliases_in.get(alias)
             if found is None:
-                raise ProtocolError(f"topic alias {alias} was never set", 0x82)
+                raise ProtocolError(f"topic alias {alias} was never set", ReasonCode.PROTOCOL_ERROR)
             topic = found
     if "subscription_identifier" in packet.properties:
-        raise ProtocolError("a client must not send a subscription identifier in PUBLISH", 0x82)
+        raise ProtocolError("a client must not send a subscription identifier in PUBLISH", ReasonCode.PROTOCOL_ERROR)
     return topic
 
 
@@ -47,7 +42,7 @@ async def handle_publish(conn: Connection, packet: Publish) -> None:
     """Route one application message (or let the platform consume it) and acknowledge it per its QoS."""
     topic = _resolve_topic(conn, packet) if packet.properties else packet.topic
     if not topic or "+" in topic or "#" in topic:
-        raise ProtocolError(f"invalid topic name {topic!r}", TOPIC_NAME_INVALID)
+        raise ProtocolError(f"invalid topic name {topic!r}", ReasonCode.TOPIC_NAME_INVALID)
     qos = packet.qos
     session = conn.session
     assert session is not None
@@ -59,9 +54,10 @@ async def handle_publish(conn: Connection, packet: Publish) -> None:
             conn.send_packet(Pubrec(pid))  # a DUP of a message already routed (method A)
             return
         if len(session.incoming_qos2) >= conn.limits.receive_maximum:
-            raise ProtocolError("more unacknowledged QoS 2 messages than the Receive Maximum", RECEIVE_MAXIMUM_EXCEEDED)
+            raise ProtocolError("more unacknowledged QoS 2 messages than the Receive Maximum",
+                                ReasonCode.RECEIVE_MAXIMUM_EXCEEDED)
     if packet.retain and not conn.limits.retain_available:
-        raise ProtocolError("retained messages are not supported", RETAIN_NOT_SUPPORTED)
+        raise ProtocolError("retained messages are not supported", ReasonCode.RETAIN_NOT_SUPPORTED)
     hooks = engine.hooks
     if hooks.authorize is not None:
         code = hooks.authorize(conn.identity, Action.PUBLISH, topic)
@@ -82,11 +78,11 @@ async def handle_publish(conn: Connection, packet: Publish) -> None:
 
 
 def _ack(conn: Connection, qos: int, packet_id: int | None, code: int) -> None:
-    props = {"reason_string": "not authorized to publish here"} if code >= 0x80 and conn.problem_info else {}
+    props = {"reason_string": "not authorized to publish here"} if is_error(code) and conn.problem_info else {}
     if qos == 1:
         conn.send_packet(Puback(packet_id, code, props))  # type: ignore[arg-type]
     elif qos == 2:
-        if code < 0x80:
+        if not is_error(code):
             conn.session.incoming_qos2.add(packet_id)  # type: ignore[union-attr, arg-type]
         conn.send_packet(Pubrec(packet_id, code, props))  # type: ignore[arg-type]
 
@@ -102,9 +98,9 @@ async def handle_pubrec(conn: Connection, packet: Pubrec) -> None:
     assert session is not None
     flight = session.inflight.get(packet.packet_id)
     if flight is None or flight.qos != 2:
-        conn.send_packet(Pubrel(packet.packet_id, PACKET_ID_NOT_FOUND))
+        conn.send_packet(Pubrel(packet.packet_id, ReasonCode.PACKET_IDENTIFIER_NOT_FOUND))
         return
-    if packet.reason_code >= 0x80:
+    if is_error(packet.reason_code):
         session.acknowledge(packet.packet_id)
         return
     flight.released = True
@@ -119,7 +115,7 @@ async def handle_pubrel(conn: Connection, packet: Pubrel) -> None:
         session.incoming_qos2.discard(packet.packet_id)
         conn.send_packet(Pubcomp(packet.packet_id))
     else:
-        conn.send_packet(Pubcomp(packet.packet_id, PACKET_ID_NOT_FOUND))
+        conn.send_packet(Pubcomp(packet.packet_id, ReasonCode.PACKET_IDENTIFIER_NOT_FOUND))
 
 
 async def handle_pubcomp(conn: Connection, packet: Pubcomp) -> None:

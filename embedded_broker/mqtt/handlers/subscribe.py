@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from embedded_broker.errors import ProtocolError
 from embedded_broker.events import EventKind
 from embedded_broker.mqtt.codec.packets import Suback, Subscribe, Subscription, Unsuback, Unsubscribe
+from embedded_broker.mqtt.codec.reason_codes import ReasonCode
 from embedded_broker.mqtt.extension import Action
 from embedded_broker.mqtt.message import Message
 from embedded_broker.mqtt.subscriptions import SubOptions, is_valid_filter, split_shared
@@ -17,18 +18,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("embedded_broker.subscribe")
 
-TOPIC_FILTER_INVALID = 0x8F
-NO_SUBSCRIPTION_EXISTED = 0x11
 
 
 def _subscription_id(packet: Subscribe) -> int | None:
     value = packet.properties.get("subscription_identifier")
     if isinstance(value, list | tuple):
         if len(value) != 1:
-            raise ProtocolError("SUBSCRIBE may carry at most one subscription identifier", 0x82)
+            raise ProtocolError("SUBSCRIBE may carry at most one subscription identifier", ReasonCode.PROTOCOL_ERROR)
         value = value[0]
     if value == 0:
-        raise ProtocolError("subscription identifier 0 is not allowed", 0x82)
+        raise ProtocolError("subscription identifier 0 is not allowed", ReasonCode.PROTOCOL_ERROR)
     return value
 
 
@@ -54,11 +53,11 @@ def _subscribe_one(conn: Connection, sub: Subscription, sub_id: int | None,
     try:
         group, inner = split_shared(topic_filter)
     except ValueError:
-        return TOPIC_FILTER_INVALID
+        return ReasonCode.TOPIC_FILTER_INVALID
     if not is_valid_filter(inner):
-        return TOPIC_FILTER_INVALID
+        return ReasonCode.TOPIC_FILTER_INVALID
     if group is not None and sub.no_local and conn.version == 5:
-        raise ProtocolError("No Local is not allowed on a shared subscription", 0x82)
+        raise ProtocolError("No Local is not allowed on a shared subscription", ReasonCode.PROTOCOL_ERROR)
     hooks = engine.hooks
     if hooks.authorize is not None:
         code = hooks.authorize(conn.identity, Action.SUBSCRIBE, topic_filter)
@@ -93,7 +92,7 @@ async def handle_unsubscribe(conn: Connection, packet: Unsubscribe) -> None:
     for topic_filter in packet.topic_filters:
         existed = engine.tree.remove(topic_filter, session)
         session.subscriptions.pop(topic_filter, None)
-        codes.append(0 if existed else NO_SUBSCRIPTION_EXISTED)
+        codes.append(ReasonCode.SUCCESS if existed else ReasonCode.NO_SUBSCRIPTION_EXISTED)
         if existed:
             engine.events.emit(EventKind.UNSUBSCRIBED, client_id=conn.client_id, listener=conn.listener,
                                peer=conn.peer, identity=conn.identity, detail={"topic_filter": topic_filter})
