@@ -79,7 +79,7 @@ class ProfileError(WorkbenchError):
     """A connection profile is invalid or cannot be imported or stored."""
 
 
-class PlatformError(WorkbenchError):
+class PlatformRequestError(WorkbenchError):
     """The platform (local or a real tenant) refused or failed a request."""
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from workbench.core.platform_client import requests as api
 from workbench.core.tls import server_context, trust_from_pem
-from workbench.errors import MqttConnectError, PlatformError
+from workbench.errors import MqttConnectError, PlatformRequestError
 from workbench.services import pop as pop_module
 from workbench.services.onboarding import Onboarding, OnboardingOptions, StepResult
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
@@ -135,7 +135,7 @@ def test_token_reuse_before_half_life_and_401_after_expiry(platform: BackgroundL
             async with PlatformHttp(f"https://localhost:{platform.ports['https']}", trust=trust) as http:
                 return await http.json(api.current_user(), bearer=flow.token.raw)
 
-        with pytest.raises(PlatformError) as expired:
+        with pytest.raises(PlatformRequestError) as expired:
             asyncio.run(current_user())
         text = str(expired.value)
         assert "401" in text or "expired" in text.lower()

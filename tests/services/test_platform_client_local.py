@@ -18,7 +18,7 @@ from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from workbench.core.platform_client import requests as api
 from workbench.core.pop import sign_code
 from workbench.core.tls import ClientIdentity, client_context, server_context, trust_from_pem
-from workbench.errors import PlatformError, TlsError
+from workbench.errors import PlatformRequestError, TlsError
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 
 
@@ -66,7 +66,7 @@ def test_trusted_certificates_pop_options_chain_check_and_device_calls(platform:
         assert [c.fingerprint for c in listed] == [uploaded.fingerprint]
         code = (await http.trusted_certificate_call(api.new_verification_code(tenant, uploaded.fingerprint))).pop_code
         assert code
-        with pytest.raises(PlatformError) as wrong:
+        with pytest.raises(PlatformRequestError) as wrong:
             other = ec.generate_private_key(ec.SECP256R1())
             await http.trusted_certificate_call(api.submit_proof_of_possession(
                 tenant, uploaded.fingerprint, sign_code(other, code.encode()).signature_b64))
@@ -88,11 +88,11 @@ def test_trusted_certificates_pop_options_chain_check_and_device_calls(platform:
         assert token == await http.device_token(context, (device, ca))  # with X-Ssl-Cert-Chain: the same token
         me = await http.json(api.current_user(), bearer=token)
         assert me["userName"] == "device_dev-client"
-        with pytest.raises(PlatformError) as missing:
+        with pytest.raises(PlatformRequestError) as missing:
             await http.json(api.external_id("c8y_Serial", "dev-client"), bearer=token)
         assert "External ID not found" in " ".join(missing.value.causes)
         await http.send(api.logout(), bearer=token)
-        with pytest.raises(PlatformError) as revoked:
+        with pytest.raises(PlatformRequestError) as revoked:
             await http.json(api.current_user(), bearer=token)
         assert "The credential used was the device token (Bearer)." in revoked.value.causes
         await http.send(api.delete_trusted_certificate(tenant, uploaded.fingerprint))
@@ -105,7 +105,7 @@ def test_wrong_password_names_the_credential(platform: BackgroundLocalPlatform) 
     async def body(http: PlatformHttp, _trust: Any) -> None:
         await http.tenant_id()
 
-    with pytest.raises(PlatformError) as refused:
+    with pytest.raises(PlatformRequestError) as refused:
         call(platform, body, password="wrong")
     text = str(refused.value)
     assert "HTTP 401" in text and "t100/admin (Basic)" in text and "Bad credentials" in text

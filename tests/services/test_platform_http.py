@@ -18,7 +18,7 @@ from workbench.core.pki.keys import KeySpec, generate_key
 from workbench.core.pki.names import parse_dn
 from workbench.core.pki.profiles import root_ca_profile
 from workbench.core.platform_client import requests as api
-from workbench.errors import PlatformError
+from workbench.errors import PlatformRequestError
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 
 
@@ -106,14 +106,14 @@ def test_tenant_upload_and_bulk_registration_on_the_wire() -> None:
 
 
 def test_errors_carry_the_platforms_words_and_the_credential() -> None:
-    errors: list[PlatformError] = []
+    errors: list[PlatformRequestError] = []
 
     async def scenario(platform: PlatformHttp) -> None:
         await platform.tenant_id()
         ca = create_root_ca(parse_dn("CN=R"), generate_key(KeySpec.EC_P256),
                             root_ca_profile())
         for request in (api.upload_trusted_certificate("t100", ca, "dup"), api.current_user(auth="basic")):
-            with pytest.raises(PlatformError) as info:
+            with pytest.raises(PlatformRequestError) as info:
                 await platform.send(request)
             errors.append(info.value)
 
@@ -128,5 +128,5 @@ def test_unreachable_platform_is_explained() -> None:
         async with PlatformHttp(url, PlatformCredentials("a", "b"), timeout=5) as platform:
             await platform.tenant_id()
 
-    with pytest.raises(PlatformError, match="Cannot reach"):
+    with pytest.raises(PlatformRequestError, match="Cannot reach"):
         asyncio.run(main())

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TypeVar
 
-from cryptography import x509
+from workbench.cli.common import add_json_option, add_password_options, emit, read_password
+from workbench.core.keystore import DEVICE_ALIAS, TRUST_ALIAS, Change, StoreKind, describe_store, format_listing
+from workbench.core.keystore.operations import delete_entry, rename_entry, set_key_password
+from workbench.errors import PasswordError
+from workbench.services import keystores
+from workbench.services.keystores import PasswordPrompt, Saved
 
-from workbench.cli.common import add_json_option, add_password_options, emit, read_file_bytes, read_password
-from workbench.core.files import write_atomic
-from workbench.core.keystore import (
-    DEVICE_ALIAS,
-    Change,
-    Keystore,
-    Pkcs12Options,
-    StoreKind,
-    add_key_pair,
-    add_trusted,
-    convert_store,
-    delete_entry,
-    describe_store,
-    export_entry,
-    format_listing,
-    read_store,
-    rename_entry,
-    save_store,
-    set_key_password,
-)
-from workbench.core.keystore.pem import split_pem
-from workbench.core.pki.certio import load_certificates
-from workbench.core.pki.keys import load_private_key
-from workbench.errors import InvalidInputError, KeystoreError
+T = TypeVar("T")
 
 
 def optional_password(args: argparse.Namespace, name: str) -> bytes | None:
@@ -40,11 +23,12 @@ def optional_password(args: argparse.Namespace, name: str) -> bytes | None:
     return None
 
 
-def store_password(args: argparse.Namespace, path: Path, *, confirm: bool = False) -> bytes:
-    """The store password from --store-password-file/-env or a prompt."""
-    password = read_password(args, "store_password", prompt=f"Password of {path.name}: ", confirm=confirm)
-    assert password is not None  # required=True
-    return password
+def password_prompt(args: argparse.Namespace, name: str) -> PasswordPrompt:
+    """The service's password prompt on the command line: --NAME-file, --NAME-env, else the terminal (a new
+    password is typed twice)."""
+    def ask(label: str, new: bool) -> bytes | None:
+        return read_password(args, name, prompt=f"{label}: ", confirm=new)
+    return ask
 
 
 def add_store_options(parser: argparse.ArgumentParser, *, key_password: bool = True) -> None:
@@ -57,49 +41,63 @@ def add_store_options(parser: argparse.ArgumentParser, *, key_password: bool = T
 
 
 def add_kind_options(parser: argparse.ArgumentParser, default: str = "pkcs12") -> None:
+    """--type and --legacy for commands that write a new store."""
     parser.add_argument("--type", dest="kind", default=default, choices=("pkcs12", "jks"),
                         help=f"store format to write (default {default})")
     parser.add_argument("--legacy", action="store_true",
                         help="PKCS#12 with 3DES + SHA-1 for old Java and Windows (default AES-256 + SHA-256)")
 
 
-def open_store(args: argparse.Namespace) -> tuple[Keystore, bytes]:
-    """Read FILE with its password; JKS keys with their own password use --key-password-* when given."""
-    password = store_password(args, args.file)
+def open_request(args: argparse.Namespace, path: Path | None = None) -> keystores.OpenStore:
+    """FILE (or ``path``) to open; JKS keys with their own password use --key-password-* when given."""
     key_pw = optional_password(args, "key_password") if hasattr(args, "key_password_file") else None
-    return read_store(args.file, password, key_passwords=key_pw), password
+    return keystores.OpenStore(path or args.file, key_password=key_pw)
 
 
-def save(args: argparse.Namespace, path: Path, change: Change, password: bytes,
-         kind: StoreKind | None = None) -> None:
-    """Write atomically (keeping .bak once) and report what happened."""
-    legacy = getattr(args, "legacy", False)
-    save_store(path, change.store, password, kind=kind, options=Pkcs12Options(legacy=legacy))
-    emit(args, {"file": str(path), "type": (kind or change.store.kind).label, "aliases": list(change.store.aliases),
-                "messages": list(change.messages)},
+def answered(value: T | None) -> T:
+    """A service result that is None only when a prompt was cancelled, which read_password never does (it raises
+    when there is no terminal); kept as a guard.
+
+    Raises:
+        PasswordError: no password was given.
+    """
+    if value is None:
+        raise PasswordError("No password was given", ("Pass --store-password-file FILE or --store-password-env VAR.",))
+    return value
+
+
+def open_store(args: argparse.Namespace) -> keystores.Opened:
+    """Read FILE with its password from the sources or a prompt."""
+    return answered(keystores.open_store(open_request(args), password_prompt(args, "store_password")))
+
+
+def show_saved(args: argparse.Namespace, saved: Saved, messages: tuple[str, ...] = ()) -> None:
+    """Report a written store: its messages, then the file, type and aliases."""
+    emit(args, {"file": str(saved.path), "type": saved.kind.label, "aliases": list(saved.aliases),
+                "messages": list(messages)},
          lambda r: "\n".join([*r["messages"], f"Saved {r['file']} ({r['type']}): {', '.join(r['aliases'])}"]))
 
 
-def refuse_overwrite(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise KeystoreError(f"'{path}' already exists", ("Use 'import' to add to it, or --force to replace it.",))
+def save(args: argparse.Namespace, opened: keystores.Opened, change: Change, password: bytes | None = None) -> None:
+    """Write the opened file back atomically (keeping .bak once) and report what happened."""
+    saved = keystores.save_store(keystores.SaveStore(opened.path, change.store, password or opened.password,
+                                                     legacy=getattr(args, "legacy", False)))
+    show_saved(args, saved, change.messages)
 
 
-def load_key_and_certs(args: argparse.Namespace) -> tuple[object, list[x509.Certificate]]:
-    """The key (PEM, maybe encrypted) and the certificates from --key and --cert (the key may sit in either)."""
-    key_data = read_file_bytes(args.key, "key")
-    cert_data = read_file_bytes(args.cert, "certificate") if args.cert else key_data
-    keys, certs = split_pem(key_data)
-    if not keys:
-        keys = [key_data]
-    if args.cert:
-        certs = load_certificates(cert_data, "certificate file")
-    if not certs:
-        raise InvalidInputError("No certificate given for the key", ("Pass --cert deviceCertChain.pem.",))
-    password = None
-    if b"ENCRYPTED" in keys[0]:
-        password = read_password(args, "in_key_password", prompt=f"Password of {Path(args.key).name}: ")
-    return load_private_key(keys[0], password), certs
+def create(args: argparse.Namespace, content: keystores.KeyPairFiles | keystores.TrustedFile) -> None:
+    """A new keystore or truststore at FILE (refused when it exists, unless --force)."""
+    request = keystores.CreateStore(args.file, StoreKind.parse(args.kind), content, legacy=args.legacy,
+                                    replace=args.force)
+    prompts = {"new": password_prompt(args, "store_password"), "key": password_prompt(args, "in_key_password")}
+    saved, change = answered(keystores.create_store(request, lambda label, new: prompts["new" if new else "key"](
+        label, new)))
+    show_saved(args, saved, change.messages)
+
+
+def key_files(args: argparse.Namespace, alias: str) -> keystores.KeyPairFiles:
+    """--key and --cert (the chain may sit in the key file)."""
+    return keystores.KeyPairFiles(Path(args.key), Path(args.cert) if args.cert else None, alias)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -173,78 +171,62 @@ def _key_input_options(p: argparse.ArgumentParser) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
-    store, _pw = open_store(args)
+    store = open_store(args).store
     emit(args, describe_store(store), lambda _r: format_listing(store).rstrip())
 
 
 def _create(args: argparse.Namespace) -> None:
-    refuse_overwrite(args.file, args.force)
-    key, certs = load_key_and_certs(args)
-    kind = StoreKind.parse(args.kind)
-    change = add_key_pair(Keystore(kind), args.alias, key, certs)  # type: ignore[arg-type]
-    save(args, args.file, change, store_password(args, args.file, confirm=True))
+    create(args, key_files(args, args.alias))
 
 
 def _import(args: argparse.Namespace) -> None:
-    store, password = open_store(args)
+    opened = open_store(args)
     if args.trusted:
-        certs = load_certificates(read_file_bytes(args.trusted, "certificate"), "certificate file")
-        change = add_trusted(store, certs, args.alias or "servercertificate")
+        change = keystores.add_trusted_from_file(opened.store,
+                                                 keystores.TrustedFile(Path(args.trusted), args.alias or TRUST_ALIAS))
     else:
-        key, certs = load_key_and_certs(args)
-        change = add_key_pair(store, args.alias or DEVICE_ALIAS, key, certs)  # type: ignore[arg-type]
-    save(args, args.file, change, password)
+        change = keystores.add_key_pair_from_files(opened.store, key_files(args, args.alias or DEVICE_ALIAS),
+                                                   password_prompt(args, "in_key_password"))
+    save(args, opened, change)
 
 
 def _export(args: argparse.Namespace) -> None:
-    store, _pw = open_store(args)
-    alias = args.alias
-    if alias is None:
-        keys = store.key_entries()
-        if len(keys) != 1 and len(store) != 1:
-            raise InvalidInputError("Say which entry to export", (f"Aliases: {', '.join(store.aliases)}.",))
-        alias = keys[0].alias if len(keys) == 1 else store.aliases[0]
-    if args.part == "key":
-        if args.out is None:
-            raise InvalidInputError("A key is written to a file only", ("Add --out deviceKey.pem.",))
-        password = None if args.no_encrypt else read_password(args, "export_password",
-                                                               prompt="Password for the exported key: ", confirm=True)
-        write_atomic(args.out, export_entry(store, alias, "key", password), mode=0o600)
-        emit(args, {"out": str(args.out), "encrypted": password is not None},
-             lambda r: f"Wrote the key of '{alias}' to {r['out']}" + ("" if r["encrypted"] else " (unencrypted)"))
-        return
-    pem = export_entry(store, alias, args.part)
-    if args.out is None:
-        emit(args, {"alias": alias, "pem": pem.decode()}, pem.decode().rstrip())
-        return
-    write_atomic(args.out, pem)
-    emit(args, {"out": str(args.out)}, lambda r: f"Wrote the {args.part} of '{alias}' to {r['out']}")
+    store = open_store(args).store
+    request = keystores.ExportEntry(args.alias, args.part, args.out, encrypt=not args.no_encrypt)
+    done = answered(keystores.export_entry(store, request, password_prompt(args, "export_password")))
+    if done.part == "key":
+        emit(args, {"out": str(done.out), "encrypted": done.encrypted},
+             lambda r: f"Wrote the key of '{done.alias}' to {r['out']}" + ("" if r["encrypted"] else " (unencrypted)"))
+    elif done.out is None:
+        emit(args, {"alias": done.alias, "pem": done.pem.decode()}, done.pem.decode().rstrip())
+    else:
+        emit(args, {"out": str(done.out)}, lambda r: f"Wrote the {args.part} of '{done.alias}' to {r['out']}")
 
 
 def _rename(args: argparse.Namespace) -> None:
-    store, password = open_store(args)
-    save(args, args.file, rename_entry(store, args.old, args.new), password)
+    opened = open_store(args)
+    save(args, opened, rename_entry(opened.store, args.old, args.new))
 
 
 def _delete(args: argparse.Namespace) -> None:
-    store, password = open_store(args)
-    save(args, args.file, delete_entry(store, args.alias), password)
+    opened = open_store(args)
+    save(args, opened, delete_entry(opened.store, args.alias))
 
 
 def _passwd(args: argparse.Namespace) -> None:
-    store, password = open_store(args)
+    opened = open_store(args)
     new = read_password(args, "new_password", prompt="New password: ", confirm=True)
     assert new is not None
     if args.alias:
-        save(args, args.file, set_key_password(store, args.alias, new), password)
+        save(args, opened, set_key_password(opened.store, args.alias, new))
         return
-    messages = ("Keys that shared the store password now use the new one.",) if store.kind is StoreKind.JKS else ()
-    save(args, args.file, Change(store, messages), new)
+    messages = ("Keys that shared the store password now use the new one.",) \
+        if opened.store.kind is StoreKind.JKS else ()
+    save(args, opened, Change(opened.store, messages), new)
 
 
 def _convert(args: argparse.Namespace) -> None:
-    refuse_overwrite(args.out, args.force)
-    store, password = open_store(args)
-    kind = StoreKind.parse(args.kind)
-    new_password = optional_password(args, "new_password") or password
-    save(args, args.out, convert_store(store, kind), new_password, kind)
+    request = keystores.ConvertStore(open_request(args), StoreKind.parse(args.kind), args.out,
+                                     optional_password(args, "new_password"), args.legacy, args.force)
+    saved, change = answered(keystores.convert_file(request, password_prompt(args, "store_password")))
+    show_saved(args, saved, change.messages)

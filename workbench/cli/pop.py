@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from workbench.core.files import write_atomic
-from workbench.core.keystore import StoreKind, detect_format, load_keystore
+from workbench.core.keystore import StoreKind, detect_format
 from workbench.core.pki.certio import load_certificate
 from workbench.core.pki.issuance import Issuer
 from workbench.core.pki.keys import PrivateKey, load_private_key
@@ -22,7 +22,7 @@ from workbench.core.pop import (
 from workbench.core.tls import identity_from_store
 from workbench.errors import InvalidInputError, UnsupportedFormatError
 from workbench.paths import default_workspace
-from workbench.services import certificates
+from workbench.services import certificates, keystores
 from workbench.services.ca_passwords import CAPasswords
 
 from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password
@@ -85,7 +85,7 @@ def _load_key(path: Path, args: argparse.Namespace, name: str) -> PrivateKey:
         kind = StoreKind.PEM  # a DER key: load_private_key reads it or says what is wrong
     if kind in (StoreKind.PKCS12, StoreKind.JKS, StoreKind.JCEKS):
         password = read_password(args, name, prompt=f"Password of {path}: ")
-        store = load_keystore(data, password, key_passwords=password)
+        store = keystores.load_bytes(data, password)
         return identity_from_store(store).key  # type: ignore[return-value]
     password = read_password(args, name, prompt=f"Password of {path}: ", required=False) \
         if b"ENCRYPTED" in data else None

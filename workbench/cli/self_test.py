@@ -62,16 +62,16 @@ def _ca(state: dict) -> str:
 
 @check("keystore")
 def _keystore(state: dict) -> str:
-    from workbench.core.keystore import load_keystore
     from workbench.core.pki.fleet import KeystoreOptions
     from workbench.services.device_bundle import BundleSpec, bundle_files
+    from workbench.services.keystores import load_bytes
 
     kinds = []
     for kind in ("pkcs12", "jks"):
         spec = BundleSpec(keystore=KeystoreOptions(kind, b"self-test"))
         files = bundle_files(spec, state["key"], (state["device"], state["ca"].certificate))
         data = files[spec.names()["keystore"]][0]
-        store = load_keystore(data, b"self-test")
+        store = load_bytes(data, b"self-test")
         assert [e.alias for e in store.key_entries()] == ["devicekeyentry"], store
         kinds.append(f"{kind} {len(data)} bytes")
     return "device keystore written and read back: " + ", ".join(kinds)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from workbench.cli.common import add_json_option, add_password_options, emit, read_file_bytes, read_password
-from workbench.cli.keystore import optional_password, save, store_password
+from workbench.cli.common import add_json_option, add_password_options, emit, read_file_bytes
+from workbench.cli.keystore import answered, optional_password, password_prompt, show_saved
 from workbench.core.files import write_atomic
-from workbench.core.keystore import TRUST_ALIAS, Change, Keystore, StoreKind, add_trusted, read_store
+from workbench.core.keystore import TRUST_ALIAS
 from workbench.core.pki.certio import load_certificates
 from workbench.core.tls import HandshakeReport, identity_from_store, trust_anchor
+from workbench.services import keystores
 from workbench.services.tls_fetch import DEFAULT_TIMEOUT, fetch_server_chain, parse_endpoint
 
 
@@ -62,8 +64,9 @@ def _fetch(args: argparse.Namespace) -> None:
     host, port = parse_endpoint(args.endpoint)
     identity = None
     if args.keystore:
-        password = read_password(args, "keystore_password", prompt=f"Password of {args.keystore.name}: ")
-        identity = identity_from_store(read_store(args.keystore, password), args.keystore_alias)
+        opened = answered(keystores.open_store(keystores.OpenStore(args.keystore),
+                                               password_prompt(args, "keystore_password")))
+        identity = identity_from_store(opened.store, args.keystore_alias)
     trust = load_certificates(read_file_bytes(args.trust, "CA certificate"), "CA file") if args.trust else None
     report = fetch_server_chain(host, port, server_name=args.servername, identity=identity, timeout=args.timeout,
                                 min_version=args.min_tls, max_version=args.max_tls, trust=trust)
@@ -79,12 +82,8 @@ def _fetch(args: argparse.Namespace) -> None:
             _into_truststore(args, args.to_truststore, cert)
 
 
-def _into_truststore(args: argparse.Namespace, path: Path, cert: object) -> None:
-    if path.exists():
-        password = store_password(args, path)
-        store = read_store(path, password, key_passwords=optional_password(args, "key_password"))
-    else:
-        password = store_password(args, path, confirm=True)
-        store = Keystore(StoreKind.parse(args.kind))
-    change = add_trusted(store, [cert], args.alias)  # type: ignore[list-item]
-    save(args, path, Change(change.store, change.messages), password)
+def _into_truststore(args: argparse.Namespace, path: Path, cert: x509.Certificate) -> None:
+    request = keystores.TrustInFile(path, (cert,), args.alias, args.kind,
+                                    key_password=optional_password(args, "key_password"))
+    done = answered(keystores.add_to_truststore(request, password_prompt(args, "store_password")))
+    show_saved(args, done.saved, done.messages)

@@ -5,19 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cryptography import x509
-
-from workbench.cli.common import read_file_bytes
-from workbench.cli.keystore import (
-    add_kind_options,
-    add_store_options,
-    open_store,
-    refuse_overwrite,
-    save,
-    store_password,
-)
-from workbench.core.keystore import TRUST_ALIAS, Keystore, StoreKind, add_trusted
-from workbench.core.pki.certio import load_certificates
+from workbench.cli.keystore import add_kind_options, add_store_options, create, open_store, save
+from workbench.core.keystore import TRUST_ALIAS
+from workbench.services import keystores
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,17 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=_add)
 
 
-def _certs(path: str) -> list[x509.Certificate]:
-    return load_certificates(read_file_bytes(path, "certificate"), "certificate file")
-
-
 def _create(args: argparse.Namespace) -> None:
-    path: Path = args.file
-    refuse_overwrite(path, args.force)
-    change = add_trusted(Keystore(StoreKind.parse(args.kind)), _certs(args.cert), args.alias)
-    save(args, path, change, store_password(args, path, confirm=True))
+    create(args, keystores.TrustedFile(Path(args.cert), args.alias))
 
 
 def _add(args: argparse.Namespace) -> None:
-    store, password = open_store(args)
-    save(args, args.file, add_trusted(store, _certs(args.cert), args.alias), password)
+    opened = open_store(args)
+    save(args, opened, keystores.add_trusted_from_file(opened.store, keystores.TrustedFile(Path(args.cert),
+                                                                                           args.alias)))

@@ -16,7 +16,7 @@ from workbench.core.files import read_input_file, write_atomic
 from workbench.core.pki.certio import load_certificates, load_csr
 from workbench.core.pki.fleet import KeystoreOptions
 from workbench.core.pki.issuance import Issuer
-from workbench.core.pki.keys import KeySpec, PrivateKey
+from workbench.core.pki.keys import KeySpec, PrivateKey, PublicKey
 from workbench.core.pki.openssl_export import export_openssl
 from workbench.core.pki.profiles import CertificateProfile
 from workbench.core.pki.store import CARecord, CAStore, IssuedRecord, certificate_status
@@ -210,6 +210,23 @@ def issue_leaf(workspace: Path, request: NewLeaf, passwords: CAPasswords) -> Iss
                                         request.out_dir, lambda _cert, chain: bundle_files(spec, key, chain))
     passwords.worked(request.ca, password)
     return Issued(record, {part: paths[name] for part, name in spec.names().items()}, notes)
+
+
+def issue_for_key(workspace: Path, ca: str, common_name: str, public_key: PublicKey, profile: CertificateProfile,
+                  passwords: CAPasswords) -> tuple[IssuedRecord, list[x509.Certificate]]:
+    """Sign a certificate for a key the caller holds and writes itself (the onboarding flow refreshes its device
+    folder on a rerun): the store's record and the chain, leaf first, up to the root.
+
+    Raises:
+        PasswordError: the CA password does not open its key; InvalidInputError: an unusable common name.
+    """
+    subject = leaf_subject(common_name)
+    password = passwords(ca)
+    with CAStore(workspace) as store:
+        record = store.issue(ca, password, subject, public_key, profile)
+        chain = [record.certificate, *store.chain(ca)]
+    passwords.worked(ca, password)
+    return record, chain
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,11 @@ from cryptography.x509.oid import NameOID
 from workbench.core.pki.fleet import KeystoreOptions
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.profiles import device_profile, root_ca_profile
-from workbench.core.pki.store import CAStore
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.tokens import DeviceToken
 from workbench.core.tls import ClientIdentity, client_context
-from workbench.errors import PlatformError, WorkbenchError
-from workbench.services import pop
+from workbench.errors import PlatformRequestError, WorkbenchError
+from workbench.services import certificates, pop
 from workbench.services.ca_passwords import CAPasswords
 from workbench.services.device_bundle import ONBOARDING, BundleSpec, bundle_files, write_files
 from workbench.services.onboarding_fleet import FleetSteps, hhmm
@@ -138,24 +137,23 @@ class Onboarding(FleetSteps):
     # --- 1. CA ---------------------------------------------------------------------------------------------
     async def create_ca(self) -> str:
         def work() -> str:
-            with CAStore(self.o.workspace) as store:
-                if self.o.ca_name:
-                    record = store.ca(self.o.ca_name)
-                    store.issuer(record.name, self.o.ca_password)  # checks the password now, not at step 3
-                    self.ca_name, self.ca_cert = record.name, record.certificate
-                    return f"using CA '{record.name}' from the CA store"
-                stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H%M%S")
-                base = self.o.new_ca_name or f"Onboarding Rehearsal CA {stamp}"
-                taken = {c.name for c in store.cas()}
-                cn = next(name for name in (base + (f" ({n})" if n > 1 else "") for n in range(1, len(taken) + 2))
-                          if name not in taken)
-                subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.o.organization),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-                record = store.init_root(subject, self.o.ca_password, key_spec=self.o.key_type,
-                                         profile=root_ca_profile())
-                self.ca_name, self.ca_cert = record.name, record.certificate
-                self.report.created["ca"] = {"name": record.name, "workspace": str(self.o.workspace)}
-                return f"created CA '{record.name}' ({self.o.key_type.value}) in the CA store"
+            passwords = CAPasswords.given(self.o.ca_password)
+            if self.o.ca_name:
+                _issuer, chain = certificates.unlock(self.o.workspace, self.o.ca_name, passwords)  # checks it now
+                self.ca_name, self.ca_cert = self.o.ca_name, chain[0]
+                return f"using CA '{self.o.ca_name}' from the CA store"
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H%M%S")
+            base = self.o.new_ca_name or f"Onboarding Rehearsal CA {stamp}"
+            taken = set(certificates.ca_names(self.o.workspace))
+            cn = next(name for name in (base + (f" ({n})" if n > 1 else "") for n in range(1, len(taken) + 2))
+                      if name not in taken)
+            subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.o.organization),
+                                 x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+            record = certificates.create_ca(self.o.workspace, certificates.NewCA(
+                subject, self.o.key_type, root_ca_profile(), self.o.ca_password), passwords)
+            self.ca_name, self.ca_cert = record.name, record.certificate
+            self.report.created["ca"] = {"name": record.name, "workspace": str(self.o.workspace)}
+            return f"created CA '{record.name}' ({self.o.key_type.value}) in the CA store"
 
         return await asyncio.to_thread(work)
 
@@ -170,7 +168,7 @@ class Onboarding(FleetSteps):
             await http.trusted_certificate_call(api.upload_trusted_certificate(
                 self.tenant, self.ca_cert, self.ca_name, auto_registration=auto))
             verb = "uploaded"
-        except PlatformError as exc:
+        except PlatformRequestError as exc:
             if "409" not in exc.summary and not any("409" in c for c in exc.causes):
                 raise
             await http.trusted_certificate_call(api.update_trusted_certificate(
@@ -194,10 +192,8 @@ class Onboarding(FleetSteps):
     def _issue(self, device_id: str) -> str:
         """Key, certificate, keystore (+ truststore), chain PEM and password file of one device, atomically."""
         key = self.o.key_type.generate()
-        with CAStore(self.o.workspace) as store:
-            subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_id)])
-            record = store.issue(self.ca_name, self.o.ca_password, subject, key.public_key(), device_profile())
-            chain = (record.certificate, *store.chain(self.ca_name))
+        record, chain = certificates.issue_for_key(self.o.workspace, self.ca_name, device_id, key.public_key(),
+                                                   device_profile(), CAPasswords.given(self.o.ca_password))
         folder = self.o.out_dir / device_id
         password = self.o.keystore_password
         spec = BundleSpec(ONBOARDING, key_pem=False, certificate_pem=False, password_file=True,
@@ -206,7 +202,7 @@ class Onboarding(FleetSteps):
         write_files(folder, bundle_files(spec, key, chain))
         names = spec.names()
         files = [names[part] for part in ("keystore", "truststore") if part in names]
-        identity = ClientIdentity(key, chain)
+        identity = ClientIdentity(key, tuple(chain))
         self.identities[device_id] = identity
         if device_id == self.o.device_id:
             self.identity = identity
@@ -265,10 +261,10 @@ class Onboarding(FleetSteps):
                     if item.get("c8y_Temperature", {}).get("T", {}).get("value") == value:
                         return (f"sent 200,c8y_Temperature,T,{value},C; read back measurement {item['id']} of "
                                 f"device {source}")
-            except PlatformError:
+            except PlatformRequestError:
                 pass  # the device object appears with the first data; keep asking until the deadline
             if time.monotonic() > deadline:
-                raise PlatformError("the measurement did not appear over REST within 10 s",
+                raise PlatformRequestError("the measurement did not appear over REST within 10 s",
                                     (*[e.describe() for e in self.connection.errors],
                                      "look at the platform's s/e lines and event log"))
             await asyncio.sleep(0.2)

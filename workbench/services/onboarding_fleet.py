@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from workbench.core.files import write_atomic
 from workbench.core.pki.fleet_ids import DeviceEntry, bulk_registration_csv
 from workbench.core.tls import client_context
-from workbench.errors import PlatformError
+from workbench.errors import PlatformRequestError
 from workbench.services.token_flow import DeviceConnection
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class FleetSteps:
         write_atomic(self.o.out_dir / "bulk-registration.csv", csv)
         result = await self.o.http.bulk_register(csv)
         if not result.ok:
-            raise PlatformError(f"bulk registration accepted {result.successful} of {result.total} devices",
+            raise PlatformRequestError(f"bulk registration accepted {result.successful} of {result.total} devices",
                                 tuple(f"{device}: {reason}" for device, reason in result.failures))
         self.report.created["registered"] = result.successful
         return f"bulk registration: {result.successful} of {result.total} devices registered (auto-registration off)"

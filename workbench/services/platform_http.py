@@ -17,7 +17,7 @@ from workbench.core.platform_client.responses import (
     parse_json,
     platform_error,
 )
-from workbench.errors import PlatformError, TlsError, WorkbenchError
+from workbench.errors import PlatformRequestError, TlsError, WorkbenchError
 
 
 def tenant_secret_id(url: str, user: str) -> str:
@@ -61,10 +61,10 @@ class PlatformHttp:
 
     async def send(self, request: api.ApiRequest, *, bearer: str | None = None,
                    client_tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
-        """Send one request and return (status, body); a failure status becomes a PlatformError.
+        """Send one request and return (status, body); a failure status becomes a PlatformRequestError.
 
         Raises:
-            PlatformError: the platform refused the call; carries its error/message and our hint.
+            PlatformRequestError: the platform refused the call; carries its error/message and our hint.
             TlsError: the TLS connection failed (with what the server presented when known).
         """
         assert self._session is not None, "use 'async with PlatformHttp(...)'"
@@ -103,7 +103,7 @@ class PlatformHttp:
             raise TlsError(f"TLS with {self.base_url} failed while trying to {request.what}",
                            (str(exc), "For the device token: the client certificate was refused or missing.")) from exc
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-            raise PlatformError(f"Cannot reach {self.base_url}",
+            raise PlatformRequestError(f"Cannot reach {self.base_url}",
                                 (str(exc) or type(exc).__name__, "Check the URL and that the platform is running.")
                                 ) from exc
         if status >= 400:
@@ -134,7 +134,7 @@ class PlatformHttp:
         data = await self.json(api.current_tenant())
         tenant = str((data or {}).get("name", ""))
         if not tenant:
-            raise PlatformError("The platform did not say which tenant this is", ("GET /tenant/currentTenant",))
+            raise PlatformRequestError("The platform did not say which tenant this is", ("GET /tenant/currentTenant",))
         if self.credentials is not None and self.credentials.tenant_id is None:
             self.credentials = PlatformCredentials(self.credentials.user, self.credentials.password, tenant)
         return tenant
@@ -148,7 +148,7 @@ class PlatformHttp:
         """Upload, update, new code or PoP: each answers with the certificate's representation."""
         data = await self.json(request)
         if not isinstance(data, dict):
-            raise PlatformError(f"The platform answered with no certificate to '{request.what}'",
+            raise PlatformRequestError(f"The platform answered with no certificate to '{request.what}'",
                                 ("Check that the request carries 'Accept: application/json'.",))
         return TrustedCertificate.from_json(data)
 
@@ -161,5 +161,5 @@ class PlatformHttp:
         data = await self.json(api.device_access_token(chain), client_tls=client_tls)
         token = (data or {}).get("accessToken")
         if not token:
-            raise PlatformError("The platform answered without an access token", (str(data)[:200],))
+            raise PlatformRequestError("The platform answered without an access token", (str(data)[:200],))
         return str(token)

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 
 from workbench.core.platform_client import requests as api
 from workbench.core.pop import PopSignature, sign_code
-from workbench.errors import PlatformError
+from workbench.errors import PlatformRequestError
 from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords
 from workbench.services.platform_http import PlatformHttp
@@ -63,7 +63,7 @@ async def prove(http: PlatformHttp, workspace: Path, ca: str, passwords: CAPassw
     """Fetch, sign and upload in a row (onboarding's PoP step).
 
     Raises:
-        PlatformError: the platform refused the signature (the causes say which key signed).
+        PlatformRequestError: the platform refused the signature (the causes say which key signed).
     """
     tenant = tenant or await http.tenant_id()
     print_ = ca_fingerprint(workspace, ca)
@@ -72,7 +72,7 @@ async def prove(http: PlatformHttp, workspace: Path, ca: str, passwords: CAPassw
                                                passwords)
     try:
         result = await upload_signature(http, print_, signature.signature_b64, tenant)
-    except PlatformError as exc:
-        raise PlatformError("the signature does not match the certificate's key",
+    except PlatformRequestError as exc:
+        raise PlatformRequestError("the signature does not match the certificate's key",
                             (f"signed with the {signature.key_description} key of CA '{ca}'", *exc.causes)) from exc
     return Proof(signature, bool(result.pop_valid))

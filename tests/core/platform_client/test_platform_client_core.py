@@ -13,7 +13,7 @@ from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.responses import BulkRegistrationResult, TrustedCertificate, platform_error
 from workbench.core.platform_client.smartrest import format_line, parse_error_line, parse_token_line
 from workbench.core.platform_client.tokens import decode_token, verify_with_jwks
-from workbench.errors import PlatformError
+from workbench.errors import PlatformRequestError
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +43,12 @@ def test_token_verifies_against_jwks_and_rejects_tampering(signing_key: rsa.RSAP
     assert verify_with_jwks(decode_token(raw), jwks).verified
     other = rsa.generate_private_key(65537, 2048)
     forged = decode_token(jwt.encode({"sub": "x", "exp": 10**10}, other, algorithm="RS256", headers={"kid": "k1"}))
-    with pytest.raises(PlatformError, match="does not verify"):
+    with pytest.raises(PlatformRequestError, match="does not verify"):
         verify_with_jwks(forged, jwks)
 
 
 def test_not_a_jwt_is_a_clear_error() -> None:
-    with pytest.raises(PlatformError, match="not a JWT"):
+    with pytest.raises(PlatformRequestError, match="not a JWT"):
         decode_token("41,100,Device already existing")
 
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.errors import PlatformError
+from workbench.errors import PlatformRequestError
 
 from .requests import ApiRequest
 
@@ -98,8 +98,8 @@ def parse_json(body: bytes) -> Any:
         return None
 
 
-def platform_error(request: ApiRequest, status: int, body: bytes, credential: str = "") -> PlatformError:
-    """Turn an HTTP failure into a PlatformError with the platform's `error` and `message` and our hint."""
+def platform_error(request: ApiRequest, status: int, body: bytes, credential: str = "") -> PlatformRequestError:
+    """Turn an HTTP failure into a PlatformRequestError with the platform's `error` and `message` and our hint."""
     data = parse_json(body)
     causes: list[str] = []
     if isinstance(data, dict) and ("error" in data or "message" in data):
@@ -113,4 +113,4 @@ def platform_error(request: ApiRequest, status: int, body: bytes, credential: st
     hint = _HINTS.get(status)
     if hint:
         causes.append(hint)
-    return PlatformError(f"Could not {request.what or request.path} (HTTP {status})", causes)
+    return PlatformRequestError(f"Could not {request.what or request.path} (HTTP {status})", causes)

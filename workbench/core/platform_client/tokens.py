@@ -9,7 +9,7 @@ from typing import Any
 
 import jwt
 
-from workbench.errors import PlatformError
+from workbench.errors import PlatformRequestError
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,14 @@ def decode_token(raw: str) -> DeviceToken:
     """Decode header and claims for display; no trust implied.
 
     Raises:
-        PlatformError: the text is not a JWT.
+        PlatformRequestError: the text is not a JWT.
     """
     token = raw.strip()
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
-        raise PlatformError("The platform sent something that is not a JWT",
+        raise PlatformRequestError("The platform sent something that is not a JWT",
                             (f"Received: {token[:60]}...", str(exc))) from exc
     return DeviceToken(token, header, claims)
 
@@ -84,7 +84,7 @@ def verify_with_jwks(token: DeviceToken, jwks: dict[str, Any] | str) -> DeviceTo
     """Check the signature with the platform's published keys (the local platform has /.well-known/jwks.json).
 
     Raises:
-        PlatformError: no key matches, or the signature or the time claims are invalid.
+        PlatformRequestError: no key matches, or the signature or the time claims are invalid.
     """
     keys = json.loads(jwks) if isinstance(jwks, str) else jwks
     try:
@@ -92,9 +92,9 @@ def verify_with_jwks(token: DeviceToken, jwks: dict[str, Any] | str) -> DeviceTo
         kid = token.header.get("kid")
         candidates = [k for k in key_set.keys if kid is None or k.key_id == kid]
         if not candidates:
-            raise PlatformError("No published key matches the token's key id", (f"kid = {kid}",))
+            raise PlatformRequestError("No published key matches the token's key id", (f"kid = {kid}",))
         jwt.decode(token.raw, candidates[0], algorithms=["RS256", "ES256"],
                    options={"verify_aud": False})
     except jwt.PyJWTError as exc:
-        raise PlatformError("The device token does not verify", (str(exc),)) from exc
+        raise PlatformRequestError("The device token does not verify", (str(exc),)) from exc
     return DeviceToken(token.raw, token.header, token.claims, verified=True)

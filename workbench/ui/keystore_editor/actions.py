@@ -11,25 +11,19 @@ from typing import TYPE_CHECKING, cast
 from cryptography import x509
 from PySide6.QtWidgets import QWidget
 
-from workbench.core.files import read_input_file
 from workbench.core.keystore import keytool_equivalents as kt
 from workbench.core.keystore.model import StoreKind
 from workbench.core.keystore.operations import (
     Change,
     add_key_pair,
-    add_trusted,
     convert_store,
     delete_entry,
     rename_entry,
     set_key_password,
 )
-from workbench.core.pki.certio import load_certificates
-from workbench.core.pki.keys import load_private_key
-from workbench.core.tls import HandshakeReport
 from workbench.errors import InvalidInputError, WorkbenchError
-from workbench.services import certificates
+from workbench.services import certificates, keystores
 from workbench.services.ca_passwords import CAPasswords
-from workbench.services.tls_fetch import fetch_server_chain
 from workbench.ui.certificates.store_actions import PasswordPrompt, ca_password
 from workbench.ui.errors import run_action, spawn
 
@@ -66,11 +60,12 @@ class StoreActions:
     def add_key_pair_from_files(self, cert_path: str | Path, key_path: str | Path, key_password: str | None,
                                 alias: str) -> bool:
         """A key and its chain from PEM/DER files (openssl pkcs12 -export + keytool -importkeystore)."""
+        request = keystores.KeyPairFiles(Path(key_path), Path(cert_path), alias,
+                                         key_password.encode() if key_password else None)
+
         def change() -> Change:
-            certs = load_certificates(read_input_file(cert_path, "certificate file"))
-            password = key_password.encode() if key_password else None
-            key = load_private_key(read_input_file(key_path, "key file"), password)
-            return add_key_pair(self.state.store, alias, key, certs)  # type: ignore[union-attr]
+            return keystores.add_key_pair_from_files(self.state.store, request,  # type: ignore[union-attr]
+                                                     keystores.never_ask)  # the form has the key password
 
         return self._try_edit(change, f"Add key pair '{alias}'",
                               kt.import_key_pair(*self._where(), alias, cert_path, key_path))
@@ -88,22 +83,24 @@ class StoreActions:
     def import_trusted(self, cert_path: str | Path, alias: str) -> bool:
         """keytool -importcert."""
         def change() -> Change:
-            certs = load_certificates(read_input_file(cert_path, "certificate file"))
-            return add_trusted(self.state.store, certs, alias)  # type: ignore[union-attr]
+            return keystores.add_trusted_from_file(self.state.store,  # type: ignore[union-attr]
+                                                   keystores.TrustedFile(Path(cert_path), alias))
 
         return self._try_edit(change, f"Import trusted '{alias}'", kt.import_trusted(*self._where(), alias, cert_path))
 
     def fetch_trusted(self, host: str, port: int, server_name: str | None, alias: str) -> asyncio.Task[None]:
         """Fetch what a TLS server presents (off the GUI thread) and trust its last certificate."""
 
-        def fetched(report: HandshakeReport) -> bool:
-            top: x509.Certificate = report.chain[-1]
-            return self._try_edit(lambda: add_trusted(self.state.store, [top], alias),  # type: ignore[union-attr]
+        request = keystores.TrustedServer(host, port, server_name or None, alias)
+
+        def fetched(top: x509.Certificate) -> bool:
+            return self._try_edit(lambda: keystores.add_trusted_from_server(self.state.store,  # type: ignore[union-attr]
+                                                                            request, top),
                                   f"Trust '{alias}' from {host}:{port}",
                                   kt.fetch_and_import(*self._where(), alias, host, port, server_name))
 
         self.say(f"Connecting to {host}:{port}…")
-        work = asyncio.to_thread(fetch_server_chain, host, port, server_name=server_name or None)
+        work = asyncio.to_thread(keystores.server_ca, request)
         return spawn(cast(QWidget, self), work, fetched, self.problem)
 
     def rename(self, alias: str, new_alias: str) -> bool:

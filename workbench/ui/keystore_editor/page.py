@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
 
 import shiboken6
 from PySide6.QtCore import Signal
@@ -13,20 +12,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequ
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from workbench import paths
-from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore import keytool_equivalents as kt
-from workbench.core.keystore.model import Keystore, PrivateKeyEntry, StoreKind
-from workbench.core.keystore.operations import (
-    Change,
-    export_entry,
-    read_store,
-    save_store,
-)
-from workbench.core.pki.certio import load_certificates
-from workbench.core.pki.fleet import KeystoreOptions
-from workbench.core.pki.keys import PrivateKey
-from workbench.errors import InvalidInputError, KeystorePasswordError, WorkbenchError
-from workbench.services import device_bundle
+from workbench.core.keystore.model import Keystore, StoreKind
+from workbench.core.keystore.operations import Change
+from workbench.errors import KeystorePasswordError, WorkbenchError
+from workbench.services import keystores
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.errors import run_action
@@ -161,25 +151,25 @@ class KeystoresPage(StoreActions, QWidget):
         """Open a keystore; without a password it is asked (again after a wrong one)."""
         if not self.maybe_close():
             return False
-        asked = password is None
-        while True:
-            if password is None:
-                password = self.toolbar.ask_password(f"Store password of '{Path(path).name}'")
-                if password is None:
-                    return False
-            try:
-                store = read_store(path, password.encode(), key_passwords=password.encode())
-            except KeystorePasswordError as exc:
-                self.problem(exc)
-                if not asked:
-                    return False
-                password = None
-                continue
-            except WorkbenchError as exc:
-                return self.problem(exc)
-            self._load(EditorState(store, password.encode(), Path(path).resolve()),
-                       f"Opened {Path(path).name}: {len(store)} entries. " + " ".join(store.notes))
-            return True
+
+        def ask(label: str, _new: bool) -> bytes | None:
+            typed = self.toolbar.ask_password(label)
+            return typed.encode() if typed is not None else None
+
+        def wrong(error: KeystorePasswordError) -> None:
+            self.problem(error)
+
+        request = keystores.OpenStore(Path(path), password.encode() if password is not None else None,
+                                      ask_again=True)
+        try:
+            opened = keystores.open_store(request, ask, wrong)
+        except WorkbenchError as exc:
+            return self.problem(exc)
+        if opened is None:
+            return False
+        self._load(EditorState(opened.store, opened.password, opened.path.resolve()),
+                   f"Opened {opened.path.name}: {len(opened.store)} entries. " + " ".join(opened.store.notes))
+        return True
 
     def save(self, path: str | Path | None = None) -> bool:
         """Write atomically (a `.bak` of the previous file is kept); a new store asks where."""
@@ -188,14 +178,8 @@ class KeystoresPage(StoreActions, QWidget):
         target = Path(path) if path else self.state.path or self.toolbar.ask_save_path(self.state.store.kind)
         if target is None:
             return False
-        if self.state.store.kind is StoreKind.PEM:
-            return self.problem(InvalidInputError("A PEM bundle is read-only here",
-                                                  ("Convert it to PKCS#12 or JKS, then save.",)))
-        if not self.state.password:
-            return self.problem(InvalidInputError("The store has no password yet",
-                                                  ("Set one with 'Store password…'; keytool needs 6 characters.",)))
-        state = self.state
-        if run_action(self, lambda: save_store(target, state.store, state.password), self.problem) is None:
+        request = keystores.SaveStore(target, self.state.store, self.state.password)
+        if run_action(self, lambda: keystores.save_store(request), self.problem) is None:
             return False
         self.state = replace(self.state, path=target.resolve())
         self.undo.setClean()
@@ -227,12 +211,10 @@ class KeystoresPage(StoreActions, QWidget):
     # --- outputs (nothing in the store changes) ------------------------------------------------------------
     def export(self, alias: str, part: str, out: str | Path, key_password: str | None = None) -> bool:
         """An entry's certificate, chain or key as PEM (a key is encrypted unless no password is given)."""
-        def write() -> bool:
-            data = export_entry(self.state.store, alias, part, key_password.encode() if key_password else None)  # type: ignore[union-attr]
-            write_atomic(out, data, mode=0o600 if part == "key" else 0o644)
-            return True
-
-        if run_action(self, write, self.problem) is None:
+        secret = key_password.encode() if key_password else None
+        request = keystores.ExportEntry(alias, part, Path(out), secret, encrypt=secret is not None)
+        if run_action(self, lambda: keystores.export_entry(self.state.store, request,  # type: ignore[union-attr]
+                                                           keystores.never_ask), self.problem) is None:
             return False
         where = self._where()
         self.keytool.setPlainText(kt.export_key(*where, alias, out) if part == "key"
@@ -243,24 +225,9 @@ class KeystoresPage(StoreActions, QWidget):
     def create_device_stores(self, alias: str, folder: str | Path, server_ca: str | Path, password: str,
                              kind: str = "pkcs12") -> tuple[Path, Path] | None:
         """The guide's deviceKeystore (devicekeyentry) and truststore (servercertificate) for this key entry."""
-        def write() -> tuple[Path, Path]:
-            entry = self.state.store.get(alias)  # type: ignore[union-attr]
-            if not isinstance(entry, PrivateKeyEntry):
-                raise InvalidInputError(f"'{alias}' is a trusted certificate", ("Pick a key entry (PrivateKeyEntry).",))
-            if len(password) < 6:
-                raise InvalidInputError("The password is shorter than 6 characters", ("keytool needs at least 6.",))
-            trusted = load_certificates(read_input_file(server_ca, "server CA file"))
-            spec = device_bundle.BundleSpec(device_bundle.ONBOARDING, key_pem=False, certificate_pem=False,
-                                            keystore=KeystoreOptions(kind, password.encode()), trust=tuple(trusted),
-                                            truststore_kind=kind)
-            names = spec.names()
-            key = cast(PrivateKey, entry.require_key())  # whatever key the store holds: the bundle only serialises it
-            files = device_bundle.bundle_files(spec, key, entry.chain)
-            written = device_bundle.write_files(Path(folder), {n: files[n] for n in (names["keystore"],
-                                                                                     names["truststore"])})
-            return written[names["keystore"]], written[names["truststore"]]
-
-        stores = run_action(self, write, self.problem)
+        request = keystores.DeviceStores(alias, Path(folder), Path(server_ca), password.encode(), kind)
+        stores = run_action(self, lambda: keystores.write_device_stores(self.state.store, request),  # type: ignore[union-attr]
+                            self.problem)
         if stores is None:
             return None
         keystore, truststore = stores

@@ -20,10 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.files import write_atomic
-from workbench.core.keystore.operations import STORE_FILE_MODE, add_trusted, read_store, save_store
 from workbench.errors import InvalidInputError, WorkbenchError
-from workbench.services.device_bundle import truststore
+from workbench.services import keystores
 from workbench.ui.errors import run_action
 from workbench.ui.local_platform.common import ProblemLabel
 
@@ -40,13 +38,11 @@ def add_to_truststore(path: Path, password: str, certificate: x509.Certificate, 
     if not password:
         raise InvalidInputError("A truststore needs a password",
                                 ("Java's keytool reports an integrity error for a PKCS#12 without one.",))
-    secret = password.encode()
-    if path.exists():
-        store = read_store(path, secret)
-        change = add_trusted(store, [certificate], alias)
-        save_store(path, change.store, secret)
-        return f"Added to {path.name} ({store.kind.label}): " + " ".join(change.messages)
-    write_atomic(path, truststore([certificate], secret, kind, alias), mode=STORE_FILE_MODE)
+    request = keystores.TrustInFile(path, (certificate,), alias, kind, password.encode())
+    done = keystores.add_to_truststore(request, keystores.never_ask)
+    assert done is not None  # the password is given, nothing is asked
+    if not done.created:
+        return f"Added to {path.name} ({done.saved.kind.label}): " + " ".join(done.messages)
     return f"Created {path.name} ({kind.upper()}) with trusted certificate '{alias}'."
 
 
