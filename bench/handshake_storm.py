@@ -28,11 +28,10 @@ sys.path.insert(0, str(ROOT))
 from bench.local_platform_onboarding import (  # noqa: E402  (after the path set-up, as a script)
     PEM,
     _context,
-    _packet,
-    _read,
-    _string,
+    connect_device,
     issue_devices,
     memory_mib,
+    request_token,
     rest,
     start_platform,
 )
@@ -48,31 +47,13 @@ def raise_nofile() -> int:
     return hard
 
 
-async def connect_device(port: int, context: ssl.SSLContext, device_id: str, keepalive: int = 0
-                         ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """mTLS connect and CONNECT as d:<id>; returns the open streams after CONNACK 0."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="localhost")
-    writer.write(_packet(0x10, _string("MQTT") + bytes([4, 0x02]) + keepalive.to_bytes(2, "big")
-                         + _string(f"d:{device_id}")))
-    kind, body = await _read(reader)
-    if kind != 0x20 or body[1] != 0:
-        raise RuntimeError(f"{device_id}: CONNACK {body[1]}")
-    return reader, writer
-
-
 async def onboard_timed(port: int, context: ssl.SSLContext, device_id: str) -> float:
     """Seconds from TCP connect to the token: connect, CONNACK, SUBSCRIBE s/dat, PUBLISH s/uat, `71,<jwt>`."""
     started = time.perf_counter()
-    reader, writer = await connect_device(port, context, device_id, 60)
+    reader, writer = await connect_device(port, context, device_id)
     try:
-        writer.write(_packet(0x82, (1).to_bytes(2, "big") + _string("s/dat") + b"\x00"))
-        await _read(reader)
-        writer.write(_packet(0x30, _string("s/uat")))
-        kind, body = await _read(reader)
+        await request_token(reader, writer, device_id)
         elapsed = time.perf_counter() - started
-        topic_length = int.from_bytes(body[:2], "big")
-        if kind & 0xF0 != 0x30 or not body[2 + topic_length:].startswith(b"71,"):
-            raise RuntimeError(f"{device_id}: no token ({body[:60]!r})")
         writer.write(b"\xe0\x00")
         await writer.drain()
         return elapsed
@@ -127,7 +108,7 @@ async def run(args: argparse.Namespace, port: int, folder: Path, server_ca: Path
 
     async def one_idle(device_id: str) -> None:
         async with gate:
-            _reader, writer = await connect_device(port, _context(folder, device_id, server_ca), device_id)
+            _reader, writer = await connect_device(port, _context(folder, device_id, server_ca), device_id, 0)
             idle.append(writer)
 
     await asyncio.gather(*(one_idle(d) for d in idle_ids))

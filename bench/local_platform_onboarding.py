@@ -105,27 +105,42 @@ def _context(folder: Path, device_id: str, server_ca: Path) -> ssl.SSLContext:
     return context
 
 
+async def connect_device(port: int, context: ssl.SSLContext, device_id: str, keepalive: int = 60
+                         ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """mTLS connect and CONNECT as d:<id>; returns the open streams after CONNACK 0."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="localhost")
+    writer.write(_packet(0x10, _string("MQTT") + bytes([4, 0x02]) + keepalive.to_bytes(2, "big")
+                         + _string(f"d:{device_id}")))
+    kind, body = await _read(reader)
+    if kind != 0x20 or body[1] != 0:
+        writer.close()
+        raise RuntimeError(f"{device_id}: CONNACK {body[1]}")
+    return reader, writer
+
+
+async def request_token(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, device_id: str) -> float:
+    """SUBSCRIBE s/dat, PUBLISH an empty s/uat and read the `71,<jwt>` answer; seconds from the request to it."""
+    writer.write(_packet(0x82, (1).to_bytes(2, "big") + _string("s/dat") + b"\x00"))
+    await _read(reader)
+    asked = time.perf_counter()
+    writer.write(_packet(0x30, _string("s/uat")))
+    kind, body = await _read(reader)
+    rtt = time.perf_counter() - asked
+    topic_length = int.from_bytes(body[:2], "big")
+    if kind & 0xF0 != 0x30 or not body[2 + topic_length:].startswith(b"71,"):
+        raise RuntimeError(f"{device_id}: no token ({body[:60]!r})")
+    return rtt
+
+
 async def onboard_device(port: int, context: ssl.SSLContext, device_id: str, full: bool) -> tuple[float, float]:
     """Connect as d:<id>; with `full`, get a token and send one measurement. Returns (connect s, token RTT s)."""
     started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="localhost")
+    reader, writer = await connect_device(port, context, device_id)
     try:
-        writer.write(_packet(0x10, _string("MQTT") + bytes([4, 0x02, 0, 60]) + _string(f"d:{device_id}")))
-        kind, body = await _read(reader)
-        if kind != 0x20 or body[1] != 0:
-            raise RuntimeError(f"{device_id}: CONNACK {body[1]}")
         connected = time.perf_counter() - started
         rtt = 0.0
         if full:
-            writer.write(_packet(0x82, (1).to_bytes(2, "big") + _string("s/dat") + b"\x00"))
-            kind, _ = await _read(reader)
-            asked = time.perf_counter()
-            writer.write(_packet(0x30, _string("s/uat")))
-            kind, body = await _read(reader)
-            rtt = time.perf_counter() - asked
-            topic_length = int.from_bytes(body[:2], "big")
-            if kind & 0xF0 != 0x30 or not body[2 + topic_length:].startswith(b"71,"):
-                raise RuntimeError(f"{device_id}: no token ({body[:60]!r})")
+            rtt = await request_token(reader, writer, device_id)
             writer.write(_packet(0x32, _string("s/us") + (2).to_bytes(2, "big") + b"211,25.3"))
             kind, _ = await _read(reader)
             if kind != 0x40:

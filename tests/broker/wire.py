@@ -5,8 +5,12 @@ Deliberately independent of our codec: packets are assembled field by field here
 
 from __future__ import annotations
 
+import selectors
 import socket
+import ssl
 import struct
+import time
+from contextlib import ExitStack
 
 
 def varint(value: int) -> bytes:
@@ -194,3 +198,38 @@ def parse_publish(data: bytes, version: int = 4) -> tuple[str, bytes, int, int |
                 break
         raw_props, rest = rest[index:index + length], rest[index + length:]
     return topic, rest, qos, pid, raw_props
+
+
+def tls_connack(port: int, ctx: ssl.SSLContext, client_id: str = "d:dev-1", *, server_name: str = "localhost",
+                timeout: float = 5.0) -> bytes:
+    """An MQTT 3.1.1 CONNECT over a fresh TLS connection; the 4 bytes back (the CONNACK, b"" on a close)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
+            ctx.wrap_socket(raw, server_hostname=server_name) as tls:
+        tls.sendall(connect(client_id))
+        return tls.recv(4)
+
+
+def silent_sockets(port: int, count: int, stack: ExitStack) -> list[socket.socket]:
+    """`count` TCP connections that never speak (a handshake flood), closed when `stack` closes."""
+    return [stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5)) for _ in range(count)]
+
+
+def closed_within(sockets: list[socket.socket], seconds: float) -> list[socket.socket]:
+    """The sockets the server closed (EOF or reset) within `seconds`; the others stayed open."""
+    closed: list[socket.socket] = []
+    with selectors.DefaultSelector() as selector:
+        for sock in sockets:
+            selector.register(sock, selectors.EVENT_READ)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            for key, _mask in selector.select(left):
+                ready = key.fileobj
+                assert isinstance(ready, socket.socket)
+                try:
+                    data = ready.recv(1)
+                except ConnectionResetError:
+                    data = b""
+                assert data == b""
+                selector.unregister(ready)
+                closed.append(ready)
+    return closed

@@ -6,12 +6,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
 import queue
+import signal
 import ssl
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +28,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
+
 WAIT = 10.0
+ROOT = Path(__file__).resolve().parents[2]
+PROCESS_ADMIN_PASSWORD = "process-test-Admin-passw0rd"
 _V3_CODES = {0: 0, 0x84: 1, 0x85: 2, 0x88: 3, 0x86: 4, 0x87: 5}
 NOW = dt.datetime.now(dt.UTC)
 PEM = serialization.Encoding.PEM
@@ -116,9 +126,19 @@ class Rest:
     """urllib over HTTPS, trusting the platform's CA; Basic auth by default, or a Bearer token or a client cert."""
 
     def __init__(self, port: int, ca_path: Path, user: str = "t100/admin", password: str = "") -> None:
+        self.port = port
         self.base = f"https://127.0.0.1:{port}"
         self.ca_path = ca_path
         self.user, self.password = user, password
+
+    def as_user(self, user: str, password: str) -> Rest:
+        """A client of the same platform that logs in as someone else."""
+        return Rest(self.port, self.ca_path, user, password)
+
+    @property
+    def basic_auth(self) -> str:
+        """The Authorization header value for this user, for clients that build their own requests."""
+        return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
 
     def context(self, cert: tuple[Path, Path] | None = None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=str(self.ca_path))
@@ -129,7 +149,7 @@ class Rest:
     def call(self, method: str, path: str, body: Any = None, *, token: str | None = None, auth: bool = True,
              cert: tuple[Path, Path] | None = None, headers: dict[str, str] | None = None,
              accept: str | None = "application/json", raw: bytes | None = None,
-             content_type: str = "application/json") -> Response:
+             content_type: str = "application/json", timeout: float = WAIT) -> Response:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
@@ -139,12 +159,11 @@ class Rest:
         if token is not None:
             request.add_header("Authorization", f"Bearer {token}")
         elif auth:
-            basic = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
-            request.add_header("Authorization", f"Basic {basic}")
+            request.add_header("Authorization", self.basic_auth)
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            with urllib.request.urlopen(request, context=self.context(cert), timeout=WAIT) as answer:
+            with urllib.request.urlopen(request, context=self.context(cert), timeout=timeout) as answer:
                 return Response(answer.status, dict(answer.headers), answer.read())
         except urllib.error.HTTPError as error:
             return Response(error.code, dict(error.headers), error.read())
@@ -154,14 +173,78 @@ class Rest:
         return self.call("POST", f"/tenant/tenants/{tenant}/trusted-certificates",
                          {"name": name, "status": status, "autoRegistrationEnabled": auto, "certInPemFormat": ca.pem})
 
-    def multipart(self, path: str, filename: str, content: bytes, fields: dict[str, str] | None = None) -> Response:
+    def multipart(self, path: str, filename: str, content: bytes, fields: dict[str, str] | None = None,
+                  timeout: float = WAIT) -> Response:
         boundary = "----workbench-test-boundary"
         parts = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode()
                  for k, v in (fields or {}).items()]
         parts.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
                      "Content-Type: text/csv\r\n\r\n".encode() + content + b"\r\n")
         raw = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.call("POST", path, raw=raw, content_type=f"multipart/form-data; boundary={boundary}")
+        return self.call("POST", path, raw=raw, content_type=f"multipart/form-data; boundary={boundary}",
+                         timeout=timeout)
+
+
+
+def admin_rest(background: BackgroundLocalPlatform) -> Rest:
+    """The tenant admin's REST client of a running in-process platform."""
+    assert background.local is not None and background.local.server_ca_path is not None
+    return Rest(background.ports["https"], background.local.server_ca_path, "t100/admin",
+                background.local.admin_password or "")
+
+
+class EnrolledPlatform:
+    """A running platform with an admin client, an uploaded root CA (auto-registration on), one device certificate
+    and its token, and one managed object: the common ground of the tests that throw hostile input at it."""
+
+    def __init__(self, background: BackgroundLocalPlatform, folder: Path, name: str) -> None:
+        self.background = background
+        self.rest = admin_rest(background)
+        self.root = make_ca(f"{name} Root")
+        uploaded = self.rest.upload(self.root)
+        assert uploaded.status == 201, uploaded.body
+        self.fingerprint: str = uploaded.json["fingerprint"]
+        self.device_cert = self.root.issue(f"dev-{name.lower()}")
+        self.device_files = self.device_cert.write(folder, f"dev-{name.lower()}")
+        answer = self.rest.call("POST", "/devicecontrol/deviceAccessToken", auth=False, cert=self.device_files)
+        assert answer.status == 200, answer.body
+        self.token: str = answer.json["accessToken"]
+        created = self.rest.call("POST", "/inventory/managedObjects", {"name": name.lower(), "c8y_IsDevice": {}})
+        assert created.status == 201, created.body
+        self.mo_id: str = created.json["id"]
+
+
+@contextmanager
+def enrolled_platform(folder: Path, name: str) -> Iterator[EnrolledPlatform]:
+    """An in-process platform on free ports, enrolled as `EnrolledPlatform` describes, stopped when the block ends."""
+    background = BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0,
+                                                          sys_interval=0)).start()
+    try:
+        yield EnrolledPlatform(background, folder, name)
+    finally:
+        background.stop()
+
+
+def start_platform(data_dir: Path, admin_password: str = PROCESS_ADMIN_PASSWORD) -> tuple[subprocess.Popen[str], Rest]:
+    """`python -m embedded_broker --data-dir` on free ports, as the workbench starts it, for tests that kill it."""
+    env = {**os.environ, "EMBEDDED_BROKER_ADMIN_PASSWORD": admin_password}
+    process = subprocess.Popen([sys.executable, "-m", "embedded_broker", "--data-dir", str(data_dir),
+                                "--mqtt-port", "0", "--mqtts-port", "0", "--https-port", "0", "--sys-interval", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env)
+    assert process.stdout is not None
+    ports_line, ca_line = process.stdout.readline().strip(), process.stdout.readline().strip()
+    assert ports_line.startswith("embedded-broker ports:"), ports_line
+    ports = dict(p.split("=") for p in ports_line.split(": ", 1)[1].split())
+    return process, Rest(int(ports["https"]), Path(ca_line.split(": ", 1)[1]), "t100/admin", admin_password)
+
+
+def stop_platform(process: subprocess.Popen[str], how: signal.Signals) -> None:
+    """Signal the platform process of `start_platform` (if it still runs), reap it and close its pipe."""
+    if process.poll() is None:
+        process.send_signal(how)
+    process.wait(30)
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 class Device:

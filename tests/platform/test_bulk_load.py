@@ -3,28 +3,20 @@ get a 4xx envelope, and re-posting a CSV (also after a kill -9 mid-upload) finis
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import os
 import signal
 import socket
-import ssl
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.platform.support import Rest
+from tests.platform.support import Rest, start_platform, stop_platform
 
 BULK = "/devicecontrol/bulkNewDeviceRequests"
-ROOT = Path(__file__).resolve().parents[2]
 PROMPT = 1.0  # seconds: a probe that waited longer was stuck behind the upload (it used to wait for all of it)
 
 
@@ -108,15 +100,13 @@ def test_malformed_multipart_gets_a_4xx_envelope(rest: Rest, caplog: pytest.LogC
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
-def test_oversized_upload_gets_413_before_the_body_is_read(rest: Rest, ca_path: Path) -> None:
+def test_oversized_upload_gets_413_before_the_body_is_read(rest: Rest) -> None:
     """A Content-Length over the documented limit is refused at once (nothing is buffered)."""
-    port = int(rest.base.rsplit(":", 1)[1])
-    basic = base64.b64encode(f"{rest.user}:{rest.password}".encode()).decode()
-    head = (f"POST {BULK} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {basic}\r\nAccept: application/json\r\n"
-            "Content-Type: multipart/form-data; boundary=abc\r\nContent-Length: 40000000\r\n\r\n")
-    context = ssl.create_default_context(cafile=str(ca_path))
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname="localhost") as sock:
+    head = (f"POST {BULK} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {rest.basic_auth}\r\n"
+            "Accept: application/json\r\nContent-Type: multipart/form-data; boundary=abc\r\n"
+            "Content-Length: 40000000\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", rest.port), timeout=10) as raw, \
+            rest.context().wrap_socket(raw, server_hostname="localhost") as sock:
         sock.sendall(head.encode() + b"--abc\r\n")
         data = b""
         while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < 20:
@@ -144,47 +134,14 @@ def test_repost_of_the_same_csv_completes_the_job(rest: Rest) -> None:
     assert body["failedCreationList"][0]["deviceId"] == "bad:id"
     devices = rest.call("GET", "/inventory/managedObjects?type=c8y_Device&pageSize=1&withTotalElements=true").json
     assert devices["statistics"]["totalElements"] == 60  # no duplicate managed objects
-    password = Rest(int(rest.base.rsplit(":", 1)[1]), rest.ca_path, "t100/device_load-dev-00003", "pw-3-Secret")
+    password = rest.as_user("t100/device_load-dev-00003", "pw-3-Secret")
     assert password.call("GET", "/user/currentUser").status == 200  # the BASIC password works after the re-post
 
 
 # --- kill -9 mid-upload, restart, re-post ------------------------------------------------------------------------
-ADMIN_PASSWORD = "kill-test-Admin-passw0rd"
-
-
-def start_platform(data_dir: Path) -> tuple[subprocess.Popen[str], Rest]:
-    """The platform as its own process on a data folder, as the workbench starts it."""
-    env = {**os.environ, "EMBEDDED_BROKER_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    process = subprocess.Popen([sys.executable, "-m", "embedded_broker", "--data-dir", str(data_dir),
-                                "--mqtt-port", "0", "--mqtts-port", "0", "--https-port", "0", "--sys-interval", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env)
-    assert process.stdout is not None
-    ports_line, ca_line = process.stdout.readline().strip(), process.stdout.readline().strip()
-    assert ports_line.startswith("embedded-broker ports:"), ports_line
-    ports = dict(p.split("=") for p in ports_line.split(": ", 1)[1].split())
-    return process, Rest(int(ports["https"]), Path(ca_line.split(": ", 1)[1]), "t100/admin", ADMIN_PASSWORD)
-
-
-def stop(process: subprocess.Popen[str], how: signal.Signals) -> None:
-    """Signal the platform process (if it still runs), reap it and close its pipe."""
-    if process.poll() is None:
-        process.send_signal(how)
-    process.wait(30)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
 def post_csv(rest: Rest, csv: bytes) -> Any:
-    """The upload with a generous timeout (the kill test's client waits for the reset)."""
-    boundary = "kill-test-boundary"
-    raw = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.csv"\r\n'
-           "Content-Type: text/csv\r\n\r\n").encode() + csv + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(rest.base + BULK, data=raw, method="POST")
-    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
-    request.add_header("Accept", "application/json")
-    request.add_header("Authorization", "Basic " + base64.b64encode(f"{rest.user}:{rest.password}".encode()).decode())
-    with urllib.request.urlopen(request, context=rest.context(), timeout=60) as answer:
-        return json.loads(answer.read())
+    """The upload with a generous timeout (the kill test's client waits for the reset); the answer's JSON."""
+    return rest.multipart(BULK, "d.csv", csv, timeout=60).json
 
 
 def test_kill_mid_upload_then_repost_finishes_the_job(tmp_path: Path) -> None:
@@ -202,14 +159,14 @@ def test_kill_mid_upload_then_repost_finishes_the_job(tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)
         uploader.join(30)
     finally:
-        stop(process, signal.SIGKILL)
+        stop_platform(process, signal.SIGKILL)
     assert outcome and isinstance(outcome[0], (ConnectionError, urllib.error.URLError, OSError)), outcome
     process, rest = start_platform(tmp_path / "data")
     try:
         body = post_csv(rest, csv)
         devices = rest.call("GET", "/inventory/managedObjects?type=c8y_Device&pageSize=1&withTotalElements=true")
     finally:
-        stop(process, signal.SIGTERM)
+        stop_platform(process, signal.SIGTERM)
     assert (body["numberOfAll"], body["numberOfSuccessful"], body["numberOfFailed"]) == (rows, rows, 0)
     kept = len(body["credentialUpdatedList"])
     assert kept >= 50 and body["numberOfCreated"] == rows - kept > 0, (kept, body["numberOfCreated"])

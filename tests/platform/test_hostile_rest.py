@@ -19,8 +19,7 @@ from typing import Any
 import jwt
 import pytest
 
-from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
-from tests.platform.support import Cert, Device, Response, Rest, make_ca
+from tests.platform.support import Device, EnrolledPlatform, Response, enrolled_platform
 
 ERROR_TYPE = "application/vnd.com.nsn.cumulocity.error+json"
 TRUSTED = "/tenant/tenants/t100/trusted-certificates"
@@ -32,33 +31,13 @@ PYTHON_TEXT = re.compile(r"Traceback|\b[A-Z][a-z]+(?:[A-Z][a-z]+)*Error\b|Except
                          r"maximum recursion|Exceeds the limit|object is not|File \"")
 
 
-class Platform:
-    """One running platform for the module, a REST client, a registered device and its token."""
-
-    def __init__(self, background: BackgroundLocalPlatform, folder: Path) -> None:
-        assert background.local is not None and background.local.server_ca_path is not None
-        self.background = background
-        self.rest = Rest(background.ports["https"], background.local.server_ca_path, "t100/admin",
-                         background.local.admin_password or "")
-        self.root: Cert = make_ca("Hostile Input Root")
-        assert self.rest.upload(self.root).status == 201
-        self.device_cert = self.root.issue("dev-hostile")
-        self.device_files = self.device_cert.write(folder, "dev-hostile")
-        answer = self.rest.call("POST", "/devicecontrol/deviceAccessToken", auth=False, cert=self.device_files)
-        assert answer.status == 200, answer.body
-        self.token: str = answer.json["accessToken"]
-        created = self.rest.call("POST", "/inventory/managedObjects", {"name": "hostile", "c8y_IsDevice": {}})
-        self.mo_id: str = created.json["id"]
+Platform = EnrolledPlatform
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    background = BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0,
-                                                          sys_interval=0)).start()
-    try:
-        yield Platform(background, tmp_path_factory.mktemp("hostile"))
-    finally:
-        background.stop()
+    with enrolled_platform(tmp_path_factory.mktemp("hostile"), "Hostile") as enrolled:
+        yield enrolled
 
 
 @pytest.fixture
@@ -132,7 +111,7 @@ def test_a_json_body_over_one_mib_is_413(platform: Platform, log) -> None:
     envelope = refused(platform.rest.call("POST", "/inventory/managedObjects", raw=big), 413, log)
     assert "1048576 bytes" in envelope["message"]
     # without a Content-Length (chunked), the limit holds while reading
-    connection = http.client.HTTPSConnection("127.0.0.1", int(platform.rest.base.rsplit(":", 1)[1]),
+    connection = http.client.HTTPSConnection("127.0.0.1", platform.rest.port,
                                              context=platform.rest.context(), timeout=10)
     try:
         basic = base64.b64encode(f"{platform.rest.user}:{platform.rest.password}".encode()).decode()
@@ -288,7 +267,7 @@ def test_a_stored_bad_lifespan_never_breaks_token_issuance(platform: Platform, l
 # --- what aiohttp refuses itself, and the last net ---------------------------------------------------------------
 def _raw_exchange(platform: Platform, request: bytes) -> bytes:
     context = ssl.create_default_context(cafile=str(platform.rest.ca_path))
-    port = int(platform.rest.base.rsplit(":", 1)[1])
+    port = platform.rest.port
     with socket.create_connection(("127.0.0.1", port), timeout=10) as plain, \
             context.wrap_socket(plain, server_hostname="localhost") as tls:
         tls.sendall(request)

@@ -9,10 +9,8 @@ clear password is nowhere in the data folder's bytes, and a kill -9 while creden
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
-import os
 import secrets
 import signal
 import socket
@@ -30,10 +28,9 @@ import pytest
 
 from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
 from tests.platform.conftest import wait_event
-from tests.platform.support import WAIT, Cert, Device, Rest
+from tests.platform.support import ROOT, WAIT, Cert, Device, Rest, start_platform, stop_platform
 
 BULK = "/devicecontrol/bulkNewDeviceRequests"
-ROOT = Path(__file__).resolve().parents[2]
 PROMPT = 0.5  # seconds: a probe slower than this waited behind password checks on the loop
 FLOODERS = 40  # concurrent wrong-password CONNECTs, each repeated until the probes are done
 PROBES = 30
@@ -114,7 +111,7 @@ def test_wrong_password_flood_does_not_stall_other_clients(local: BackgroundLoca
     token_rtt: list[float] = []
     health: list[float] = []
     rest_statuses: list[tuple[int, str | None, str]] = []
-    wrong = Rest(int(rest.base.rsplit(":", 1)[1]), rest.ca_path, "t100/admin", "also-wrong")
+    wrong = rest.as_user("t100/admin", "also-wrong")
     try:
         assert flood.stdout.readline().strip() == "flooding"  # every flooder has had an answer: in full swing
         for n in range(PROBES):
@@ -146,7 +143,7 @@ def test_wrong_password_flood_does_not_stall_other_clients(local: BackgroundLoca
     assert all(retry == "1" and error == "security/Service Unavailable" for status, retry, error in rest_statuses
                if status == 503), rest_statuses
     # right after the flood a login nobody made before (no cache) is checked and accepted
-    fresh = Rest(int(rest.base.rsplit(":", 1)[1]), rest.ca_path, "t200/admin", second["password"])
+    fresh = rest.as_user("t200/admin", second["password"])
     deadline = time.monotonic() + WAIT
     while (status := fresh.call("GET", "/user/currentUser").status) == 503 and time.monotonic() < deadline:
         pass
@@ -178,7 +175,7 @@ def folder_bytes(folder: Path) -> bytes:
 
 def login(rest: Rest, device_id: str, password: str) -> int:
     """GET /user/currentUser as the device's user: the status."""
-    user = Rest(int(rest.base.rsplit(":", 1)[1]), rest.ca_path, f"t100/device_{device_id}", password)
+    user = rest.as_user(f"t100/device_{device_id}", password)
     return user.call("GET", "/user/currentUser").status
 
 
@@ -221,35 +218,10 @@ def test_bulk_basic_device_logs_in_while_sealed_and_after_hashing(local: Backgro
 
 
 # --- kill -9 while credentials are sealed -------------------------------------------------------------------------
-ADMIN_PASSWORD = "pw-test-Admin-passw0rd"
-
-
-def start_platform(data_dir: Path) -> tuple[subprocess.Popen[str], Rest]:
-    """`python -m embedded_broker --data-dir` on free ports, as the workbench starts it."""
-    env = {**os.environ, "EMBEDDED_BROKER_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    process = subprocess.Popen([sys.executable, "-m", "embedded_broker", "--data-dir", str(data_dir),
-                                "--mqtt-port", "0", "--mqtts-port", "0", "--https-port", "0", "--sys-interval", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env)
-    assert process.stdout is not None
-    ports_line, ca_line = process.stdout.readline().strip(), process.stdout.readline().strip()
-    assert ports_line.startswith("embedded-broker ports:"), ports_line
-    ports = dict(p.split("=") for p in ports_line.split(": ", 1)[1].split())
-    return process, Rest(int(ports["https"]), Path(ca_line.split(": ", 1)[1]), "t100/admin", ADMIN_PASSWORD)
-
-
-def stop(process: subprocess.Popen[str], how: signal.Signals) -> None:
-    """Signal the platform process (if it still runs), reap it and close its pipe."""
-    if process.poll() is None:
-        process.send_signal(how)
-    process.wait(30)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
 def wait_for_event(rest: Rest, kind: str, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """The first `kind` event (past or future) matching `predicate`, read from the SSE stream /platform/events."""
     request = urllib.request.Request(rest.base + "/platform/events?history=true")
-    request.add_header("Authorization", "Basic " + base64.b64encode(f"{rest.user}:{rest.password}".encode()).decode())
+    request.add_header("Authorization", rest.basic_auth)
     deadline = time.monotonic() + 60
     with urllib.request.urlopen(request, context=rest.context(), timeout=WAIT * 2) as stream:
         for raw in stream:
@@ -273,7 +245,7 @@ def test_kill_while_sealed_then_hashing_resumes(tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)
         process.wait(30)
     finally:
-        stop(process, signal.SIGKILL)
+        stop_platform(process, signal.SIGKILL)
     assert answer.status == 201 and answer.json["numberOfSuccessful"] == SEALED_ROWS, answer.body
     left = [d for d, value in stored_credentials(db).items() if value.startswith("sealed:")]
     assert left, "everything was hashed before the kill: nothing to resume"
@@ -289,7 +261,7 @@ def test_kill_while_sealed_then_hashing_resumes(tmp_path: Path) -> None:
         data = folder_bytes(folder)
         assert not [d for d, pw in passwords.items() if pw.encode() in data], "a clear password is in the folder"
     finally:
-        stop(process, signal.SIGTERM)
+        stop_platform(process, signal.SIGTERM)
 
 
 def test_parallel_first_logins_with_the_right_password_share_one_check(local: BackgroundLocalPlatform,

@@ -12,41 +12,27 @@ import logging
 import os
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
 from embedded_broker.rest.app import build_app
-from tests.platform.support import Rest, make_ca
+from tests.platform.support import EnrolledPlatform, enrolled_platform
 
 ERROR_TYPE = "application/vnd.com.nsn.cumulocity.error+json"
 SKIPPED = {("GET", "/platform/events"), ("HEAD", "/platform/events")}  # an endless event stream, tested elsewhere
 EXAMPLES = int(os.environ.get("REST_FUZZ_EXAMPLES", "200"))  # CI size (~10 s); raise it for a deeper run
 
 
-class Target:
-    """The running platform, its route table, a device token and the ids that exist."""
+Target = EnrolledPlatform
 
-    def __init__(self, background: BackgroundLocalPlatform, folder: Path) -> None:
-        assert background.local is not None and background.local.server_ca_path is not None
-        self.background = background
-        self.rest = Rest(background.ports["https"], background.local.server_ca_path, "t100/admin",
-                         background.local.admin_password or "")
-        root = make_ca("Fuzz Root")
-        uploaded = self.rest.upload(root)
-        assert uploaded.status == 201, uploaded.body
-        self.fingerprint = uploaded.json["fingerprint"]
-        self.device_files = root.issue("dev-fuzz").write(folder, "dev-fuzz")
-        answer = self.rest.call("POST", "/devicecontrol/deviceAccessToken", auth=False, cert=self.device_files)
-        assert answer.status == 200, answer.body
-        self.token = answer.json["accessToken"]
-        self.mo_id = self.rest.call("POST", "/inventory/managedObjects", {"name": "fuzz"}).json["id"]
-        app = build_app(background.platform)  # only to read the route table the server was built from
-        self.routes = sorted({(r.method, r.resource.canonical) for r in app.router.routes()
-                              if r.resource is not None} - SKIPPED)
+
+@pytest.fixture(scope="module")
+def routes(target: Target) -> list[tuple[str, str]]:
+    """(method, path template) of every route the server was built from, but the endless event stream."""
+    app = build_app(target.background.platform)  # only to read the route table
+    return sorted({(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None} - SKIPPED)
 
 
 class LogRecords(logging.Handler):
@@ -74,12 +60,8 @@ def records() -> Iterator[LogRecords]:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory, records: LogRecords) -> Iterator[Target]:
-    background = BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0,
-                                                          sys_interval=0)).start()
-    try:
-        yield Target(background, tmp_path_factory.mktemp("fuzz"))
-    finally:
-        background.stop()
+    with enrolled_platform(tmp_path_factory.mktemp("fuzz"), "Fuzz") as enrolled:
+        yield enrolled
 
 
 # --- strategies ---------------------------------------------------------------------------------------------------
@@ -135,8 +117,9 @@ def _url(template: str, values: dict[str, str], query: dict[str, str]) -> str:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large])
 @given(data=st.data())
-def test_no_route_answers_5xx(target: Target, records: LogRecords, data: st.DataObject) -> None:
-    method, template = data.draw(st.sampled_from(target.routes), label="route")
+def test_no_route_answers_5xx(target: Target, routes: list[tuple[str, str]], records: LogRecords,
+                              data: st.DataObject) -> None:
+    method, template = data.draw(st.sampled_from(routes), label="route")
     names = [part[1:-1] for part in template.split("/") if part.startswith("{") and part.endswith("}")]
     values = {name: data.draw(path_values(target), label=name) for name in names}
     query = data.draw(queries, label="query")

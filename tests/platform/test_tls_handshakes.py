@@ -3,8 +3,6 @@ the documented pending-handshake bound are closed at accept, and an unknown CA g
 
 from __future__ import annotations
 
-import selectors
-import socket
 import ssl
 import time
 from contextlib import ExitStack
@@ -12,33 +10,9 @@ from contextlib import ExitStack
 import pytest
 
 from embedded_broker import Limits
+from tests.broker import wire
 from tests.platform.conftest import wait_event
 from tests.platform.support import Rest, make_ca
-
-
-def _silent(port: int, count: int, stack: ExitStack) -> list[socket.socket]:
-    return [stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5)) for _ in range(count)]
-
-
-def _closed_within(sockets: list[socket.socket], seconds: float) -> list[socket.socket]:
-    """The sockets the server closed (EOF or reset) within `seconds`; the others stayed open."""
-    closed: list[socket.socket] = []
-    with selectors.DefaultSelector() as selector:
-        for sock in sockets:
-            selector.register(sock, selectors.EVENT_READ)
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            for key, _mask in selector.select(left):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
-                try:
-                    data = sock.recv(1)
-                except ConnectionResetError:
-                    data = b""
-                assert data == b""
-                selector.unregister(sock)
-                closed.append(sock)
-    return closed
 
 
 def test_silent_sockets_do_not_delay_a_certificate_device(local, rest: Rest, root, device) -> None:
@@ -46,7 +20,7 @@ def test_silent_sockets_do_not_delay_a_certificate_device(local, rest: Rest, roo
     rest.upload(root)
     client = device(root.issue("dev-fair"))
     with ExitStack() as stack:
-        _silent(local.ports["mqtts"], 20, stack)
+        wire.silent_sockets(local.ports["mqtts"], 20, stack)
         started = time.monotonic()
         assert client.connect() == 0
         assert client.token().count(".") == 2
@@ -54,52 +28,37 @@ def test_silent_sockets_do_not_delay_a_certificate_device(local, rest: Rest, roo
 
 
 def test_sockets_above_the_pending_bound_are_refused_and_the_platform_stays_responsive(local, rest: Rest, root,
-                                                                                      device, ca_path,
-                                                                                      tmp_path) -> None:
+                                                                                      device, tmp_path) -> None:
     rest.upload(root)
     watcher = device(root.issue("dev-watch"))
     assert watcher.connect() == 0
     limit = Limits().max_pending_handshakes
     with ExitStack() as stack:
-        sockets = _silent(local.ports["mqtts"], limit + 5, stack)
-        closed = _closed_within(sockets, 2.0)
+        sockets = wire.silent_sockets(local.ports["mqtts"], limit + 5, stack)
+        closed = wire.closed_within(sockets, 2.0)
         assert len(closed) == 5
         assert local.call(lambda: local.local.broker.stats["refused"]) == 5
         assert rest.call("GET", "/health").status == 200
         assert watcher.token().count(".") == 2  # a connected device is served while the bound is full
         next(s for s in sockets if s not in closed).close()  # a slot frees up: the next device gets in
         # a plain ssl client: paho's select() cannot watch the high descriptor numbers this test now uses
-        chain, key = root.issue("dev-new").write(tmp_path, "dev-new")
-        ctx = ssl.create_default_context(cafile=str(ca_path))
-        ctx.load_cert_chain(str(chain), str(key))
+        ctx = rest.context(root.issue("dev-new").write(tmp_path, "dev-new"))
         deadline = time.monotonic() + 5
         while True:
             try:
-                assert _connack(local.ports["mqtts"], ctx, "d:dev-new") == b"\x20\x02\x00\x00"
+                assert wire.tls_connack(local.ports["mqtts"], ctx, "d:dev-new") == b"\x20\x02\x00\x00"
                 break
             except (ssl.SSLError, ConnectionError):
                 assert time.monotonic() < deadline, "no slot freed up"
 
 
-def _connack(port: int, ctx: ssl.SSLContext, client_id: str) -> bytes:
-    """MQTT 3.1.1 CONNECT over TLS; the CONNACK bytes."""
-    cid = client_id.encode()
-    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-            ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-        tls.sendall(bytes([0x10, len(body)]) + body)
-        return tls.recv(4)
-
-
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2])
-def test_an_unknown_ca_gets_a_tls_alert(local, rest: Rest, root, ca_path, tmp_path, version) -> None:
+def test_an_unknown_ca_gets_a_tls_alert(local, rest: Rest, root, tmp_path, version) -> None:
     rest.upload(root)
-    chain, key = make_ca("Stranger CA").issue("dev-x").write(tmp_path, "stranger")
-    ctx = ssl.create_default_context(cafile=str(ca_path))
-    ctx.load_cert_chain(str(chain), str(key))
+    ctx = rest.context(make_ca("Stranger CA").issue("dev-x").write(tmp_path, "stranger"))
     ctx.maximum_version = version
     with pytest.raises(ssl.SSLError) as caught:
-        _connack(local.ports["mqtts"], ctx, "d:dev-x")
+        wire.tls_connack(local.ports["mqtts"], ctx, "d:dev-x")
     reason = str(caught.value.reason)
     assert "ALERT" in reason and ("UNKNOWN_CA" in reason or "CERTIFICATE_UNKNOWN" in reason), reason
     assert "does not reach any trusted CA" in wait_event(local, "tls_failed")["message"]

@@ -54,7 +54,7 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, keep_backu
             if not backup.exists():
                 shutil.copy2(target, backup)
         os.replace(tmp, target)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise WorkbenchError(
@@ -64,7 +64,7 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, keep_backu
     return target
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make the rename itself durable where the OS allows it (POSIX)."""
     with contextlib.suppress(OSError, AttributeError):
         dir_fd = os.open(folder, os.O_RDONLY)

@@ -36,6 +36,7 @@ from workbench.core.pki.fleet import DeviceMaker, DeviceRecord, FleetTemplate
 from workbench.core.pki.fleet_ids import DeviceEntry, bulk_registration_csv, check_unique
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.names import format_dn
+from workbench.core.processes import process_alive
 from workbench.errors import Cancelled, InvalidInputError, WorkbenchError
 from workbench.services.device_bundle import fleet_spec, make_fleet_device
 from workbench.services.staged_output import MANIFEST_NAME, OutputJournal, StagedOutput, new_job_id
@@ -148,34 +149,10 @@ def _watch_owner(owner_pid: int, parent_pid: int) -> None:
                 os._exit(1)
         else:
             time.sleep(_WATCH_SECONDS)
-            if not _process_alive(owner_pid):
+            if not process_alive(owner_pid):
                 os._exit(1)
         if os.getppid() != parent_pid:
             os._exit(1)
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether a process exists (a zombie counts as gone on Linux)."""
-    if sys.platform == "win32":  # pragma: no cover - Windows
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x00100000, False, pid)  # SYNCHRONIZE
-        if not handle:
-            return False
-        try:
-            return kernel32.WaitForSingleObject(handle, 0) != 0  # WAIT_OBJECT_0: it has exited
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rpartition(b")")[2].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _run_chunk(folder: str,

@@ -38,6 +38,7 @@ from typing import IO, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from workbench.core.files import fsync_dir
 from workbench.core.pki.issuance import issue_certificate
 from workbench.core.pki.keys import PublicKey
 from workbench.core.pki.profiles import CertificateProfile, ProfileKind
@@ -151,15 +152,6 @@ def lock_path(staging: Path) -> Path:
 
 
 # --- staging and publishing --------------------------------------------------------------------------------------
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
@@ -180,9 +172,9 @@ def publish_folder(staging: Path, target: Path, *, merge: bool = False) -> Path:
     else:
         for entry in sorted(staging.iterdir()):
             os.replace(entry, target / entry.name)
-        _fsync_dir(target)
+        fsync_dir(target)
         staging.rmdir()
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     return target
 
 
@@ -508,7 +500,7 @@ def _write_files(folder: Path, files: FileSet) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def issue_to_folder(store: CAStore, ca_name: str, ca_password: bytes | None, subject: x509.Name,

@@ -4,7 +4,6 @@ the client as a TLS alert instead of a bare TCP close."""
 
 from __future__ import annotations
 
-import selectors
 import shutil
 import socket
 import ssl
@@ -14,23 +13,17 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from embedded_broker import BrokerConfig, EventKind, Limits, ListenerConfig
 from embedded_broker.tls import TlsManager
 from tests.broker import wire
+from workbench.core.pki.certio import dump_certificates_pem
 from workbench.core.pki.issuance import Issuer, create_root_ca, issue_certificate
 from workbench.core.pki.keys import KeySpec, dump_private_key_pem, generate_key
 from workbench.core.pki.names import parse_dn
 from workbench.core.pki.profiles import device_profile, root_ca_profile, server_profile
 
-PEM = serialization.Encoding.PEM
 CONNACK_OK = b"\x20\x02\x00\x00"
-
-
-def _pem(*certs: x509.Certificate) -> bytes:
-    return b"".join(c.public_bytes(PEM) for c in certs)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +38,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stranger_key = generate_key(KeySpec.EC_P256)
     stranger_ca = Issuer(create_root_ca(parse_dn("CN=Stranger"), stranger_key, root_ca_profile()), stranger_key)
     stranger = issue_certificate(parse_dn("CN=dev-x"), device_key.public_key(), device_profile(), stranger_ca)
-    files = {"ca.pem": _pem(root.certificate), "chain.pem": _pem(device, root.certificate),
-             "key.pem": dump_private_key_pem(device_key, None), "stranger.pem": _pem(stranger, stranger_ca.certificate)}
+    files = {"ca.pem": dump_certificates_pem([root.certificate]),
+             "chain.pem": dump_certificates_pem([device, root.certificate]),
+             "key.pem": dump_private_key_pem(device_key, None),
+             "stranger.pem": dump_certificates_pem([stranger, stranger_ca.certificate])}
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return {"folder": folder, "root": root, "server": (server, server_key)}
@@ -54,7 +49,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _start(start_broker: Any, pki: dict[str, Any], **limits: Any) -> tuple[Any, Any]:
     server, key = pki["server"]
-    manager = TlsManager(_pem(server), dump_private_key_pem(key, None), client_auth="required",
+    manager = TlsManager(dump_certificates_pem([server]), dump_private_key_pem(key, None), client_auth="required",
                          trust_anchors=[pki["root"].certificate])
     config = BrokerConfig(listeners=(ListenerConfig("mqtt", "127.0.0.1", 0),
                                      ListenerConfig("mqtts", "127.0.0.1", 0, manager)),
@@ -73,21 +68,10 @@ def _context(pki: dict[str, Any], chain: str | None = "chain.pem",
     return ctx
 
 
-def _connect(port: int, ctx: ssl.SSLContext, client_id: str = "d:dev-1", timeout: float = 5.0) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
-            ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-        tls.sendall(wire.connect(client_id))
-        return tls.recv(4)
-
-
-def _silent(port: int, count: int, stack: ExitStack) -> list[socket.socket]:
-    return [stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=5)) for _ in range(count)]
-
-
 def _alert(port: int, ctx: ssl.SSLContext) -> str:
     """The reason of the SSLError the client raises (TLS 1.3 delivers a refusal after the client's handshake)."""
     with pytest.raises(ssl.SSLError) as caught:
-        _connect(port, ctx)
+        wire.tls_connack(port, ctx)
     return str(caught.value.reason or caught.value)
 
 
@@ -100,7 +84,7 @@ def test_an_unknown_ca_gets_the_unknown_ca_alert(start_broker: Any, pki: dict[st
     assert "ALERT" in reason and "UNKNOWN_CA" in reason, reason
     event = events.wait_for(lambda e: e.kind is EventKind.TLS_FAILED)
     assert event.detail["alert"] == "unknown_ca"
-    assert _connect(port, _context(pki)) == CONNACK_OK
+    assert wire.tls_connack(port, _context(pki)) == CONNACK_OK
 
 
 def test_a_missing_certificate_gets_an_alert(start_broker: Any, pki: dict[str, Any]) -> None:
@@ -124,31 +108,10 @@ def test_silent_sockets_do_not_delay_a_new_handshake(start_broker: Any, pki: dic
     broker, _events = _start(start_broker, pki)
     port = broker.ports["mqtts"]
     with ExitStack() as stack:
-        _silent(port, 20, stack)
+        wire.silent_sockets(port, 20, stack)
         started = time.monotonic()
-        assert _connect(port, _context(pki)) == CONNACK_OK
+        assert wire.tls_connack(port, _context(pki)) == CONNACK_OK
         assert time.monotonic() - started < 2.0
-
-
-def _closed_within(sockets: list[socket.socket], seconds: float) -> list[socket.socket]:
-    """The sockets the server closed (EOF or reset) within `seconds`; the others stayed open."""
-    closed: list[socket.socket] = []
-    with selectors.DefaultSelector() as selector:
-        for sock in sockets:
-            selector.register(sock, selectors.EVENT_READ)
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            for key, _mask in selector.select(left):
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
-                try:
-                    data = sock.recv(1)
-                except ConnectionResetError:
-                    data = b""
-                assert data == b""
-                selector.unregister(sock)
-                closed.append(sock)
-    return closed
 
 
 def test_sockets_above_the_pending_bound_are_refused_at_once(start_broker: Any, pki: dict[str, Any]) -> None:
@@ -158,8 +121,8 @@ def test_sockets_above_the_pending_bound_are_refused_at_once(start_broker: Any, 
         plain = stack.enter_context(socket.create_connection(("127.0.0.1", broker.ports["mqtt"]), timeout=5))
         plain.sendall(wire.connect("watcher"))
         assert plain.recv(4) == CONNACK_OK
-        sockets = _silent(port, 12, stack)
-        closed = _closed_within(sockets, 1.0)
+        sockets = wire.silent_sockets(port, 12, stack)
+        closed = wire.closed_within(sockets, 1.0)
         assert len(closed) == 4  # the 8 others wait for their handshake, each on its own clock
         event = events.wait_for(lambda e: e.kind is EventKind.REFUSED)
         assert "pending TLS handshakes" in event.reason
@@ -170,7 +133,7 @@ def test_sockets_above_the_pending_bound_are_refused_at_once(start_broker: Any, 
         deadline = time.monotonic() + 5
         while True:
             try:
-                assert _connect(port, _context(pki)) == CONNACK_OK
+                assert wire.tls_connack(port, _context(pki)) == CONNACK_OK
                 break
             except (ssl.SSLError, ConnectionError):
                 assert time.monotonic() < deadline, "no slot freed up"

@@ -9,21 +9,15 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from embedded_broker import AuthResult, BrokerConfig, EventKind, Limits, ListenerConfig
 from embedded_broker.tls import TlsManager, fingerprint
 from tests.broker import wire
+from workbench.core.pki.certio import dump_certificates_pem
 from workbench.core.pki.issuance import Issuer, create_root_ca, issue_certificate
 from workbench.core.pki.keys import KeySpec, dump_private_key_pem, generate_key
 from workbench.core.pki.names import parse_dn
 from workbench.core.pki.profiles import device_profile, intermediate_ca_profile, root_ca_profile, server_profile
-
-PEM = serialization.Encoding.PEM
-
-
-def _pem(*certs: x509.Certificate) -> bytes:
-    return b"".join(c.public_bytes(PEM) for c in certs)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +39,10 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stranger_ca = Issuer(create_root_ca(parse_dn("CN=Stranger"), stranger_key, root_ca_profile()), stranger_key)
     stranger = issue_certificate(parse_dn("CN=dev-x"), device_key.public_key(), device_profile(), stranger_ca)
     files = {
-        "ca.pem": _pem(root.certificate), "chain.pem": _pem(device, inter.certificate, root.certificate),
-        "key.pem": dump_private_key_pem(device_key, None), "stranger.pem": _pem(stranger, stranger_ca.certificate),
+        "ca.pem": dump_certificates_pem([root.certificate]),
+        "chain.pem": dump_certificates_pem([device, inter.certificate, root.certificate]),
+        "key.pem": dump_private_key_pem(device_key, None),
+        "stranger.pem": dump_certificates_pem([stranger, stranger_ca.certificate]),
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
@@ -57,8 +53,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def _manager(pki: dict[str, Any], **options: Any) -> TlsManager:
     server, key = pki["server"]
     alt, alt_key = pki["alt"]
-    return TlsManager(_pem(server), dump_private_key_pem(key, None), trust_anchors=[pki["root"].certificate],
-                      virtual_hosts={"alt.localhost": (_pem(alt), dump_private_key_pem(alt_key, None))}, **options)
+    alt_host = (dump_certificates_pem([alt]), dump_private_key_pem(alt_key, None))
+    return TlsManager(dump_certificates_pem([server]), dump_private_key_pem(key, None),
+                      trust_anchors=[pki["root"].certificate], virtual_hosts={"alt.localhost": alt_host}, **options)
 
 
 class Recorder:
@@ -84,18 +81,10 @@ def _client_context(pki: dict[str, Any], with_cert: bool = True, chain: str = "c
     return ctx
 
 
-def _connect(port: int, ctx: ssl.SSLContext, server_name: str = "localhost") -> bytes:
-    """CONNECT over TLS and return the CONNACK bytes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-            ctx.wrap_socket(raw, server_hostname=server_name) as tls:
-        tls.sendall(wire.connect("d:dev-1"))
-        return tls.recv(4)
-
-
 def _refused(port: int, ctx: ssl.SSLContext) -> bool:
     """A refused handshake: an error on TLS 1.2, or (TLS 1.3) a connection closed before any CONNACK."""
     try:
-        return _connect(port, ctx) == b""
+        return wire.tls_connack(port, ctx) == b""
     except (ssl.SSLError, ConnectionError, OSError):
         return True
 
@@ -103,7 +92,7 @@ def _refused(port: int, ctx: ssl.SSLContext) -> bool:
 def test_mutual_tls_passes_the_full_client_chain_to_authenticate(start_broker: Any, pki: dict[str, Any]) -> None:
     recorder = Recorder()
     broker, _ = _start(start_broker, _manager(pki, client_auth="required"), recorder)
-    assert _connect(broker.ports["mqtts"], _client_context(pki)) == b"\x20\x02\x00\x00"
+    assert wire.tls_connack(broker.ports["mqtts"], _client_context(pki)) == b"\x20\x02\x00\x00"
     peer = recorder.peers[0]
     assert peer.version in ("TLSv1.2", "TLSv1.3") and peer.server_name == "localhost"
     assert [x509.load_der_x509_certificate(d).subject for d in peer.chain_der][:2] == [
@@ -130,7 +119,7 @@ def test_unknown_ca_and_missing_certificate_are_refused_with_reasons(start_broke
     assert event.detail["alert"] == "unknown_ca" and "does not reach any trusted CA" in event.reason
     assert _refused(port, _client_context(pki, with_cert=False))
     events.wait_for(lambda e: e.kind is EventKind.TLS_FAILED and e.detail["alert"] == "certificate_required")
-    assert _connect(port, _client_context(pki)) == b"\x20\x02\x00\x00"  # the broker keeps serving
+    assert wire.tls_connack(port, _client_context(pki)) == b"\x20\x02\x00\x00"  # the broker keeps serving
 
 
 def test_plain_mqtt_on_the_tls_port_is_explained(start_broker: Any, pki: dict[str, Any]) -> None:
@@ -155,8 +144,8 @@ def test_anchors_change_at_runtime_for_new_connections(start_broker: Any, pki: d
         assert _refused(port, ctx)
         open_one.sendall(b"\xc0\x00")  # PINGREQ on the connection opened before the change
         assert open_one.recv(2) == b"\xd0\x00"
-    manager.add_trust_anchors(_pem(pki["root"].certificate))
-    assert _connect(port, ctx) == b"\x20\x02\x00\x00"
+    manager.add_trust_anchors(dump_certificates_pem([pki["root"].certificate]))
+    assert wire.tls_connack(port, ctx) == b"\x20\x02\x00\x00"
 
 
 def test_sni_selects_the_virtual_host_and_unknown_names_fall_back(start_broker: Any, pki: dict[str, Any]) -> None:
@@ -189,9 +178,9 @@ def test_bad_settings_are_config_errors(pki: dict[str, Any]) -> None:
 
     server, _key = pki["server"]
     with pytest.raises(ConfigError, match="server key"):
-        TlsManager(_pem(server), b"not a key")
+        TlsManager(dump_certificates_pem([server]), b"not a key")
     with pytest.raises(ConfigError, match="do not fit"):
-        TlsManager(_pem(server), dump_private_key_pem(generate_key(KeySpec.EC_P256), None))
+        TlsManager(dump_certificates_pem([server]), dump_private_key_pem(generate_key(KeySpec.EC_P256), None))
     with pytest.raises(ConfigError):
         _manager(pki).set_client_cert_mode("sometimes")
 
@@ -201,7 +190,7 @@ def test_bad_settings_are_config_errors(pki: dict[str, Any]) -> None:
 def test_optional_mode_accepts_a_client_without_certificate(start_broker: Any, pki: dict[str, Any]) -> None:
     recorder = Recorder()
     broker, events = _start(start_broker, _manager(pki, client_auth="optional"), recorder)
-    assert _connect(broker.ports["mqtts"], _client_context(pki, with_cert=False)) == b"\x20\x02\x00\x00"
+    assert wire.tls_connack(broker.ports["mqtts"], _client_context(pki, with_cert=False)) == b"\x20\x02\x00\x00"
     assert recorder.peers[0].chain_der == () and recorder.peers[0].leaf is None
     assert not [e for e in events.events if e.kind is EventKind.TLS_FAILED]
 
@@ -209,12 +198,12 @@ def test_optional_mode_accepts_a_client_without_certificate(start_broker: Any, p
 def test_an_intermediate_can_be_the_trust_anchor_for_leaf_only_clients(start_broker: Any,
                                                                       pki: dict[str, Any]) -> None:
     server, key = pki["server"]
-    manager = TlsManager(_pem(server), dump_private_key_pem(key, None), client_auth="required",
+    manager = TlsManager(dump_certificates_pem([server]), dump_private_key_pem(key, None), client_auth="required",
                          trust_anchors=[pki["inter"].certificate])
     broker, _ = _start(start_broker, manager)
     folder = pki["folder"]
-    (folder / "leaf.pem").write_bytes(_pem(pki["device"]))
-    assert _connect(broker.ports["mqtts"], _client_context(pki, chain="leaf.pem")) == b"\x20\x02\x00\x00"
+    (folder / "leaf.pem").write_bytes(dump_certificates_pem([pki["device"]]))
+    assert wire.tls_connack(broker.ports["mqtts"], _client_context(pki, chain="leaf.pem")) == b"\x20\x02\x00\x00"
 
 
 def test_a_stalled_handshake_is_reported_as_a_timeout(start_broker: Any, pki: dict[str, Any]) -> None:

@@ -17,6 +17,21 @@ DB_NAME = "castore.sqlite"
 # SQLITE_FULL only for the database file itself; the WAL and shared-memory files fail as I/O errors).
 LOW_SPACE_BYTES = 1 << 20
 
+# Output jobs (crash-safe publishing of issued files), and certificates found by their job; new in version 2.
+_OUTPUT_JOBS = """
+CREATE TABLE IF NOT EXISTS output_jobs (
+    id TEXT PRIMARY KEY,
+    ca_id INTEGER NOT NULL REFERENCES cas(id),
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    staging TEXT NOT NULL,
+    state TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    finished TEXT
+);
+CREATE INDEX IF NOT EXISTS certificates_job ON certificates(job_id);
+"""
 # key_pem is PKCS#8, AES-256 encrypted with the CA's password; next_serial starts at 0x1000 like the guide's
 # `echo 1000 > serial`. Comments stay out of the SQL because the script is split on ';'.
 _SCHEMA = """
@@ -49,35 +64,9 @@ CREATE TABLE IF NOT EXISTS certificates (
     UNIQUE (ca_id, serial_hex)
 );
 CREATE INDEX IF NOT EXISTS certificates_cn ON certificates(cn);
-CREATE TABLE IF NOT EXISTS output_jobs (
-    id TEXT PRIMARY KEY,
-    ca_id INTEGER NOT NULL REFERENCES cas(id),
-    kind TEXT NOT NULL,
-    target TEXT NOT NULL,
-    staging TEXT NOT NULL,
-    state TEXT NOT NULL,
-    count INTEGER NOT NULL DEFAULT 0,
-    created TEXT NOT NULL,
-    finished TEXT
-);
-CREATE INDEX IF NOT EXISTS certificates_job ON certificates(job_id);
-"""
-# Version 1 -> 2: output jobs (crash-safe publishing of issued files), certificates tagged with their job.
-_MIGRATE_1_TO_2 = """
-ALTER TABLE certificates ADD COLUMN job_id TEXT;
-CREATE TABLE IF NOT EXISTS output_jobs (
-    id TEXT PRIMARY KEY,
-    ca_id INTEGER NOT NULL REFERENCES cas(id),
-    kind TEXT NOT NULL,
-    target TEXT NOT NULL,
-    staging TEXT NOT NULL,
-    state TEXT NOT NULL,
-    count INTEGER NOT NULL DEFAULT 0,
-    created TEXT NOT NULL,
-    finished TEXT
-);
-CREATE INDEX IF NOT EXISTS certificates_job ON certificates(job_id);
-"""
+""" + _OUTPUT_JOBS
+# Version 1 -> 2: certificates tagged with their job, and the output jobs table.
+_MIGRATE_1_TO_2 = "ALTER TABLE certificates ADD COLUMN job_id TEXT;" + _OUTPUT_JOBS
 
 
 def open_database(workspace: Path) -> sqlite3.Connection:
