@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import sys
 from collections.abc import Iterator
 
 # Must happen before PySide6 creates a QApplication: with no display Qt aborts the process (docs/platform-notes.md).
@@ -44,6 +46,15 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     root = tmp_path_factory.mktemp("home")
     for var in ("WORKBENCH_CONFIG_DIR", "WORKBENCH_DATA_DIR", "WORKBENCH_CACHE_DIR"):
         monkeypatch.setenv(var, str(root / var.lower()))
+
+
+@pytest.fixture(autouse=True)
+def _main_thread_collects() -> Iterator[None]:
+    """Once the GUI tests turned automatic collection off (workbench/ui/gui_thread.py: never on a worker thread), the
+    main thread collects after each test, so tests that never spin the Qt loop do not pile up garbage."""
+    yield
+    if not gc.isenabled() and "workbench.ui.gui_thread" in sys.modules:
+        sys.modules["workbench.ui.gui_thread"].collect_due()
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,18 @@ def _isolated_qsettings(qapp: QApplication, tmp_path_factory: pytest.TempPathFac
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("qsettings")))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _gui_thread_gc(qapp: QApplication) -> Iterator[None]:
+    """As in the app: cyclic garbage (closed wizards and pages among it) is freed on the GUI thread only, never by
+    a collection that happens to start on an executor thread mid-job (that deleted widgets there: a segfault)."""
+    from workbench.ui.gui_thread import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    collector.install()
+    yield
+    collector.uninstall()
+
+
 @pytest.fixture
 def screenshot_dir() -> Path:
     """Screenshots of each page go to docs/screenshots (the README uses them)."""
@@ -34,8 +46,10 @@ def qasync_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop bound to the test QApplication; qtbot.waitUntil/waitSignal also drive asyncio."""
     import qasync
 
+    from workbench.ui.gui_thread import GuiThreadExecutor
+
     loop = qasync.QEventLoop(qapp, already_running=True)
-    executor = qasync.QThreadExecutor(2)
+    executor = GuiThreadExecutor(2)  # as in the app: what a job held is released on the GUI thread
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     yield loop
