@@ -29,6 +29,7 @@ def test_onboard_local_runs_the_eight_steps(tmp_path: Path, capsys: pytest.Captu
     assert "GET /user/currentUser with the token: device_dev-onboard" in lines[7]
     assert "sent 200,c8y_Temperature,T,21.5,C; read back measurement" in lines[8]
     assert lines[9] == "onboarding rehearsal complete: device dev-onboard is registered, connected and sent data"
+    assert re.fullmatch(r"CA 'Onboarding Rehearsal CA .+' key password: kept in the system keyring", lines[10])
     folder = tmp_path / "out" / "dev-onboard"
     password = (folder / "keystorePassword.txt").read_text().strip().encode()
     store = load_keystore((folder / "deviceKeystore.p12").read_bytes(), password)

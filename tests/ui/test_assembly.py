@@ -24,7 +24,7 @@ def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, t
     qtbot.addWidget(window)
     window.show()
     assert window.pages.count() == len(AREAS)
-    pages = (bench.connections, bench.certificates, bench.keystores, bench.pop, bench.local_platform, bench.onboarding)
+    pages = (bench.onboarding, bench.connections, bench.certificates, bench.keystores, bench.pop, bench.local_platform)
     assert [window.pages.widget(i) for i in range(len(AREAS))] == list(pages)
     try:
         bench.platform.start()
@@ -53,6 +53,7 @@ def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, t
             bench.onboarding.demo()
         panel = bench.onboarding.demo_panel
         qtbot.waitUntil(lambda: panel.plot.point_count() >= 3, timeout=10_000)
+        assert window.connection_status.text() == "Connections: 1 (demo device)"  # the simulated device counts
         window.grab().save(str(screenshot_dir / "main-window.png"))
         bench.onboarding.checklist.setCurrentItem(bench.onboarding.items["keystores"])
         bench.onboarding.link.click()  # opens the device keystore in the editor, with the run's password
@@ -60,5 +61,6 @@ def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, t
         assert bench.keystores.state is not None and bench.keystores.state.store.aliases == ("devicekeyentry",)
         with qtbot.waitSignal(panel.stopped, timeout=10_000):
             panel.stop()
+        assert window.connection_status.text() == "Connections: none"
     finally:
         bench.platform.stop()

@@ -282,3 +282,51 @@ def test_unknown_kind_is_refused(qtbot: QtBot, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError):
         CertificateWizard(tmp_path, "bogus")
     assert asyncio.get_event_loop() is not None
+
+
+@pytest.mark.parametrize("kind", ["root", "intermediate", "device", "server", "csr"])
+def test_pages_share_the_label_column_and_name_their_buttons(qtbot: QtBot, tmp_path: Path, kind: str) -> None:
+    """Every page's labels have one width (fields do not jump from page to page) and a header that says "press X"
+    names a button the wizard really shows ("Create", not "Finish")."""
+    import re
+
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    from workbench.ui.wizards.form_kit import LABEL_WIDTH
+
+    wizard = _wizard(qtbot, tmp_path / "ws", kind)
+    buttons = {wizard.buttonText(b).replace("&", "") for b in (
+        QWizard.WizardButton.NextButton, QWizard.WizardButton.BackButton, QWizard.WizardButton.FinishButton,
+        QWizard.WizardButton.CancelButton)}
+    assert wizard.buttonText(QWizard.WizardButton.FinishButton) == ("Sign" if kind == "csr" else "Create")
+    wizard.summary_page.initializePage()
+    for page_id in wizard.pageIds():
+        page = wizard.page(page_id)
+        for pressed in re.findall(r"press (\w+)", page.subTitle()):
+            assert pressed in buttons, (page.title(), page.subTitle(), buttons)
+        for form in page.findChildren(QFormLayout):
+            for row in range(form.rowCount()):
+                item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                label = item.widget() if item is not None else None
+                if isinstance(label, QLabel) and label.text():
+                    assert label.minimumWidth() == label.maximumWidth() == LABEL_WIDTH, (page.title(), label.text())
+                    assert label.fontMetrics().horizontalAdvance(label.text()) <= LABEL_WIDTH, label.text()
+    assert ("press Sign" if kind == "csr" else "press Create") in wizard.summary_page.subTitle()
+
+
+def test_fields_start_at_the_same_x_on_every_page(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QFormLayout
+
+    wizard = _wizard(qtbot, tmp_path / "ws", "root")
+    wizard.resize(860, 720)
+    starts = []
+    wizard.subject_page.fields["common_name"].setText("Column CA")  # type: ignore[union-attr]
+    for page in (wizard.subject_page, wizard.key_page):
+        assert wizard.currentPage() is page
+        qtbot.waitUntil(lambda p=page: p.isVisible())
+        form = page.findChildren(QFormLayout)[0]
+        form.activate()
+        field = form.itemAt(0, QFormLayout.ItemRole.FieldRole).widget()
+        starts.append(field.mapTo(page, field.rect().topLeft()).x())
+        wizard.next()
+    assert starts[0] == starts[1], starts

@@ -190,3 +190,54 @@ def test_new_menu_opens_the_wizard_and_the_tree_shows_what_it_created(qtbot: QtB
     page.toolbar.fleet.click()
     assert page.fleet_dialog.isVisible()
     page.fleet_dialog.close()
+
+
+def test_a_new_ca_is_selected_and_the_device_wizard_uses_the_selected_ca(qtbot: QtBot, tmp_path: Path,
+                                                                        qasync_loop: object) -> None:
+    workspace = tmp_path / "ws"
+    with CAStore(workspace) as store:
+        for cn in ("First CA", "Second CA", "Third CA"):
+            record = store.init_root(parse_dn(f"CN={cn}"), b"pw", key_spec=KeySpec.EC_P256)
+            SecretStore().set(ca_secret_id(record.name), SecretName.KEY_PASSWORD, "pw")
+    page = CertificatesPage(workspace)
+    qtbot.addWidget(page)
+    page.show()
+    assert page.select_name("Second CA")
+    page.toolbar.new.menu().actions()[2].trigger()  # Device certificate…
+    assert page.wizard.issuer_page.ca_name() == "Second CA"
+    page.wizard.close()
+    page.toolbar.new.menu().actions()[0].trigger()  # Root CA…
+    wizard = page.wizard
+    wizard.subject_page.fields["common_name"].setText("Brand New CA")
+    wizard.next()
+    wizard.key_page.key_type.setCurrentIndex(wizard.key_page.key_type.findData(KeySpec.EC_P256))
+    wizard.key_page.passwords.password.setText("new-pass")
+    wizard.key_page.passwords.confirm.setText("new-pass")
+    wizard.next()
+    with qtbot.waitSignal(wizard.created, timeout=20_000):
+        wizard.accept()
+    _cert, what = page.selected()
+    assert tuple(what) == ("ca", "Brand New CA")
+    assert page.tree.currentItem().text(0) == "Brand New CA"
+
+
+def test_extension_names_are_whole_and_their_values_on_the_same_row(qtbot: QtBot, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    _store_with_devices(workspace)
+    page = CertificatesPage(workspace)
+    qtbot.addWidget(page)
+    page.resize(1250, 760)
+    page.show()
+    assert page.select_name("tools-dev-1")
+    fields = page.details.fields
+    extensions = next(fields.topLevelItem(i) for i in range(fields.topLevelItemCount())
+                      if fields.topLevelItem(i).text(0) == "X.509v3 extensions")
+    assert extensions.childCount() >= 4
+    metrics = fields.fontMetrics()
+    for i in range(extensions.childCount()):
+        ext = extensions.child(i)
+        assert ext.childCount() == 0 and ext.text(1).strip(), ext.text(0)  # the value sits on the name's row
+        needed = metrics.horizontalAdvance(ext.text(0)) + 2 * fields.indentation()
+        assert fields.columnWidth(0) >= needed, (ext.text(0), fields.columnWidth(0), needed)
+    names = {extensions.child(i).text(0): extensions.child(i).text(1) for i in range(extensions.childCount())}
+    assert any("Authority Key Identifier" in n or "Key Usage" in n for n in names)

@@ -172,3 +172,78 @@ def test_action_dialogs(qtbot: QtBot, tmp_path: Path, screenshot_dir: Path) -> N
     device.folder.setText(str(tmp_path / "out"))
     device.show()
     device.grab().save(str(screenshot_dir / "keystores-device-stores.png"))
+
+
+def test_open_filter_shows_the_extensions_the_app_writes() -> None:
+    """The Open dialog's filter shows every keystore name the wizard, onboarding and the demo set write."""
+    import fnmatch
+
+    from workbench.services.device_bundle import DEVICE, ONBOARDING, SERVER
+    from workbench.ui.keystore_editor.toolbar import STORE_FILES
+
+    patterns = STORE_FILES.split(";;")[0].partition("(")[2].rstrip(")").split()
+    written = [naming.keystore(kind) for naming in (DEVICE, SERVER, ONBOARDING) for kind in ("pkcs12", "jks")]
+    written += [naming.truststore(kind) for naming in (DEVICE, ONBOARDING) for kind in ("pkcs12", "jks")]
+    assert "deviceKeystore.pkcs12" in written
+    for name in written:
+        assert any(fnmatch.fnmatch(name, p) for p in patterns), (name, patterns)
+
+
+def test_garbage_is_refused_before_a_password_and_a_wrong_one_is_named(qtbot: QtBot, tmp_path: Path,
+                                                                        pki: Pki) -> None:
+    page = _page(qtbot, tmp_path)
+    asked: list[str] = []
+
+    def ask(label: str) -> str | None:
+        asked.append(label)
+        return None
+
+    page.toolbar.ask_password = ask
+    garbage = tmp_path / "notes.p12"
+    garbage.write_text("not a keystore, just notes")
+    assert not page.open_file(garbage)
+    assert asked == [] and "not a keystore" in page.message.text()
+    store = tmp_path / "device.pkcs12"
+    store.write_bytes(build_device_keystore(pki.device_ec.key, [pki.device_ec.cert, pki.intermediate.cert,
+                                                                pki.root.cert], b"store-pw", "pkcs12"))
+    answers = iter(["wrong-pw", "store-pw"])
+
+    def ask_twice(label: str) -> str | None:
+        asked.append(label)
+        return next(answers)
+
+    page.toolbar.ask_password = ask_twice
+    assert page.open_file(store)
+    assert len(asked) == 2 and "wrong" not in asked[0].lower()
+    assert asked[1].startswith("The password was wrong; try again.") and "device.pkcs12" in asked[1]
+    assert "1 entry" in page.title.text() and "1 entries" not in page.title.text()
+    assert "1 entry." in page.message.text() and "entries" not in page.message.text()
+
+
+def test_double_click_shows_the_entry_details(qtbot: QtBot, tmp_path: Path, pki: Pki) -> None:
+    """Like KeyStore Explorer: the chain, every field and the fingerprints of the entry's certificates."""
+    from cryptography.hazmat.primitives import hashes
+
+    store = tmp_path / "device.p12"
+    chain = [pki.device_ec.cert, pki.intermediate.cert, pki.root.cert]
+    store.write_bytes(build_device_keystore(pki.device_ec.key, chain, b"store-pw", "pkcs12"))
+    page = _page(qtbot, tmp_path)
+    assert page.open_file(store, "store-pw")
+    item = page.table.item(0, 2)
+    assert item is not None
+    page.table.itemDoubleClicked.emit(item)
+    dialog = page.entry_details
+    assert dialog is not None and dialog.isVisible()
+    qtbot.addWidget(dialog)
+    assert "PrivateKeyEntry" in dialog.summary.text() and "chain of 3" in dialog.summary.text()
+    fields = {dialog.details.fields.topLevelItem(i).text(0): dialog.details.fields.topLevelItem(i).text(1)
+              for i in range(dialog.details.fields.topLevelItemCount())}
+    assert fields["SHA-256 fingerprint"].replace(":", "").lower() == pki.device_ec.cert.fingerprint(
+        hashes.SHA256()).hex()
+    assert "Subject" in fields and "X.509v3 extensions" in fields
+    root_item = dialog.chain_view.topLevelItem(0).child(0).child(0)
+    dialog.chain_view.setCurrentItem(root_item)
+    fields = {dialog.details.fields.topLevelItem(i).text(0): dialog.details.fields.topLevelItem(i).text(1)
+              for i in range(dialog.details.fields.topLevelItemCount())}
+    assert fields["SHA-1 fingerprint"].replace(":", "").lower() == pki.root.cert.fingerprint(hashes.SHA1()).hex()
+    dialog.close()

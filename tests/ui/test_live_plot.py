@@ -40,3 +40,43 @@ def test_max_points_and_axis_labels(qtbot: QtBot) -> None:
     plot.set_labels("seconds", "hPa")
     assert (plot.x_label, plot.y_label) == ("seconds", "hPa")
     assert not plot.grab().isNull()
+
+
+def _strokes(plot: LivePlot, series: str) -> list[int]:
+    """The number of points in each drawn stroke (subpath) of a series, after a real paint."""
+    assert not plot.grab().isNull()
+    path = plot.drawn_paths[series]
+    strokes: list[int] = []
+    for i in range(path.elementCount()):
+        if path.elementAt(i).isMoveTo():
+            strokes.append(0)
+        strokes[-1] += 1
+    return strokes
+
+
+def test_a_gap_in_the_data_is_drawn_as_a_gap(qtbot: QtBot) -> None:
+    """Points every second, then nothing for 30 s: two strokes, not one straight line across the pause."""
+    plot = LivePlot(window=120)
+    qtbot.addWidget(plot)
+    plot.resize(500, 240)
+    plot.show()
+    for t in range(10):
+        plot.add_point("T", float(t), 20.0)
+    for t in range(40, 50):
+        plot.add_point("T", float(t), 25.0)
+    assert _strokes(plot, "T") == [10, 10]
+    plot.add_point("T", 52.0, 25.0)  # 2 s: late, but within 3x the median interval of 1 s
+    assert _strokes(plot, "T") == [10, 11]
+    plot.add_point("T", 60.0, 21.0)  # a lone point after another gap is its own stroke
+    assert _strokes(plot, "T") == [10, 11, 1]
+
+
+def test_gap_rule() -> None:
+    from workbench.ui.widgets.live_plot import split_at_gaps
+
+    assert split_at_gaps([]) == []
+    assert split_at_gaps([(0, 1), (100, 2)]) == [[(0, 1), (100, 2)]]  # no typical interval yet
+    steady = [(float(t), 1.0) for t in range(5)]
+    assert split_at_gaps(steady) == [steady]
+    assert [len(r) for r in split_at_gaps([*steady, (7.0, 1.0)])] == [6]  # 3 s = 3x the median: not yet a gap
+    assert [len(r) for r in split_at_gaps([*steady, (7.5, 1.0)])] == [5, 1]

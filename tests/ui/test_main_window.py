@@ -22,23 +22,23 @@ def test_main_window_lists_every_area_and_switches_with_shortcuts(qtbot: QtBot, 
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
     assert titles == [a[0] for a in AREAS]
     window.show_area("Keystores")
-    assert window.pages.currentIndex() == 2
+    assert window.pages.currentIndex() == 3
     window.set_platform_status("running on 127.0.0.1:8883")
     window.set_connection_count(2)
     assert window.platform_status.text() == "Local platform: running on 127.0.0.1:8883"
     window.show_area("Certificates")
-    assert window.pages.currentIndex() == 1
+    assert window.pages.currentIndex() == 2
 
 
 def test_window_layout_is_remembered(qtbot: QtBot) -> None:
     first = MainWindow()
     qtbot.addWidget(first)
     first.resize(700, 500)
-    first.show_area("Onboarding")
+    first.show_area("Local Platform")
     first.close()
     second = MainWindow()
     qtbot.addWidget(second)
-    assert second.navigation.currentRow() == len(AREAS) - 1
+    assert second.navigation.currentRow() == len(AREAS) - 1 and second.current_area() == "Local Platform"
     assert second.size().width() == 700
 
 

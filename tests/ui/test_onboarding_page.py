@@ -4,6 +4,7 @@ explains a failing step with its causes, and resumes with the same CA."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ def test_onboarding_page_runs_to_the_last_step(qtbot: QtBot, qasync_loop: asynci
     assert [p.name for p in store.load_all().profiles] == ["gui-onboarded (onboarded)"]
     page.checklist.setCurrentItem(page.items["pop"])
     assert "openssl dgst -sha256 -sign caKey.pem" in page.equivalent.toPlainText()
+    _assert_equivalents_match_the_run(page)
     page.checklist.setCurrentItem(page.items["keystores"])
     assert "keytool -importcert" in page.equivalent.toPlainText() and page.link.isEnabled()
     with qtbot.waitSignal(page.inspect) as shown:
@@ -87,3 +89,36 @@ def test_demo_mode_ends_on_live_data_and_a_token_countdown(qtbot: QtBot, qasync_
     with qtbot.waitSignal(page.demo_panel.stopped, timeout=10_000):
         page.demo_panel.stop()
     assert page.demo_panel.countdown.text() == "stopped"
+
+
+def _assert_equivalents_match_the_run(page: OnboardingPage) -> None:
+    """The CA and device equivalents name the key type the run made (EC P-256), never the guide's RSA 4096."""
+    page.checklist.setCurrentItem(page.items["ca"])
+    ca = page.equivalent.toPlainText()
+    assert "genrsa" not in ca and "4096" not in ca, ca
+    assert "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256 -out caKey.pem" in ca
+    assert f"CN={page.ca_name}'" in ca and "-key caKey.pem" in ca
+    page.checklist.setCurrentItem(page.items["device"])
+    device = page.equivalent.toPlainText()
+    assert device.splitlines()[0] == "openssl ecparam -name prime256v1 -genkey -noout -out deviceKey.pem", device
+    assert f"openssl req -new -key deviceKey.pem -subj '/CN={page.device_id.text()}'" in device
+    assert "openssl x509 -req -in device.csr -CA caCert.pem -CAkey caKey.pem" in device
+
+
+@pytest.mark.parametrize("key", ["EC P-256", "EC P-384", "RSA 2048", "Ed25519"])
+def test_equivalent_key_commands_make_the_key_type_used(key: str, tmp_path: Path) -> None:
+    """Each shown key line, run by openssl, makes a key of the type the step used (the guide's commands work)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from workbench.core.pki.keys import describe_key
+    from workbench.ui.onboarding.steps import KeyFacts, equivalent
+
+    facts = KeyFacts(ca_key=key, device_key=key, ca_subject="/O=ACME/CN=Test CA")
+    ca_lines = equivalent("ca", facts, url="https://x", device="dev-1").splitlines()
+    device_lines = equivalent("device", facts, url="https://x", device="dev-1").splitlines()
+    assert "-aes256" in ca_lines[0] and "-subj '/O=ACME/CN=Test CA'" in ca_lines[1]
+    subprocess.run(device_lines[0], shell=True, cwd=tmp_path, check=True, capture_output=True)
+    made = load_pem_private_key((tmp_path / "deviceKey.pem").read_bytes(), None)
+    assert describe_key(made) == key
+    subprocess.run(device_lines[1], shell=True, cwd=tmp_path, check=True, capture_output=True)  # the req line
+    assert (tmp_path / "device.csr").exists()

@@ -149,3 +149,39 @@ def test_verification_certificate_tab(qtbot: QtBot, tmp_path: Path, screenshot_d
     assert code in subject
     subprocess.run(["openssl", "verify", "-CAfile", str(ca_file), str(out)], check=True, capture_output=True)
     page.grab().save(str(screenshot_dir / "pop-verification-certificate.png"))
+
+
+def test_a_failed_fetch_clears_the_previous_code(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop,
+                                                 info: LocalPlatformInfo, tmp_path: Path) -> None:
+    """A 404 (the CA was never uploaded) must not leave the previous CA's code to be signed with the wrong key."""
+    workspace = tmp_path / "ws"
+    with CAStore(workspace) as store:
+        first = store.init_root(parse_dn("CN=Uploaded CA"), b"ca-pass", key_spec=KeySpec.EC_P256)
+        second = store.init_root(parse_dn("CN=Never Uploaded CA"), b"ca-pass", key_spec=KeySpec.EC_P256)
+    for record in (first, second):
+        SecretStore().set(ca_secret_id(record.name), SecretName.KEY_PASSWORD, "ca-pass")
+    _upload(qtbot, qasync_loop, info, first.certificate, "Uploaded CA")
+    page = PopPage(workspace)
+    qtbot.addWidget(page)
+    page.set_local_platform(info)
+    page.ca.setCurrentIndex(page.ca.findData(first.name))
+    qtbot.waitUntil(page.fetch().done, timeout=10_000)
+    assert len(page.code.toPlainText()) == 136
+    assert "sign it, then upload" in page.state.text()
+    assert page.sign() is not None and page.upload_button.isEnabled()
+    page.ca.setCurrentIndex(page.ca.findData(second.name))
+    assert not page.upload_button.isEnabled() and not page.copy_button.isEnabled()  # the signature was the other CA's
+    qtbot.waitUntil(page.fetch().done, timeout=10_000)
+    assert page.code.toPlainText() == ""
+    assert "upload the CA first" in page.state.text() and "404" in page.state.text()
+    assert page.sign() is None and "code is empty" in page.state.text()
+    assert not page.upload_button.isEnabled()
+    # a proven CA: the state says so without the contradictory "Complete. … sign it."
+    page.ca.setCurrentIndex(page.ca.findData(first.name))
+    qtbot.waitUntil(page.fetch().done, timeout=10_000)
+    assert page.sign() is not None
+    qtbot.waitUntil(page.upload().done, timeout=10_000)
+    assert page.state.text() == "Proof of possession: Complete"
+    qtbot.waitUntil(page.fetch().done, timeout=10_000)
+    assert "Complete. New code fetched; sign it." not in page.state.text()
+    assert "already proven" in page.state.text() or "Incomplete" in page.state.text()

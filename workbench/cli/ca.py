@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,19 @@ from workbench.core.pki.profiles import (
 from workbench.errors import InvalidInputError
 from workbench.paths import default_workspace
 from workbench.services import certificates
-from workbench.services.ca_passwords import CAPasswords
+from workbench.services import secrets as secret_words
+from workbench.services.ca_passwords import CAPasswords, stored_ca_password
 
-from .common import add_json_option, add_password_options, emit, read_file_bytes, read_password, show_notes
+from .common import (
+    add_json_option,
+    add_password_options,
+    add_vault_options,
+    cli_secrets,
+    emit,
+    read_file_bytes,
+    read_password,
+    show_notes,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,10 +106,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     _command(sub, "list", "list CAs and issued certificates as a tree with their status", _list)
 
+    password = sub.add_parser("password", help="show or reset the stored password of a CA's key",
+                              description="A CA key's password as the secret store keeps it (system keyring, "
+                                          "encrypted vault, or this session only).")
+    verbs = password.add_subparsers(dest="password_command", metavar="ACTION", required=True)
+    show = _command(verbs, "show", "print the stored password of a CA's key (asks to confirm)", _password_show)
+    show.add_argument("--ca", required=True, help="the CA's name")
+    show.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    reset = _command(verbs, "reset", "re-encrypt a CA's key with a new generated password and keep that one",
+                     _password_reset)
+    reset.add_argument("--ca", required=True, help="the CA's name")
+    reset.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    add_password_options(reset, "ca_password", "the CA key as it is now (default: the stored one)")
+
 
 def _command(sub: Any, name: str, help_text: str, handler: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
     parser.add_argument("--workspace", type=Path, help="the CA store folder (default: the user's workspace)")
+    add_vault_options(parser)
     add_json_option(parser)
     parser.set_defaults(handler=handler)
     return parser
@@ -130,8 +155,48 @@ def _workspace(args: argparse.Namespace) -> Path:
 
 
 def _ca_password(args: argparse.Namespace, name: str) -> CAPasswords:
-    """The signing CA's password, read now (before any other question), handed to the service as its prompt."""
-    return CAPasswords.given(read_password(args, "ca_password", prompt=f"Password of CA '{name}': "))
+    """The signing CA's password, read now (before any other question), handed to the service as its prompt:
+    --ca-password-file/-env, else the secret store (keyring or vault), else a prompt (remembered once it worked)."""
+    if getattr(args, "ca_password_file", None) or getattr(args, "ca_password_env", None):
+        return CAPasswords.given(read_password(args, "ca_password"))
+    store = cli_secrets(args)
+    stored = stored_ca_password(name, store)
+    if stored:
+        return CAPasswords.given(stored.encode())
+    typed = read_password(args, "ca_password", prompt=f"Password of CA '{name}': ")
+    return CAPasswords.given(typed, remember=True, secrets=store)
+
+
+def _confirm(args: argparse.Namespace, question: str) -> None:
+    """Ask y/N on the terminal unless --yes.
+
+    Raises:
+        InvalidInputError: declined, or no terminal to ask on.
+    """
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise InvalidInputError("Confirmation needed", ("Pass --yes (there is no terminal to ask on).",))
+    if input(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
+        raise InvalidInputError("Cancelled", ())
+
+
+def _password_show(args: argparse.Namespace) -> None:
+    store = cli_secrets(args)
+    _confirm(args, f"Print the key password of CA '{args.ca}' on this terminal?")
+    password = secret_words.show_ca_password(args.ca, store)
+    emit(args, {"ca": args.ca, "password": password, "kept": store.kind.value}, lambda r: r["password"])
+
+
+def _password_reset(args: argparse.Namespace) -> None:
+    _confirm(args, f"Re-encrypt the key of CA '{args.ca}' with a new password?")
+    passwords = _ca_password(args, args.ca)
+    store = cli_secrets(args)
+    reset = secret_words.reset_ca_password(_workspace(args), args.ca, passwords, store)
+    where = secret_words.where_it_went(reset.password, store)
+    emit(args, {"ca": args.ca, "kept": reset.kept.value}
+         | ({"password": reset.password} if reset.kept is secret_words.StoreKind.SESSION else {}),
+         lambda r: f"New key password of CA '{args.ca}': {where}")
 
 
 def _ca_summary(args: argparse.Namespace, record: certificates.CARecord) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench.core.profiles.secrets import SecretStore, VaultRequest
 from workbench.errors import InvalidInputError, PasswordError
 
 
@@ -66,6 +67,48 @@ def read_password(args: argparse.Namespace, name: str = "password", *, prompt: s
     if not first and required:
         raise PasswordError("An empty password is not allowed here", ("Type a password.",))
     return first.encode() if first else None
+
+
+def add_vault_options(parser: argparse.ArgumentParser) -> None:
+    """--vault-passphrase-file/-env: the passphrase of the encrypted vault used when the machine has no keyring."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--vault-passphrase-file", dest="vault_passphrase_file", metavar="FILE",
+                       help="without a system keyring: read the secret vault's passphrase from the first line of FILE "
+                            "(a new vault is created with it)")
+    group.add_argument("--vault-passphrase-env", dest="vault_passphrase_env", metavar="VAR",
+                       help="without a system keyring: read the secret vault's passphrase from environment variable "
+                            "VAR")
+
+
+def cli_secrets(args: argparse.Namespace) -> SecretStore:
+    """The process's secret store, with the vault passphrase asked the CLI way (flag, else a terminal prompt; no
+    terminal and no flag: secrets are kept for this run only)."""
+    store = SecretStore()
+    store.session.set_vault_prompt(lambda request: _vault_passphrase(args, request))
+    return store
+
+
+def _vault_passphrase(args: argparse.Namespace, request: VaultRequest) -> str | None:
+    """Answer the secret store's question for the vault passphrase."""
+    if getattr(args, "vault_passphrase_file", None) or getattr(args, "vault_passphrase_env", None):
+        if request.error:
+            raise PasswordError(request.error, (f"The vault is {request.path}.",
+                                                "Check the passphrase given with --vault-passphrase-file/-env."))
+        passphrase = read_password(args, "vault_passphrase")
+        assert passphrase is not None  # required: read_password raises rather than return None
+        return passphrase.decode()
+    if not sys.stdin.isatty():
+        return None
+    if request.error:
+        print(f"error: {request.error}", file=sys.stderr)
+    if request.creating:
+        print(f"No system keyring: passwords can be kept in an encrypted vault ({request.path}).", file=sys.stderr)
+        first = getpass.getpass("New vault passphrase (empty: keep passwords for this session only): ")
+        if first and getpass.getpass("Repeat the vault passphrase: ") != first:
+            raise PasswordError("The two passphrases differ", ("Type the same passphrase twice.",))
+    else:
+        first = getpass.getpass(f"Passphrase of the secret vault {request.path} (empty: this session only): ")
+    return first or None
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:

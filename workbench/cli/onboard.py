@@ -11,13 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from workbench import paths
-from workbench.cli.common import add_json_option, add_password_options, read_file_bytes, read_password
+from workbench.cli.common import (
+    add_json_option,
+    add_password_options,
+    add_vault_options,
+    cli_secrets,
+    read_file_bytes,
+    read_password,
+)
 from workbench.core.pki.keys import KeySpec
 from workbench.core.profiles.model import SecretName
-from workbench.core.profiles.secrets import SecretStore
+from workbench.core.profiles.secrets import SecretStore, StoreKind
 from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError
-from workbench.services.ca_passwords import ca_secret_id
+from workbench.services.ca_passwords import ca_secret_id, remember_ca_password
 from workbench.services.local_platform import LocalPlatformProcess
 from workbench.services.onboarding import (
     Onboarding,
@@ -25,6 +32,7 @@ from workbench.services.onboarding import (
     StepResult,
 )
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp, tenant_secret_id
+from workbench.services.secrets import generate_password, where_it_went
 
 STEP_TITLES = {"ca": "CA", "upload": "upload", "pop": "PoP", "device": "device", "devices": "devices",
                "register": "register", "fleet": "fleet", "mqtt": "MQTT", "token": "token", "rest": "REST",
@@ -43,13 +51,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="with --local: a fresh in-memory platform for this run only")
     parser.add_argument("--user", help="with --url: the tenant user, e.g. t123/admin")
     parser.add_argument("--tenant-password-env", metavar="VAR",
-                        help="read the tenant password from environment variable VAR (else: the keyring, else a "
-                             "prompt; a prompted password is kept in the keyring)")
+                        help="read the tenant password from environment variable VAR (else: the secret store, else a "
+                             "prompt; a prompted password is kept in the secret store)")
     parser.add_argument("--mqtt-host", help="MQTT host (default: the tenant's host)")
     parser.add_argument("--mqtt-port", type=int, default=8883, help="MQTT over TLS port (default 8883)")
     parser.add_argument("--server-ca", help="PEM file the HTTPS and MQTT clients trust (default: the system's)")
     parser.add_argument("--ca", dest="ca_name", help="use this CA from the CA store instead of creating one")
-    add_password_options(parser, "ca_password", "the CA key (default for a new CA: generated, kept in the keyring)")
+    add_password_options(parser, "ca_password", "the CA key (default for a new CA: generated and kept in the system "
+                                                 "keyring or the encrypted vault, else shown once)")
+    add_vault_options(parser)
     parser.add_argument("--device-id", help="the device's CN and MQTT id (default: wb-dev-<random>)")
     parser.add_argument("--key-type", default="ec-p256", help="key type for the CA and device (default ec-p256)")
     parser.add_argument("--keystore-type", choices=("pkcs12", "jks"), default="pkcs12")
@@ -78,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the steps and print one line each; exit 1 when a step fails."""
     if args.ephemeral and not args.local:
         raise InvalidInputError("--ephemeral goes with --local", ("Drop --ephemeral, or use --local.",))
-    secrets_store = SecretStore()
+    secrets_store = cli_secrets(args)
+    secrets_store.kind  # noqa: B018 - decide the store (and ask for the vault passphrase) before any other question
     key_type = KeySpec.parse(args.key_type)
     local = LocalPlatformProcess(ephemeral=args.ephemeral, secrets=secrets_store) if args.local else None
     try:
@@ -104,14 +115,14 @@ def run(args: argparse.Namespace) -> int:
         keystore_password = secrets.token_urlsafe(12).encode()
         device_id = args.device_id or f"wb-dev-{secrets.token_hex(3)}"
         return asyncio.run(_run(args, base_url, credentials, trust, mqtt_host, mqtt_port, ca_password,
-                                keystore_password, device_id, key_type, local is not None))
+                                keystore_password, device_id, key_type, local is not None, secrets_store))
     finally:
         if local is not None and local.process is not None:
             local.stop()
 
 
 def _tenant_password(args: argparse.Namespace, url: str, store: SecretStore) -> bytes:
-    """From --tenant-password-env, the keyring, or a prompt (then kept in the keyring); never from a file."""
+    """From --tenant-password-env, the secret store, or a prompt (then kept there); never from a file."""
     if args.tenant_password_env:
         password = read_password(argparse.Namespace(tenant_password_env=args.tenant_password_env), "tenant_password")
         assert password is not None  # required: read_password raises rather than return None
@@ -127,22 +138,23 @@ def _tenant_password(args: argparse.Namespace, url: str, store: SecretStore) -> 
 
 
 def _ca_password(args: argparse.Namespace, store: SecretStore) -> bytes:
-    """--ca-password-file/-env, the keyring slot of --ca, a prompt; or a new one for a new CA (kept after the run)."""
+    """--ca-password-file/-env, the stored one of --ca, a prompt; or a new one for a new CA (kept after the run)."""
     stored = store.get(ca_secret_id(args.ca_name), SecretName.KEY_PASSWORD) if args.ca_name else None
     if stored and not (args.ca_password_file or args.ca_password_env):
         return stored.encode()
     given = read_password(args, "ca_password", prompt="Password of the CA key: ", required=bool(args.ca_name))
-    return given if given is not None else secrets.token_urlsafe(16).encode()
+    args.ca_password_generated = given is None
+    return given if given is not None else generate_password().encode()
 
 
 async def _run(args: argparse.Namespace, base_url: str, credentials: PlatformCredentials, trust: tuple[Any, ...],
                mqtt_host: str, mqtt_port: int, ca_password: bytes, keystore_password: bytes, device_id: str,
-               key_type: KeySpec, local: bool) -> int:
+               key_type: KeySpec, local: bool, store: SecretStore) -> int:
     async with PlatformHttp(base_url, credentials, trust=server_context(trust)) as http:
         to_save = getattr(args, "save_tenant_password", None)
         if to_save is not None:
             await http.tenant_id()  # a wrong password stops here and is not kept
-            store, slot, password = to_save
+            _store, slot, password = to_save
             store.set(slot, SecretName.PLATFORM_PASSWORD, password)
         options = OnboardingOptions(
             http=http, mqtt_host=mqtt_host, mqtt_port=mqtt_port,
@@ -161,14 +173,22 @@ async def _run(args: argparse.Namespace, base_url: str, credentials: PlatformCre
 
             onboarding.on_step = show
         report = await onboarding.run()
-    if onboarding.ca_name and "ca" in report.created:  # a CA made by this run: its password goes to the keyring
-        SecretStore().set(ca_secret_id(onboarding.ca_name), SecretName.KEY_PASSWORD, ca_password.decode())
+    ca_kept: dict[str, str] = {}
+    if onboarding.ca_name and "ca" in report.created:  # a CA made by this run: its password goes to the store
+        remember_ca_password(onboarding.ca_name, ca_password, store)
+        ca_kept = {"ca": onboarding.ca_name, "kept": store.kind.value}
+        generated = getattr(args, "ca_password_generated", False)
+        if store.kind is StoreKind.SESSION and generated:
+            ca_kept["password"] = ca_password.decode()  # the only chance to learn it
     if args.json:
-        print(json.dumps(report.to_json() | {"fleet": onboarding.fleet_rows}, indent=2))
+        print(json.dumps(report.to_json() | {"fleet": onboarding.fleet_rows, "ca_password": ca_kept}, indent=2))
         return 0 if report.ok else 1
     if report.ok:
         print(f"onboarding rehearsal complete: device {device_id} is registered, connected and sent data")
-    else:
+    if ca_kept:  # where the generated password went: a CA nobody can open again is never left behind
+        where = where_it_went(ca_password.decode(), store) if generated else f"yours, {store.kept}"
+        print(f"CA '{onboarding.ca_name}' key password: {where}", flush=True)
+    if not report.ok:
         print("stopped at the failed step; what exists now:", file=sys.stderr)
         for what, detail in report.created.items() or {"nothing": "was created"}.items():
             print(f"  {what}: {detail}", file=sys.stderr)

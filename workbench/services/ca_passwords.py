@@ -1,6 +1,7 @@
-"""Where a CA key's password lives and how a service asks for one: the OS keyring slot of that CA (read and filled
-by the wizard, the fleet dialog, the CA store actions, PoP and onboarding, so a password typed once unlocks the CA
-everywhere), and the injected prompt through which the CLI and the GUI hand a password to the CA verbs."""
+"""Where a CA key's password lives and how a service asks for one: that CA's slot in the secret store (the system
+keyring, the encrypted vault or this session's memory; read and filled by the wizard, the fleet dialog, the CA store
+actions, PoP and onboarding, so a password typed once unlocks the CA everywhere), and the injected prompt through
+which the CLI and the GUI hand a password to the CA verbs."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ CAPasswordPrompt = Callable[[str], bytes | None]
 
 
 def ca_secret_id(ca_name: str) -> str:
-    """The keyring slot of a CA key's password (slot ids allow letters, digits and '-' only)."""
+    """The secret-store slot of a CA key's password (slot ids allow letters, digits and '-' only)."""
     return "ca-" + hashlib.sha256(ca_name.encode()).hexdigest()[:24]
 
 
 def stored_ca_password(name: str, secrets: SecretStore | None = None) -> str | None:
-    """The CA key password kept in the keyring, if any."""
+    """The CA key password kept in the secret store, if any."""
     return (secrets or SecretStore()).get(ca_secret_id(name), SecretName.KEY_PASSWORD)
+
+
+def forget_ca_password(name: str, secrets: SecretStore | None = None) -> None:
+    """Drop a CA key password from the store (its CA was deleted, or the password changed and is set again)."""
+    (secrets or SecretStore()).delete(ca_secret_id(name), SecretName.KEY_PASSWORD)
 
 
 def remember_ca_password(name: str, password: bytes | None, secrets: SecretStore | None = None) -> None:
@@ -33,12 +39,12 @@ def remember_ca_password(name: str, password: bytes | None, secrets: SecretStore
 
 
 def typed_or_stored(name: str, typed: str, secrets: SecretStore | None = None) -> bytes | None:
-    """A typed password wins; otherwise the keyring's (the wizard's and the fleet dialog's password field)."""
+    """A typed password wins; otherwise the stored one (the wizard's and the fleet dialog's password field)."""
     return (typed or stored_ca_password(name, secrets) or "").encode() or None
 
 
 def stored_or_asked(name: str, ask: Callable[[str], str | None], secrets: SecretStore | None = None) -> bytes | None:
-    """The keyring's password, else asked (None from ``ask``: the user cancelled).
+    """The stored password, else asked (None from ``ask``: the user cancelled).
 
     Raises:
         PasswordError: the user cancelled the question.
@@ -49,13 +55,13 @@ def stored_or_asked(name: str, ask: Callable[[str], str | None], secrets: Secret
     typed = ask(name)
     if typed is None:
         raise PasswordError(f"No password for the key of '{name}'",
-                            ("Type the CA key password, or store it in the keyring from the wizard.",))
+                            ("Type the CA key password; once it works it is remembered.",))
     return typed.encode() or None
 
 
 @dataclass(frozen=True)
 class CAPasswords:
-    """How a CA verb gets a CA key's password (``ask``) and whether one that worked goes to the keyring."""
+    """How a CA verb gets a CA key's password (``ask``) and whether one that worked goes to the secret store."""
 
     ask: CAPasswordPrompt
     remember: bool = False
@@ -78,5 +84,5 @@ class CAPasswords:
 
     @classmethod
     def keyring(cls, ask: Callable[[str], str | None], secrets: SecretStore | None = None) -> CAPasswords:
-        """The GUI's way: the keyring first, else asked; a password that worked is remembered."""
+        """The GUI's way: the secret store first, else asked; a password that worked is remembered."""
         return cls(lambda name: stored_or_asked(name, ask, secrets), True, secrets)

@@ -2,7 +2,8 @@
 profile connects within a minute of installing.
 
 It runs the onboarding steps up to the device keystore (CA in the store, upload with auto-registration, proof of
-possession, device keystore and truststore); the passwords go to the keyring. Later starts only make sure the CA
+possession, device keystore and truststore); the passwords go to the secret store (the CA's under the CA's own
+slot too, so PoP and the wizard never ask for a password nobody saw). Later starts only make sure the CA
 is still uploaded (the platform's data may have been reset).
 """
 
@@ -23,6 +24,7 @@ from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import WorkbenchError
+from workbench.services.ca_passwords import remember_ca_password
 from workbench.services.device_bundle import truststore
 from workbench.services.local_platform import ADMIN_USER, LocalPlatformInfo
 from workbench.services.onboarding import Onboarding, OnboardingOptions
@@ -31,11 +33,25 @@ from workbench.services.platform_http import PlatformCredentials, PlatformHttp
 DEVICE_ID = "workbench-demo-device"
 SECRET_ID = "local-platform-demo"
 _STATE = "demo-device.json"
+WELCOMED_MARKER = "welcomed"  # in the config folder: the welcome view was shown once; later runs restore the page
+
+
+def is_first_run() -> bool:
+    """True until the app has opened once for this user (no marker in the config folder): it lands on the welcome."""
+    return not (paths.config_dir() / WELCOMED_MARKER).exists()
+
+
+def mark_welcomed() -> None:
+    """Remember that the welcome was shown: from now on the app opens on the page it was closed on."""
+    folder = paths.config_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / WELCOMED_MARKER).write_text("The workbench opened here once; delete this file to see the welcome "
+                                          "view again.\n")
 
 
 @dataclass(frozen=True)
 class DemoDevice:
-    """Where the demo device's files are, and their passwords (from the keyring)."""
+    """Where the demo device's files are, and their passwords (from the secret store)."""
 
     endpoints: LocalPlatformEndpoints
     keystore_password: str
@@ -67,7 +83,7 @@ async def prepare_demo_device(info: LocalPlatformInfo, store: SecretStore | None
     folder = folder or demo_folder()
     stored_ca = store.get(SECRET_ID, SecretName.KEY_PASSWORD)
     stored_keystore = store.get(SECRET_ID, SecretName.CLIENT_KEYSTORE_PASSWORD)
-    have_secrets = bool(stored_ca and stored_keystore)  # a session-only keyring forgets them: start afresh
+    have_secrets = bool(stored_ca and stored_keystore)  # a session-only store forgets them: start afresh
     ca_password = stored_ca if have_secrets else secrets.token_urlsafe(16)
     keystore_password = stored_keystore if have_secrets else secrets.token_urlsafe(12)
     assert ca_password is not None and keystore_password is not None
@@ -91,6 +107,8 @@ async def prepare_demo_device(info: LocalPlatformInfo, store: SecretStore | None
     if failed is not None:
         raise WorkbenchError(f"The demo device for the local platform could not be prepared ({failed.step}): "
                              f"{failed.message}", failed.causes)
+    if flow.ca_name:  # under the CA's own slot too: PoP, the wizard and `ca password show` find it
+        remember_ca_password(flow.ca_name, ca_password.encode(), store)
     if not files_ready:
         store.set(SECRET_ID, SecretName.KEY_PASSWORD, ca_password)
         store.set(SECRET_ID, SecretName.CLIENT_KEYSTORE_PASSWORD, keystore_password)

@@ -16,6 +16,7 @@ from cryptography import x509
 from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore import operations
 from workbench.core.keystore.codec import load_keystore
+from workbench.core.keystore.detect import detect_format
 from workbench.core.keystore.model import DEVICE_ALIAS, TRUST_ALIAS, Keystore, PrivateKeyEntry, StoreKind
 from workbench.core.keystore.operations import Change, add_key_pair, add_trusted, convert_store
 from workbench.core.keystore.pem import split_pem
@@ -72,10 +73,13 @@ def open_store(request: OpenStore, prompt: PasswordPrompt,
         KeystorePasswordError / KeystoreOpenError / UnsupportedFormatError: wrong password, damaged or garbage file.
     """
     password = request.password
+    if password is None:
+        _detect_before_asking(request.path)  # a garbage file says so before anyone types a password for it
+    label = f"Store password of '{request.path.name}'"
     while True:
         asked = password is None
         if password is None:
-            password = prompt(f"Store password of '{request.path.name}'", False)
+            password = prompt(label, False)
             if password is None:
                 return None
         try:
@@ -86,8 +90,25 @@ def open_store(request: OpenStore, prompt: PasswordPrompt,
             if on_wrong is not None:
                 on_wrong(exc)
             password = None
+            label = f"The password was wrong; try again. Store password of '{request.path.name}'"
             continue
         return Opened(store, password, request.path)
+
+
+def _detect_before_asking(path: Path) -> None:
+    """Read the file and tell its format from the bytes, so a file that is no keystore is refused at once.
+
+    Raises:
+        InvalidInputError: the file is missing or unreadable.
+        UnsupportedFormatError: empty or not a keystore format we read.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InvalidInputError(f"The keystore '{path}' does not exist", ("Check the path.",)) from exc
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot read the keystore '{path}'", (exc.strerror or str(exc),)) from exc
+    detect_format(data, f"'{path.name}'")
 
 
 def load_bytes(data: bytes, password: bytes | None, what: str = "The file") -> Keystore:

@@ -7,6 +7,7 @@ The workbench never imports the platform's internals: it runs `embedded-broker` 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import queue
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import paths
+from workbench.core.processes import process_alive as _alive
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import WorkbenchError
@@ -29,6 +31,7 @@ from workbench.errors import WorkbenchError
 ADMIN_USER = "t100/admin"
 SECRET_ID = "local-platform-admin"
 STATE_FILE = "running.json"  # the platform's `embedded_broker.STATE_FILE`
+OWNER_FILE = "workbench-owner.json"  # which workbench process started the platform running in this folder
 _PASSWORD_ENV = "EMBEDDED_BROKER_ADMIN_PASSWORD"
 
 
@@ -47,6 +50,7 @@ class LocalPlatformInfo:
     data_dir: Path | None = None
     pid: int | None = None
     started_here: bool = False
+    note: str = ""  # how an earlier session's platform was handled ("adopted …", "stopped …"), for the status bar
 
     @property
     def rest_url(self) -> str:
@@ -72,16 +76,58 @@ def platform_command() -> list[str]:
     return [sys.executable, "-m", "embedded_broker"]
 
 
-def _alive(pid: int) -> bool:
-    if sys.platform == "win32":  # os.kill(pid, 0) would send CTRL_C_EVENT there
-        return _alive_windows(pid)
+def command_line(pid: int) -> list[str] | None:
+    """A process's command line (None when it cannot be read: gone, another user's, or no /proc and no ps)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    except OSError:
+        pass
+    if sys.platform == "win32":
+        return None
+    try:
+        out = subprocess.run(["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.split() or None
+
+
+def is_platform_of(pid: int, data_dir: Path) -> bool:
+    """True when `pid` runs the local platform (`embedded_broker` or the bundle's `local-platform`) on `data_dir`."""
+    args = command_line(pid)
+    if not args or "--data-dir" not in args[:-1]:
         return False
-    except PermissionError:
+    ours = any(a == "embedded_broker" or a == "local-platform" or Path(a).name.startswith("embedded-broker")
+               for a in args)
+    given = Path(args[args.index("--data-dir") + 1])
+    try:
+        same = given.resolve() == data_dir.resolve()
+    except OSError:
+        same = False
+    return ours and same
+
+
+def terminate_platform(pid: int, data_dir: Path, timeout: float = 15.0) -> bool:
+    """SIGTERM a platform this folder's workbench started (checked by its command line) and wait until it ended.
+
+    Returns False (and sends nothing) when `pid` is not the local platform of `data_dir`.
+    """
+    if sys.platform == "win32" or not is_platform_of(pid, data_dir):
+        return False
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
         return True
-    return True
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
+    return not _alive(pid)
 
 
 def _login_works(info: LocalPlatformInfo) -> bool:
@@ -131,9 +177,39 @@ class LocalPlatformProcess:
         self.ports = ports or ({"mqtt": 0, "mqtts": 0, "https": 0} if ephemeral else {})
         self.process: subprocess.Popen[str] | None = None
         self.info: LocalPlatformInfo | None = None
+        self.adopted_pid: int | None = None  # an earlier session's platform we took over (and stop like our own)
+        self.stopped_orphan: int | None = None  # an earlier session's platform we stopped before starting afresh
+        self.orphan_reason = ""
+        self.stops = 0  # how many times stop() ran: a start that a stop overtook (the app quit) stops what it started
+
+    def _orphan(self, pid: int) -> bool:
+        """True when a workbench that has since died (killed, crashed) started the platform `pid` in this folder."""
+        assert self.data_dir is not None
+        try:
+            owner = json.loads((self.data_dir / OWNER_FILE).read_text())
+            platform_pid, gui_pid = int(owner["platform_pid"]), int(owner["gui_pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return platform_pid == pid and (gui_pid == os.getpid() or not _alive(gui_pid))
+
+    def _write_owner(self, platform_pid: int) -> None:
+        if self.data_dir is not None:
+            with contextlib.suppress(OSError):
+                self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # first start: made before the platform
+                (self.data_dir / OWNER_FILE).write_text(json.dumps({"platform_pid": platform_pid,
+                                                                   "gui_pid": os.getpid()}))
+
+    def _forget_owner(self) -> None:
+        if self.data_dir is not None:
+            with contextlib.suppress(OSError):
+                (self.data_dir / OWNER_FILE).unlink()
 
     def running(self) -> LocalPlatformInfo | None:
-        """The platform already running for this folder, if its `running.json` answers /health."""
+        """The platform already running for this folder, if its `running.json` answers /health.
+
+        One that an earlier, since killed workbench left behind is adopted when our keyring password opens it;
+        otherwise it is stopped (SIGTERM, after checking its command line) and None returned, so a new one starts.
+        """
         if self.data_dir is None:
             return None
         try:
@@ -143,27 +219,58 @@ class LocalPlatformProcess:
             return None
         if not _alive(pid) or not _healthy(ports, server_ca):
             return None
+        orphan = self._orphan(pid)
         password = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
+        info = None if password is None else LocalPlatformInfo(ports, server_ca, password, data_dir=self.data_dir,
+                                                               pid=pid)
+        works = info is not None and _login_works(info)
+        if orphan and info is not None and works:
+            self.adopted_pid = pid
+            self._write_owner(pid)
+            info.note = f"adopted the platform an earlier session left running (pid {pid})"
+            return info
+        if orphan and terminate_platform(pid, self.data_dir):
+            self.stopped_orphan = pid
+            self.orphan_reason = "its admin password is not in the keyring" if password is None else \
+                "the keyring's admin password does not open it"
+            self._forget_owner()
+            return None
         if password is None:
             raise LocalPlatformError(
                 f"the local platform in {self.data_dir} runs, but its admin password is not in the keyring",
                 ("it was started outside the workbench: its password was printed on its first start",
                  "or reset it: stop it, then run `embedded-broker --reset` and start it from the workbench"))
-        info = LocalPlatformInfo(ports, server_ca, password, data_dir=self.data_dir, pid=pid)
-        if not _login_works(info):
+        if not works:
             raise LocalPlatformError(f"cannot log in to the local platform in {self.data_dir}", _WRONG_PASSWORD)
         return info
 
-    def start_or_reuse(self, timeout: float = 60.0) -> LocalPlatformInfo:
-        """A running platform: the existing one for this folder, or a new child process."""
+    def start_or_reuse(self, timeout: float = 60.0, since: int | None = None) -> LocalPlatformInfo:
+        """A running platform: the existing one for this folder (adopted when an earlier session left it), or a
+        new child process. `since`: the stop count when the start was asked for (see `start`)."""
+        since = self.stops if since is None else since
         existing = self.running()
         if existing is not None:
+            self._check_not_stopped(since)
             self.info = existing
             return existing
-        return self.start(timeout)
+        info = self.start(timeout, since)
+        if self.stopped_orphan is not None:
+            info.note = (f"stopped the platform an earlier session left running (pid {self.stopped_orphan}; "
+                         f"{self.orphan_reason}) and started a new one")
+        return info
 
-    def start(self, timeout: float = 60.0) -> LocalPlatformInfo:
-        """Start a child process and wait until it printed its ports (and, on a first start, took our password)."""
+    def _check_not_stopped(self, since: int) -> None:
+        if self.stops != since:
+            self.stop()
+            raise LocalPlatformError("the local platform was stopped while it started", ("the app is closing",))
+
+    def start(self, timeout: float = 60.0, since: int | None = None) -> LocalPlatformInfo:
+        """Start a child process and wait until it printed its ports (and, on a first start, took our password).
+
+        A `stop()` that ran after `since` (the stop count when the app asked for the start, on another thread)
+        stops the new child again, so a GUI closed while the platform starts leaves nothing running.
+        """
+        since = self.stops if since is None else since
         command = platform_command()
         if self.data_dir is None:
             command.append("--ephemeral")
@@ -184,7 +291,9 @@ class LocalPlatformProcess:
                                             env=env)
         except OSError as exc:
             raise LocalPlatformError("cannot start the local platform", (f"{command[0]}: {exc}",)) from exc
+        self._write_owner(self.process.pid)  # before it runs: a GUI killed from now on leaves a known orphan
         lines = self._read_banner(timeout)
+        self._check_not_stopped(since)
         ports = {k: int(v) for k, v in (p.split("=") for p in lines["ports"].split())}
         printed = lines.get("password")
         if printed is not None and password is None:
@@ -245,9 +354,15 @@ class LocalPlatformProcess:
         return found
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the child process we started (a reused platform keeps running)."""
+        """Stop the child process we started or adopted (a platform started elsewhere keeps running)."""
+        self.stops += 1
+        if self.adopted_pid is not None and self.data_dir is not None:
+            pid, self.adopted_pid = self.adopted_pid, None
+            terminate_platform(pid, self.data_dir, timeout)
+            self._forget_owner()
         if self.process is None:
             return
+        self._forget_owner()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -256,21 +371,6 @@ class LocalPlatformProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
-
-
-def _alive_windows(pid: int) -> bool:
-    """OpenProcess + GetExitCodeProcess: STILL_ACTIVE (259) while the process runs."""
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return False
-    try:
-        code = ctypes.c_ulong()
-        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
-    finally:
-        kernel32.CloseHandle(handle)
 
 
 def _drain(stream: Any, sink: Callable[[Any], None]) -> None:

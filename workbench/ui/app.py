@@ -30,13 +30,21 @@ def run_gui(open_path: str | None = None) -> int:
 
     from .assembly import build_workbench
     from .errors import ErrorBridge
+    from .gui_thread import GuiThreadCollector, GuiThreadExecutor
+    from .lifecycle import install_quit_signals, welcome_once
     from .theme import apply_theme
 
     app = create_application()
+    collector = GuiThreadCollector(parent=app)  # Qt objects are freed on the GUI thread only (see gui_thread)
+    collector.install()
     apply_theme(app)
     loop = qasync.QEventLoop(app)
+    loop.set_default_executor(GuiThreadExecutor())
     asyncio.set_event_loop(loop)
-    bench = build_workbench()
+    from .dialogs.vault_dialog import open_secret_store
+
+    open_secret_store()  # no system keyring: the vault passphrase is asked now, before any page reads a secret
+    bench = build_workbench(first_run=welcome_once())  # a first run opens on the welcome, later ones where left
     window, platform = bench.window, bench.platform
     # Start-up objects (modules, Qt wrappers) leave the cyclic GC's scans: with 100,000 buffered messages a full
     # collection otherwise pauses the GUI for ~50 ms (bench/console.py measures it).
@@ -45,6 +53,8 @@ def run_gui(open_path: str | None = None) -> int:
     bridge.install()
     loop.set_exception_handler(bridge.asyncio_handler)
     window.show()
+    install_quit_signals(window)  # SIGTERM/SIGINT close the window: the platform child stops with it
+    window.closed.connect(app.quit)  # Ctrl+Q quits even while another top-level window (a dialog) is open
     if open_path:
         from PySide6.QtCore import QTimer
 
@@ -53,6 +63,8 @@ def run_gui(open_path: str | None = None) -> int:
         platform.start()  # first run: the local platform comes up in the background
         closing = asyncio.Event()
         app.aboutToQuit.connect(closing.set)
-        loop.run_until_complete(closing.wait())
-        platform.stop()
+        try:
+            loop.run_until_complete(closing.wait())
+        finally:
+            platform.stop()
     return 0

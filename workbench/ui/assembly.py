@@ -46,8 +46,12 @@ class Workbench:
         self.keystores.open_file(path)
 
 
-def build_workbench(platform: LocalPlatformControl | None = None) -> Workbench:
-    """Every page over the same services, wired; the platform is started by the caller."""
+def build_workbench(platform: LocalPlatformControl | None = None, first_run: bool = False) -> Workbench:
+    """Every page over the same services, wired; the platform is started by the caller.
+
+    A first run opens on the Onboarding page's welcome; later runs on the page the window was closed on. Closing
+    the window stops the platform the app started or adopted.
+    """
     platform = platform or LocalPlatformControl()
     connections = ConnectionsPage()
     bench = Workbench(
@@ -56,11 +60,12 @@ def build_workbench(platform: LocalPlatformControl | None = None) -> Workbench:
         pop=PopPage(), local_platform=LocalPlatformPage(platform),
         onboarding=OnboardingPage(connections.profiles.store))
     window = bench.window
-    for title, page in (("Connections", connections), ("Certificates", bench.certificates),
-                        ("Keystores", bench.keystores),
-                        ("Proof of Possession", bench.pop), ("Local Platform", bench.local_platform),
-                        ("Onboarding", bench.onboarding)):
+    for title, page in (("Onboarding", bench.onboarding), ("Connections", connections),
+                        ("Certificates", bench.certificates), ("Keystores", bench.keystores),
+                        ("Proof of Possession", bench.pop), ("Local Platform", bench.local_platform)):
         window.set_page(title, page)
+    if first_run:
+        window.show_area("Onboarding")
     onboarding, pop, certificates = bench.onboarding, bench.pop, bench.certificates
     onboarding.finished.connect(lambda _report: connections.profiles.refresh())
     onboarding.finished.connect(lambda _report: pop.reload_cas())
@@ -69,6 +74,16 @@ def build_workbench(platform: LocalPlatformControl | None = None) -> Workbench:
     certificates.store_changed.connect(pop.reload_cas)
     connections.connection_count_changed.connect(window.set_connection_count)
     platform.state_changed.connect(window.set_platform_status)
+    welcome = onboarding.welcome
+    platform.state_changed.connect(lambda text: welcome.set_platform_state(platform.phase, text))
+    welcome.set_platform_state(platform.phase, "not started")
+    welcome.start_requested.connect(platform.start)
+    onboarding.demo_panel.connected_changed.connect(window.set_demo_connected)
+    window.closed.connect(platform.stop)  # Ctrl+Q, the window's close button, SIGTERM: the platform child stops
+    window.refreshers.update({
+        "Connections": lambda: connections.profiles.refresh(), "Certificates": certificates.refresh,
+        "Proof of Possession": pop.reload_cas, "Local Platform": bench.local_platform.refresh_certificates})
+    window.open_keystore = bench.keystores.toolbar.open.click
     window.add_close_guard(bench.keystores.maybe_close)
     for page in (connections, onboarding, pop, certificates, bench.keystores):
         platform.ready.connect(page.set_local_platform)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from PySide6.QtCore import QObject, Signal
 
@@ -18,6 +19,18 @@ from workbench.ui.errors import spawn
 
 log = logging.getLogger("workbench.ui.platform")
 SANDBOX_PORT = 1884
+PORTS_ENV = "WORKBENCH_PLATFORM_PORTS"  # e.g. "mqtt=0 mqtts=0 https=0 sandbox=0": other ports (0 = any free one)
+
+
+def platform_ports() -> dict[str, int]:
+    """The local platform's ports: the sandbox on 1884 and the platform's defaults, unless WORKBENCH_PLATFORM_PORTS
+    names others (a second workbench, a port taken by another program, tests)."""
+    ports = {"sandbox": SANDBOX_PORT}
+    for pair in os.environ.get(PORTS_ENV, "").replace(",", " ").split():
+        name, _, value = pair.partition("=")
+        if name in ("mqtt", "mqtts", "https", "sandbox") and value.isdigit():
+            ports[name] = int(value)
+    return ports
 
 
 class LocalPlatformControl(QObject):
@@ -37,25 +50,35 @@ class LocalPlatformControl(QObject):
     def __init__(self, process: LocalPlatformProcess | None = None, prepare_demo: bool = True) -> None:
         super().__init__()
         self.prepare_demo = prepare_demo
-        self.process = process or LocalPlatformProcess(ports={"sandbox": SANDBOX_PORT})
+        self.process = process or LocalPlatformProcess(ports=platform_ports())
         self.info: LocalPlatformInfo | None = None
         self.task: asyncio.Task[None] | None = None
+        self.phase = "stopped"  # starting, running, failed or stopped: the welcome view's Start button follows it
+        self.state_changed.connect(lambda text: log.info("local platform: %s", text))
 
     def start(self) -> asyncio.Task[None]:
         """Begin starting in the background (on the app's qasync loop)."""
+        if self.phase in ("starting", "running") and self.task is not None and not self.task.done():
+            return self.task
+        self.phase = "starting"
         self.state_changed.emit("starting…")
-        self.task = spawn(self, asyncio.to_thread(self.process.start_or_reuse), self._started, self._not_started)
+        self.task = spawn(self, asyncio.to_thread(self.process.start_or_reuse, since=self.process.stops),
+                          self._started, self._not_started)
         return self.task
 
     def _not_started(self, exc: WorkbenchError) -> None:
         log.warning("local platform not started: %s", exc)
+        self.phase = "failed"
         self.state_changed.emit(f"not running ({exc.summary})")
         self.failed.emit(exc)
 
     def _started(self, info: LocalPlatformInfo) -> None:
         self.info = info
-        how = "running" if info.started_here else "running (already started)"
+        self.phase = "running"
+        how = "running" if info.started_here or self.process.adopted_pid is not None else "running (already started)"
         status = f"{how}: MQTT/TLS {info.ports['mqtts']}, REST {info.ports['https']}"
+        if info.note:
+            status = f"{status} — {info.note}"
         self.state_changed.emit(status)
         self.ready.emit(info)
         if self.prepare_demo:
@@ -72,7 +95,8 @@ class LocalPlatformControl(QObject):
 
     def reset(self) -> asyncio.Task[None] | None:
         """Stop the platform, delete its data folder, and start it afresh (it runs again with a new CA)."""
-        if self.process.process is None and self.info is not None and not self.info.started_here:
+        if self.process.process is None and self.process.adopted_pid is None and self.info is not None and \
+                not self.info.started_here:
             self.state_changed.emit("not reset: this platform was started outside the app; stop it first")
             return None
         self.stop()
@@ -84,7 +108,10 @@ class LocalPlatformControl(QObject):
         return self.start()
 
     def stop(self) -> None:
-        """Stop the platform if this app started it (one started elsewhere keeps running)."""
-        if self.process.process is not None:
+        """Stop the platform if this app started or adopted it (one started elsewhere keeps running)."""
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # a start or demo preparation still under way ends with the app
+        if self.process.process is not None or self.process.adopted_pid is not None:
             self.process.stop()
+            self.phase = "stopped"
             self.state_changed.emit("stopped")

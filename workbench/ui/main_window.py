@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -22,6 +22,9 @@ from workbench import __version__
 
 # Each area, in navigation order, with the tooltip that says what it holds.
 AREAS: tuple[tuple[str, str], ...] = (
+    ("Onboarding", "Start here: run the demo, or onboard your own device. The guide's whole journey as a checklist: "
+                   "CA, upload, proof of possession, device certificate, keystores, connection, token and first "
+                   "measurement."),
     ("Connections", "Connection profiles and the live MQTT console: MQTT 3.1.1 and 5, mutual TLS with PEM files "
                     "or keystores, several connections at once."),
     ("Certificates", "CA store and certificate wizard: root and intermediate CAs, device and server certificates "
@@ -31,12 +34,16 @@ AREAS: tuple[tuple[str, str], ...] = (
                             "'openssl dgst -sha256 -sign key | openssl base64 -A' does."),
     ("Local Platform", "The bundled local platform: MQTT over mutual TLS and a REST API that emulate the cloud "
                        "platform's certificate onboarding, with tenants, devices and a live event log."),
-    ("Onboarding", "The guide's whole journey as a checklist: CA, upload, proof of possession, device certificate, "
-                   "keystores, connection, token and first measurement."),
 )
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Ctrl+1 … Ctrl+6", "Go to an area"),
+    ("Ctrl+1 … Ctrl+6", "Go to an area (Onboarding, Connections, Certificates, Keystores, Proof of Possession, "
+                        "Local Platform)"),
+    ("Ctrl+O", "Open a keystore (on the Keystores page)"),
+    ("Ctrl+S", "Save the keystore (Keystores page)"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo a keystore edit"),
+    ("F5", "Refresh the page (profiles, CA store, the local platform's tenant, CAs for proof of possession)"),
+    ("Ctrl+Q", "Quit (the local platform the app started stops too)"),
     ("Ctrl+Shift+C", "Connect the current connection"),
     ("Ctrl+Shift+D", "Disconnect the current connection"),
     ("Ctrl+Return", "Publish the message in the editor"),
@@ -47,11 +54,22 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
 
 
 class MainWindow(QMainWindow):
-    """Navigation on the left, the selected area's page on the right, platform and connection state below."""
+    """Navigation on the left, the selected area's page on the right, platform and connection state below.
+
+    Signals:
+        closed: the window closed (every close guard agreed): the app stops what it started.
+    """
+
+    closed = Signal()
 
     def __init__(self, pages: dict[str, QWidget] | None = None) -> None:
         super().__init__()
         self._close_guards: list[Callable[[], bool]] = []
+        self.refreshers: dict[str, Callable[[], object]] = {}  # F5 on an area that has something to re-read
+        self.open_keystore: Callable[[], object] | None = None  # Ctrl+O: the Keystores page's Open…
+        self._connections = 0
+        self._demo_connections = 0
+        self.force_close = False  # SIGTERM/SIGINT: close without asking the close guards
         self.setWindowTitle("Device Onboarding Workbench")
         self.resize(1200, 780)
         self.navigation = QListWidget()
@@ -85,6 +103,20 @@ class MainWindow(QMainWindow):
         self._restore_layout()
 
     def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("Open keystore…", self)
+        self.open_action.setShortcut(QKeySequence("Ctrl+O"))
+        self.open_action.triggered.connect(self._on_open_triggered)
+        self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setShortcut(QKeySequence("F5"))
+        self.refresh_action.triggered.connect(self.refresh_current)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addActions([self.open_action, self.refresh_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
         go = self.menuBar().addMenu("&Go")
         for index, (title, _) in enumerate(AREAS):
             action = QAction(title, self)
@@ -124,8 +156,39 @@ class MainWindow(QMainWindow):
         self.platform_status.setText(f"Local platform: {text}")
 
     def set_connection_count(self, count: int) -> None:
-        """How many MQTT connections are open."""
-        self.connection_status.setText(f"Connections: {count or 'none'}")
+        """How many MQTT connections the Connections page has open."""
+        self._connections = count
+        self._show_connections()
+
+    def set_demo_connected(self, connected: bool) -> None:
+        """The Onboarding demo's simulated device holds an MQTT connection too (it counts)."""
+        self._demo_connections = int(connected)
+        self._show_connections()
+
+    def _show_connections(self) -> None:
+        total = self._connections + self._demo_connections
+        demo = "" if not self._demo_connections else " (demo device)" if not self._connections else \
+            " (one is the demo device)"
+        self.connection_status.setText(f"Connections: {total or 'none'}{demo}")
+
+    def current_area(self) -> str:
+        """The title of the area on show."""
+        return AREAS[max(self.navigation.currentRow(), 0)][0]
+
+    def refresh_current(self) -> bool:
+        """F5: re-read what the current area shows, when it has something to re-read."""
+        refresh = self.refreshers.get(self.current_area())
+        if refresh is None:
+            self.statusBar().showMessage(f"{self.current_area()}: nothing to refresh here", 3000)
+            return False
+        refresh()
+        self.statusBar().showMessage(f"{self.current_area()}: refreshed", 3000)
+        return True
+
+    def _on_open_triggered(self) -> None:
+        self.show_area("Keystores")
+        if self.open_keystore is not None:
+            self.open_keystore()
 
     def _on_shortcuts_triggered(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
@@ -144,15 +207,20 @@ class MainWindow(QMainWindow):
         splitter = settings.value("window/splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
-        self.navigation.setCurrentRow(int(cast("int | str", settings.value("window/area", 0)) or 0))
+        titles = [a[0] for a in AREAS]
+        title = str(settings.value("window/area_title", "") or "")  # by title: the areas' order may change
+        row = titles.index(title) if title in titles else int(cast("int | str", settings.value("window/area", 0)) or 0)
+        self.navigation.setCurrentRow(row if 0 <= row < len(AREAS) else 0)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout for next time (unless a page keeps the window open to save its work)."""
-        if not all(guard() for guard in self._close_guards):
+        if not self.force_close and not all(guard() for guard in self._close_guards):
             event.ignore()
             return
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/splitter", self.splitter.saveState())
         settings.setValue("window/area", self.navigation.currentRow())
+        settings.setValue("window/area_title", self.current_area())
         super().closeEvent(event)
+        self.closed.emit()

@@ -39,10 +39,10 @@ class PlatformTarget(QWidget):
         self.user.setPlaceholderText("t123/admin (tenant id / user)")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("from the keyring once it worked")
+        self.password.setPlaceholderText("remembered once it worked")
         self.server_ca = QLineEdit()
         self.server_ca.setPlaceholderText("optional: the server's CA (PEM), for an on-premises installation")
-        self.keep = QCheckBox("Keep the password in the keyring")
+        self.keep = QCheckBox(f"Keep the password ({self.secrets.kept})")
         self.keep.setChecked(True)
         form.addRow("Platform", self.kind)
         for label, widget in (("Tenant URL", self.url), ("User", self.user), ("Password", self.password),
@@ -135,6 +135,6 @@ class PlatformTarget(QWidget):
                             trust=server_context(trust) if trust else None)
 
     def remember(self) -> None:
-        """The tenant accepted the password: keep it in the keyring when asked to."""
+        """The tenant accepted the password: keep it in the secret store when asked to."""
         if not self.is_local() and self.keep.isChecked() and self.password.text():
             self.secrets.set(self._slot(), SecretName.PLATFORM_PASSWORD, self.password.text())

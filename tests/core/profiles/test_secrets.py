@@ -16,6 +16,7 @@ from workbench.core.profiles import (
     SecretName,
     SecretStore,
 )
+from workbench.core.profiles.secrets import SecretSession
 
 
 class LockedKeyring(KeyringBackend):
@@ -65,7 +66,8 @@ def test_without_a_keyring_secrets_live_for_the_session_and_the_user_is_told_onc
     assert notice is not None and notice.summary == NO_KEYRING_MESSAGE
     assert "passwords are kept for this session only" in str(notice)
     assert store.secrets.take_degraded_notice() is None  # once
-    assert ProfileStore().secrets_for(profile.id).mqtt_password is None  # a new session forgets
+    fresh = ProfileStore(secrets=SecretStore(session=SecretSession()))
+    assert fresh.secrets_for(profile.id).mqtt_password is None  # a new session forgets
     store.delete(profile.id)
     assert store.secrets_for(profile.id).mqtt_password is None
 

@@ -263,6 +263,19 @@ class CAStore:
             raise PasswordError(f"Could not unlock the key of CA '{name}'", exc.causes) from exc
         return Issuer(x509.load_der_x509_certificate(row["cert_der"]), key)
 
+    def change_key_password(self, name: str, password: bytes | None, new_password: bytes) -> CARecord:
+        """Re-encrypt a CA's key with a new password (the old one opens it first), in one transaction.
+
+        Raises:
+            PasswordError: the old password does not open the key, or the new one is empty.
+        """
+        _require_password(new_password, False)
+        key = self.issuer(name, password).key
+        with store_db.transaction(self._db):
+            self._db.execute("UPDATE cas SET key_pem = ?, key_encrypted = 1 WHERE name = ?",
+                             (dump_private_key_pem(key, new_password), name))
+        return self.ca(name)
+
     # --- serials and issuance ------------------------------------------------------------------------------------
     def reserve_serials(self, name: str, count: int) -> range:
         """Allocate ``count`` consecutive serials in one committed transaction (fleet workers share this)."""

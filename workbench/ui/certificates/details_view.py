@@ -18,6 +18,7 @@ from workbench.core.pki.summary import summarize
 from workbench.core.pki.textdump import text_dump
 
 SEVERITY_COLOURS = {Severity.ERROR: "#c62828", Severity.WARNING: "#ef6c00", Severity.INFO: "#1565c0"}
+NAME_COLUMN_WIDTH = 210
 SEVERITY_MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 
 
@@ -55,7 +56,8 @@ class CertificateDetails(QTabWidget):
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.fields = QTreeWidget()
         self.fields.setHeaderLabels(["Field", "Value"])
-        self.fields.setColumnWidth(0, 210)
+        self.fields.setColumnWidth(0, NAME_COLUMN_WIDTH)
+        self.fields.setUniformRowHeights(False)  # a multi-line extension value keeps its row
         self.fields.setWordWrap(True)
         self.text = QPlainTextEdit(readOnly=True)
         self.pem = QPlainTextEdit(readOnly=True)
@@ -107,17 +109,22 @@ class CertificateDetails(QTabWidget):
         for name, value in rows:
             QTreeWidgetItem(self.fields, [name, value])
         extensions = QTreeWidgetItem(self.fields, ["X.509v3 extensions", f"{len(summary.extensions)}"])
-        for ext in summary.extensions:
-            item = QTreeWidgetItem(extensions, [ext.name, ("critical" if ext.critical else "") +
-                                                ("" if ext.known else f"  (unknown, OID {ext.oid})")])
+        for ext in summary.extensions:  # the name and its value on one row, as the other fields
+            notes = (["critical"] if ext.critical else []) + ([] if ext.known else [f"unknown, OID {ext.oid}"])
+            value = "\n".join(line.strip() for line in ext.lines if line.strip())
+            if notes:
+                value = f"{value}  ({', '.join(notes)})" if value else ", ".join(notes)
+            item = QTreeWidgetItem(extensions, [ext.name, value])
+            item.setToolTip(0, ext.name)
+            item.setToolTip(1, value)
             if ext.critical:
                 item.setForeground(1, QBrush(QColor("#6a1b9a")))
-            for line in ext.lines:
-                QTreeWidgetItem(item, ["", line.strip()])
         bold = QFont()
         bold.setBold(True)
         extensions.setFont(0, bold)
         self.fields.expandAll()
+        self.fields.resizeColumnToContents(0)  # no field or extension name is cut off
+        self.fields.setColumnWidth(0, max(self.fields.columnWidth(0) + 12, NAME_COLUMN_WIDTH))
         self.text.setPlainText(text_dump(cert))
         self.pem.setPlainText("".join(c.public_bytes(serialization.Encoding.PEM).decode()
                                       for c in (chain or (cert,))))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
+    QTreeWidgetItemIterator,
     QVBoxLayout,
     QWidget,
 )
@@ -32,8 +33,8 @@ from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.certificates import store_actions
 from workbench.ui.certificates.details_view import CertificateDetails
 from workbench.ui.certificates.toolbar import CertificatesToolbar
-from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.errors import run_action
+from workbench.ui.widgets.problem_label import MessageLine
 
 STATUS_COLOURS = {"valid": "#2e7d32", "expiring soon": "#ef6c00", "expired": "#c62828", "revoked": "#c62828"}
 ROLE_CERT = Qt.ItemDataRole.UserRole
@@ -77,9 +78,7 @@ class CertificatesPage(QWidget):
         split.addWidget(self.details)
         split.setSizes([600, 600])
         layout.addWidget(split, 1)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = MessageLine("certificates_message")  # problems in the shared ProblemLabel style
         layout.addWidget(self.message)
         self.opened = QTreeWidgetItem(["Opened files"])
         self.refresh()
@@ -203,12 +202,30 @@ class CertificatesPage(QWidget):
     # --- feedback ------------------------------------------------------------------------------------------------
     def show_problem(self, error: WorkbenchError) -> None:
         """A problem in words, under the tree (the page never shows a traceback)."""
-        self.message.setText(f"<span style='color:#c62828'>{problem_html(error)}</span>")
+        self.message.show_error(error)
 
     def show_outcome(self, outcome: store_actions.Outcome) -> None:
         """A finished action, with where it wrote."""
         self.refresh_keep_selection()
         self.message.setText(f"<span style='color:#2e7d32'>✓</span> {outcome.message}")
+
+    def show_created(self, result: object) -> None:
+        """The wizard created something: refresh and select it (a new CA, or the certificate just issued)."""
+        self.refresh()
+        self.store_changed.emit()
+        name = getattr(result, "name", None)
+        record = getattr(result, "record", None)
+        wanted = (("ca", name) if isinstance(name, str) else
+                  ("issued", record.ca, record.serial) if record is not None else None)
+        if wanted is None:
+            return
+        iterator = QTreeWidgetItemIterator(self.tree)
+        while (item := iterator.value()) is not None:
+            if tuple(item.data(0, ROLE_WHAT) or ()) == wanted:
+                self.tree.setCurrentItem(item)
+                self.tree.scrollToItem(item)
+                return
+            iterator += 1
 
     def refresh_keep_selection(self) -> None:
         """Refresh and select again what was selected."""

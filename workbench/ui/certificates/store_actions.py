@@ -17,9 +17,10 @@ from workbench.core.pki.verify import VerificationResult, verify_chain
 from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError
 from workbench.services import certificates
+from workbench.services import secrets as secret_words
 from workbench.services.ca_passwords import CAPasswords, stored_or_asked
 
-# Asks for a CA key password the keyring does not have (None: the user cancelled).
+# Asks for a CA key password the secret store does not have (None: the user cancelled).
 PasswordPrompt = Callable[[str], str | None]
 
 
@@ -67,7 +68,7 @@ def build_from_store(workspace: Path, leaf: x509.Certificate, out: Path) -> Outc
 
 
 def ca_password(name: str, prompt: PasswordPrompt, secrets: SecretStore | None = None) -> bytes | None:
-    """The CA key's password from the keyring, else asked."""
+    """The CA key's password from the secret store, else asked."""
     return stored_or_asked(name, prompt, secrets)
 
 
@@ -88,3 +89,16 @@ def export_layout(workspace: Path, ca_name: str, prompt: PasswordPrompt, folder:
     """The guide's caCertificate folder (certs, crl, newcerts, private, index.txt, serial, openssl.cnf)."""
     written = certificates.export_layout(workspace, ca_name, folder, CAPasswords.keyring(prompt))
     return Outcome(f"Exported '{ca_name}' to {written} in the openssl folder layout", written)
+
+
+def show_password(ca_name: str, secrets: SecretStore | None = None) -> str:
+    """The stored key password of a CA (the toolbar asked the user to confirm first)."""
+    return secret_words.show_ca_password(ca_name, secrets)
+
+
+def reset_password(workspace: Path, ca_name: str, prompt: PasswordPrompt,
+                   secrets: SecretStore | None = None) -> tuple[Outcome, str]:
+    """Re-encrypt a CA's key with a new generated password; the sentence to show and the new password."""
+    store = secrets or SecretStore()
+    reset = secret_words.reset_ca_password(workspace, ca_name, CAPasswords.keyring(prompt, store), store)
+    return Outcome(f"The key of '{ca_name}' has a new password, {secret_words.kept_phrase(store)}."), reset.password

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -50,6 +50,8 @@ class CertificatesPageFace(Protocol):
 
     def refresh_keep_selection(self) -> None: ...
 
+    def show_created(self, result: object) -> None: ...
+
 WIZARD_KINDS = (("root", "Root CA…"), ("intermediate", "Intermediate CA…"), ("device", "Device certificate…"),
                 ("server", "Server certificate…"), ("csr", "Sign a CSR…"))
 CERT_FILES = "Certificates and keystores (*.pem *.crt *.cer *.der *.p12 *.pfx *.jks *.ks);;All files (*)"
@@ -75,7 +77,12 @@ class CertificatesToolbar(QWidget):
         self.crl = action_button("CRL…", self._on_crl, "Sign the selected CA's next CRL and save it")
         self.export = action_button("Export openssl layout…", self._on_export,
                                    "Write the selected CA as the guide's caCertificate folder (openssl ca)")
-        for widget in (self.new, self.fleet, self.open, self.chain, self.revoke, self.crl, self.export):
+        self.password = menu_button("CA password", [("Show password…", lambda _=False: self.show_ca_password()),
+                                                    ("Reset password…", lambda _=False: self.reset_ca_password())],
+                                    "Show the selected CA's stored key password, or re-encrypt its key with a new "
+                                    "one")
+        for widget in (self.new, self.fleet, self.open, self.chain, self.revoke, self.crl, self.export,
+                       self.password):
             row.addWidget(widget)
         row.addStretch(1)
 
@@ -86,6 +93,7 @@ class CertificatesToolbar(QWidget):
         self.revoke.setEnabled(kind == "issued")
         self.crl.setEnabled(kind == "ca")
         self.export.setEnabled(kind == "ca")
+        self.password.setEnabled(kind == "ca")
 
     # --- prompts -------------------------------------------------------------------------------------------------
     def ask_password(self, label: str) -> str | None:
@@ -93,7 +101,18 @@ class CertificatesToolbar(QWidget):
         return ask_password(self, label)
 
     def _ca_prompt(self, name: str) -> str | None:
-        return self.ask_password(f"Key password of the CA '{name}' (not in the keyring)")
+        return self.ask_password(f"Key password of the CA '{name}' (none is stored)")
+
+    def confirm(self, title: str, question: str) -> bool:
+        """A yes/no question (tests replace it)."""
+        answer = QMessageBox.question(self, title, question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def reveal(self, title: str, text: str) -> None:
+        """Show a password in a box whose text can be selected and copied (tests replace it)."""
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.exec()
 
     def _run(self, action: Callable[[], store_actions.Outcome]) -> None:
         outcome = run_action(self, action, self.page.show_problem)
@@ -106,7 +125,10 @@ class CertificatesToolbar(QWidget):
         from workbench.ui.wizards.certificate_wizard import CertificateWizard
 
         wizard = CertificateWizard(self.page.workspace, kind, cast(QWidget, self.page))  # the page is a QWidget
-        wizard.created.connect(lambda _record: self.page.refresh_keep_selection())
+        _cert, what = self.page.selected()
+        if wizard.issuer_page is not None and what and what[0] in ("ca", "issued"):
+            wizard.issuer_page.choose(what[1])  # the CA selected in the tree (or the issuer of the selection)
+        wizard.created.connect(self.page.show_created)
         wizard.open()
         self.page.wizard = wizard
 
@@ -168,6 +190,35 @@ class CertificatesToolbar(QWidget):
         out, _ = QFileDialog.getSaveFileName(self, "Save the CRL", f"{what[1]}.crl.pem", "PEM (*.pem *.crl)")
         if out:
             self._run(lambda: store_actions.write_crl(self.page.workspace, what[1], self._ca_prompt, Path(out)))
+
+    def show_ca_password(self) -> None:
+        """Show the selected CA's stored key password, after a confirmation."""
+        _cert, what = self.page.selected()
+        if not what or what[0] != "ca":
+            return
+        name = what[1]
+        if not self.confirm("Show password", f"Show the key password of the CA '{name}' on screen?"):
+            return
+        password = run_action(self, lambda: store_actions.show_password(name), self.page.show_problem)
+        if password is not None:
+            self.reveal("CA key password", f"Key password of '{name}':\n\n{password}")
+
+    def reset_ca_password(self) -> None:
+        """Re-encrypt the selected CA's key with a new generated password, after a confirmation."""
+        _cert, what = self.page.selected()
+        if not what or what[0] != "ca":
+            return
+        name = what[1]
+        if not self.confirm("Reset password", f"Re-encrypt the key of the CA '{name}' with a new generated "
+                                              "password? The old password stops working."):
+            return
+        result = run_action(self, lambda: store_actions.reset_password(self.page.workspace, name, self._ca_prompt),
+                            self.page.show_problem)
+        if result is None:
+            return
+        outcome, password = result
+        self.page.show_outcome(outcome)
+        self.reveal("New CA key password", f"{outcome.message}\n\nNew key password of '{name}':\n\n{password}")
 
     def _on_export(self) -> None:
         _cert, what = self.page.selected()

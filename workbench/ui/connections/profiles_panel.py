@@ -39,6 +39,7 @@ from workbench.services.profile_connect import session_settings
 from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.dialogs.profile_editor import ProfileEditor
 from workbench.ui.errors import run_action
+from workbench.ui.widgets.notice_line import NoticeLine
 
 
 class ProfilesPanel(QWidget):
@@ -55,6 +56,8 @@ class ProfilesPanel(QWidget):
         self.store = store or ProfileStore()
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Profiles</b>"))
+        self.notice = NoticeLine()  # "no keyring": one line, the full text behind its details link
+        layout.addWidget(self.notice)
         self.list = QListWidget()
         self.list.itemDoubleClicked.connect(lambda _item: self.connect_selected())
         layout.addWidget(self.list, 1)
@@ -93,7 +96,7 @@ class ProfilesPanel(QWidget):
             self._say(result.problems[0])
         notice = self.store.secrets.take_degraded_notice()
         if notice is not None:
-            self._say(notice)
+            self.notice.show_notice(notice)
 
     def selected(self) -> ConnectionProfile | None:
         """The highlighted profile."""

@@ -86,7 +86,7 @@ class FleetDialog(QDialog):
             pass
         explained_row(form, "Signing CA", self.ca, "The CA of the store that signs every device; serials and "
                       "records go to the store.")
-        self.ca_password = password_edit("ca_password", "empty: from the keyring")
+        self.ca_password = password_edit("ca_password", "empty: the stored one")
         form.addRow("CA key password", self.ca_password)
         self.key_type = QComboBox()
         self.key_type.setObjectName("key_type")

@@ -30,15 +30,16 @@ from workbench.core.profiles import (
     TlsSettings,
     TlsVersion,
 )
+from workbench.core.profiles.secrets import SecretStore
 
 from .file_field import file_field
 
 
 def password_field() -> QLineEdit:
-    """A masked field whose value goes to the OS keyring."""
+    """A masked field whose value goes to the secret store (keyring, vault or this session's memory)."""
     field = QLineEdit()
     field.setEchoMode(QLineEdit.EchoMode.Password)
-    field.setPlaceholderText("kept in the OS keyring")
+    field.setPlaceholderText(SecretStore().kept)
     return field
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
@@ -18,12 +18,13 @@ from workbench.core.keystore.operations import Change
 from workbench.errors import KeystorePasswordError, WorkbenchError
 from workbench.services import keystores
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.errors import run_action
 from workbench.ui.keystore_editor import table as entries
 from workbench.ui.keystore_editor.actions import SUFFIX, StoreActions
 from workbench.ui.keystore_editor.commands import EditorState, StoreEdit
+from workbench.ui.keystore_editor.entry_details import EntryDetailsDialog
 from workbench.ui.keystore_editor.toolbar import KeystoreToolbar
+from workbench.ui.widgets.problem_label import MessageLine
 
 
 class KeystoresPage(StoreActions, QWidget):
@@ -48,6 +49,8 @@ class KeystoresPage(StoreActions, QWidget):
         layout.addWidget(self.toolbar)
         self.table = entries.entry_table()
         self.table.itemSelectionChanged.connect(self.toolbar.update_enabled)
+        self.table.itemDoubleClicked.connect(lambda item: self.show_entry(item.data(Qt.ItemDataRole.UserRole)))
+        self.entry_details: EntryDetailsDialog | None = None
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         row.addWidget(QLabel("keytool equivalent of the last action:"))
@@ -61,8 +64,7 @@ class KeystoresPage(StoreActions, QWidget):
         self.keytool.setPlaceholderText("Each action shows the keytool (or openssl) command that does the same; "
                                         "passwords come from $STOREPASS, $NEWPASS and $KEYPASS.")
         layout.addWidget(self.keytool)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = MessageLine("keystores_message")  # problems in the shared ProblemLabel style
         layout.addWidget(self.message)
         QShortcut(QKeySequence.StandardKey.Undo, self, self.undo.undo)
         QShortcut(QKeySequence.StandardKey.Redo, self, self.undo.redo)
@@ -89,8 +91,8 @@ class KeystoresPage(StoreActions, QWidget):
             return
         name = self.state.path.name if self.state.path else "(new, not saved yet)"
         star = " *" if self.has_unsaved_changes() else ""
-        self.title.setText(f"<b>{name}{star}</b> · {self.state.store.kind.label} · {len(self.state.store)} "
-                           f"entr{'y' if len(self.state.store) == 1 else 'ies'}"
+        self.title.setText(f"<b>{name}{star}</b> · {self.state.store.kind.label} · "
+                           f"{entries.count_entries(len(self.state.store))}"
                            + (f" · {self.state.path.parent}" if self.state.path else ""))
 
     def _where(self) -> tuple[str | Path, StoreKind]:
@@ -119,12 +121,22 @@ class KeystoresPage(StoreActions, QWidget):
 
     def problem(self, error: WorkbenchError) -> bool:
         """A problem in words; never a traceback."""
-        self.message.setText(f"<span style='color:#c62828'>{problem_html(error)}</span>")
+        self.message.show_error(error)
         return False
 
     def selected_alias(self) -> str | None:
         """The alias of the selected row."""
         return entries.selected_alias(self.table)
+
+    def show_entry(self, alias: str | None = None) -> EntryDetailsDialog | None:
+        """The entry's details (chain, every field, fingerprints), as on a double click in KeyStore Explorer."""
+        alias = alias or self.selected_alias()
+        entry = self.state.store.find(alias) if self.state is not None and alias else None
+        if entry is None:
+            return None
+        self.entry_details = EntryDetailsDialog(entry, self)
+        self.entry_details.open()
+        return self.entry_details
 
     def set_local_platform(self, info: LocalPlatformInfo) -> None:
         """The local platform's server CA is the default for device truststores."""
@@ -168,7 +180,8 @@ class KeystoresPage(StoreActions, QWidget):
         if opened is None:
             return False
         self._load(EditorState(opened.store, opened.password, opened.path.resolve()),
-                   f"Opened {opened.path.name}: {len(opened.store)} entries. " + " ".join(opened.store.notes))
+                   f"Opened {opened.path.name}: {entries.count_entries(len(opened.store))}. "
+                   + " ".join(opened.store.notes))
         return True
 
     def save(self, path: str | Path | None = None) -> bool:

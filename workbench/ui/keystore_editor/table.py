@@ -17,6 +17,11 @@ COLUMNS = ("Alias", "Entry type", "Algorithm", "Expires", "Chain", "Subject")
 SOON = dt.timedelta(days=30)
 
 
+def count_entries(count: int) -> str:
+    """'1 entry', '3 entries': the count in words, right for one."""
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
 def entry_table() -> QTableWidget:
     """An empty read-only table with the editor's columns."""
     return make_table(COLUMNS)

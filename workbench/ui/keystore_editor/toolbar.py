@@ -61,7 +61,7 @@ class KeystoreEditing(Protocol):
     def problem(self, error: WorkbenchError) -> bool: ...
     def say(self, text: str) -> None: ...
 
-STORE_FILES = "Keystores (*.p12 *.pfx *.jks *.ks *.pem);;All files (*)"
+STORE_FILES = "Keystores (*.p12 *.pkcs12 *.pfx *.jks *.jceks *.ks *.keystore *.pem);;All files (*)"
 
 
 class KeystoreToolbar(QWidget):

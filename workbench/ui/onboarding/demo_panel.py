@@ -39,6 +39,7 @@ class DemoPanel(QWidget):
     """Plot, counters, token countdown and a Stop button for one simulated device."""
 
     stopped = Signal()
+    connected_changed = Signal(bool)  # the simulated device holds an MQTT connection (the status bar counts it)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +80,7 @@ class DemoPanel(QWidget):
         device.start(self._on_value, self._on_token, self._on_error)
         self.ticker.start()
         self._tick()
+        self.connected_changed.emit(True)
         self.stop_button.setEnabled(True)
 
     def _on_value(self, seconds: float, value: float) -> None:
@@ -91,6 +93,7 @@ class DemoPanel(QWidget):
 
     def _on_error(self, error: WorkbenchError) -> None:
         self.ticker.stop()
+        self.connected_changed.emit(False)
         self.countdown.setText(f"✗ the device stopped: {error.summary}")
 
     def _tick(self) -> None:
@@ -104,6 +107,7 @@ class DemoPanel(QWidget):
         device, self.device = self.device, None
         if device is None:
             return None
+        self.connected_changed.emit(False)
         task = spawn(self, device.stop(), lambda _none: self.stopped.emit(), outlive=True)
         self.countdown.setText("stopped")
         return task

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench import paths
+from workbench.core.pki.keys import KeySpec, describe_key
 from workbench.core.profiles import ConnectionProfile, ProfileSecrets, ProfileStore, TlsMode, TlsSettings
 from workbench.errors import WorkbenchError
 from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
@@ -37,8 +39,10 @@ from workbench.services.onboarding import Onboarding, OnboardingOptions, Onboard
 from workbench.services.simulated_device import SimulatedDevice
 from workbench.ui.errors import spawn
 from workbench.ui.onboarding.demo_panel import DemoPanel
-from workbench.ui.onboarding.steps import EQUIVALENTS, LINKS, STEPS
+from workbench.ui.onboarding.steps import LINKS, STEPS, KeyFacts, equivalent, spec_description
+from workbench.ui.onboarding.welcome import WelcomeHeader
 from workbench.ui.platform_target import PlatformTarget
+from workbench.ui.widgets.problem_label import MessageLine
 
 TITLES = dict(STEPS)
 DEMO_NAMES: dict[str, Any] = {"new_ca_name": "ACME Smart Buildings Root CA", "organization": "ACME Smart Buildings"}
@@ -67,7 +71,11 @@ class OnboardingPage(QWidget):
         self.details: dict[str, str] = {}
         self.keystore_password: str | None = None
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<h2>Onboarding</h2>The guide's whole journey, step by step: against the local "
+        self.welcome = WelcomeHeader()  # where a first run lands: the demo, your own device, the platform's state
+        self.welcome.demo_requested.connect(self.demo)
+        self.welcome.own_requested.connect(self.own_device)
+        layout.addWidget(self.welcome)
+        layout.addWidget(QLabel("<h3>Onboarding</h3>The guide's whole journey, step by step: against the local "
                                 "platform to rehearse, or against your tenant."))
         self.target = PlatformTarget(self.profiles.secrets)
         layout.addWidget(self.target)
@@ -83,8 +91,8 @@ class OnboardingPage(QWidget):
         self.demo_button.setToolTip("Onboards a new device on the local platform with sensible names, then keeps it "
                                     "sending a temperature every second")
         self.demo_button.clicked.connect(self.demo)
-        self.status = QLabel("The local platform starts with the app; the run uses it.")
-        self.status.setWordWrap(True)
+        self.status = MessageLine("onboarding_status")  # a failure in the shared ProblemLabel style
+        self.status.setText("The local platform starts with the app; the run uses it.")
         row.addWidget(self.run_button)
         row.addWidget(self.demo_button)
         row.addWidget(self.status, 1)
@@ -150,6 +158,12 @@ class OnboardingPage(QWidget):
         self.task = spawn(self, self._onboard(demo), self._ran, self._run_failed)
         return self.task
 
+    def own_device(self) -> None:
+        """"Onboard my own device": the target and device name come first, then Run."""
+        self.target.kind.setFocus()
+        self.status.setText("Choose the platform (the local one, or your tenant) and the device's id, then click "
+                            "Run the onboarding.")
+
     def demo(self) -> asyncio.Task[None]:
         """The customer demo: local platform, a fresh thermostat, and live data at the end."""
         self.target.kind.setCurrentIndex(0)
@@ -157,7 +171,7 @@ class OnboardingPage(QWidget):
         return self.run(demo=True)
 
     def _run_failed(self, exc: WorkbenchError) -> None:
-        self.status.setText(f"✗ {exc.summary}: " + "; ".join(exc.causes))
+        self.status.show_error(f"✗ {exc.summary}: " + "; ".join(exc.causes))
         self._ready_again()
 
     def _ran(self, report: OnboardingReport) -> None:
@@ -176,7 +190,7 @@ class OnboardingPage(QWidget):
         keystore_password = secrets.token_urlsafe(12)
         stored = stored_ca_password(self.ca_name, self.profiles.secrets) if self.ca_name else None
         if self.ca_name and stored is None:
-            self.ca_name = None  # its password is gone (a session-only keyring): start with a new CA
+            self.ca_name = None  # its password is gone (a session-only store): start with a new CA
         ca_password = stored or secrets.token_urlsafe(16)
         device = self.device_id.text().strip()
         self._profile_args = (device, mqtt_host, mqtt_port, self.target.rest_url(), keystore_password)
@@ -200,8 +214,8 @@ class OnboardingPage(QWidget):
                 self._start_demo(device)
         else:
             failed = report.steps[-1]
-            self.status.setText(f"✗ stopped at '{failed.step}'. Fix the cause shown, then Run again (the same CA "
-                                "is reused).")
+            self.status.show_error(f"✗ stopped at '{failed.step}'. Fix the cause shown, then Run again (the same "
+                                   "CA is reused).")
         return report
 
     def _start_demo(self, device: str) -> None:
@@ -242,7 +256,8 @@ class OnboardingPage(QWidget):
         self.details["keystores"] = str(folder / "deviceKeystore.p12")
         self.keystore_password = password  # the link to the Keystores page opens the store without asking
         self.details["profile"] = profile.name
-        self._mark("profile", True, f"saved '{profile.name}' (keystores mode; passwords in the keyring)", "")
+        self._mark("profile", True,
+                   f"saved '{profile.name}' (keystores mode; passwords {self.profiles.secrets.kept})", "")
 
     # --- links and equivalents -----------------------------------------------------------------------------
     def _selected_key(self) -> str | None:
@@ -260,7 +275,24 @@ class OnboardingPage(QWidget):
         self.link.setText(f"{text} ({area}) →")
         self.link.setEnabled(self.items[key].text(0).startswith("✓"))
         url = self.target.rest_url() or "<url>"
-        self.equivalent.setPlainText(EQUIVALENTS.get(key, "").format(url=url, device=self.device_id.text()))
+        self.equivalent.setPlainText(equivalent(key, self.key_facts(), url=url, device=self.device_id.text()))
+
+    def key_facts(self) -> KeyFacts:
+        """The key types, CA subject and validities of the last run (the run's defaults before one)."""
+        flow = self.flow
+        spec = OnboardingOptions.__dataclass_fields__["key_type"].default  # the key type the run makes
+        default = spec_description(spec) if isinstance(spec, KeySpec) else KeyFacts.ca_key
+        facts = KeyFacts(ca_key=default, device_key=default)
+        if flow is not None and flow.ca_cert is not None:
+            ca = flow.ca_cert
+            subject = "".join(f"/{a.rfc4514_attribute_name}={a.value!s}" for a in ca.subject)
+            facts = replace(facts, ca_key=describe_key(ca.public_key()), ca_subject=subject or facts.ca_subject,
+                            ca_days=(ca.not_valid_after_utc - ca.not_valid_before_utc).days)
+        if flow is not None and flow.identity is not None:
+            leaf = flow.identity.chain[0]
+            facts = replace(facts, device_key=describe_key(leaf.public_key()),
+                            device_days=(leaf.not_valid_after_utc - leaf.not_valid_before_utc).days)
+        return facts
 
     def show_selected(self) -> None:
         """Open the page where the selected step's result lives (emits `inspect`)."""

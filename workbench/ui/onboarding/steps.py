@@ -3,6 +3,10 @@ page where its result can be inspected."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from workbench.core.pki.keys import KeySpec
+
 # The guide's journey in its order; "keystores" and "profile" are shown from the device step's result.
 STEPS = (("ca", "CA"), ("upload", "Upload to the platform"), ("pop", "Proof of possession"),
          ("device", "Device certificate"), ("keystores", "Keystore and truststore"), ("profile", "Connection profile"),
@@ -15,8 +19,6 @@ LINKS = {"ca": ("Certificates", "Show the CA"), "upload": ("Local Platform", "Sh
          "mqtt": ("Local Platform", "Show the event log"), "token": ("Local Platform", "Show the event log"),
          "rest": ("Local Platform", "Show the devices"), "measurement": ("Local Platform", "Show the devices")}
 EQUIVALENTS = {
-    "ca": "openssl genrsa -aes256 -out caKey.pem 4096\n"
-          "openssl req -new -x509 -extensions v3_ca -days 7300 -key caKey.pem -out caCert.pem",
     "upload": "curl -u 't100/admin:…' -H 'Accept: application/json' -H 'Content-Type: application/json' \\\n"
               "  {url}/tenant/tenants/t100/trusted-certificates \\\n"
               "  -d '{{\"status\":\"ENABLED\",\"autoRegistrationEnabled\":true,\"certInPemFormat\":\"…\"}}'",
@@ -24,9 +26,6 @@ EQUIVALENTS = {
            "echo -n '<code>' | openssl dgst -sha256 -sign caKey.pem | openssl base64 -A\n"
            "curl -u … {url}/tenant/tenants/t100/trusted-certificates-pop/<fp>/pop "
            "-d '{{\"proofOfPossessionSignedVerificationCode\":\"…\"}}'",
-    "device": "openssl req -new -key deviceKey.pem -subj '/CN={device}' -out device.csr\n"
-              "openssl ca -config caConfig.cnf -extensions v3_signed -in device.csr -out deviceCert.pem\n"
-              "openssl x509 -noout -text -in deviceCert.pem",
     "keystores": "cat deviceCert.pem caCert.pem > deviceCertChain.pem\n"
                  "openssl pkcs12 -export -name devicekeyentry -inkey deviceKey.pem -in deviceCertChain.pem "
                  "-out deviceKeystore.p12\n"
@@ -39,3 +38,54 @@ EQUIVALENTS = {
     "measurement": "mosquitto_pub … -i d:{device} -t s/us -m '200,c8y_Temperature,T,21.5,C'",
     "profile": "(MQTT.fx: self signed certificates in keystores: the keystore and truststore above)",
 }
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """What the run really made, so the CA and device equivalents name the same key type, subject and validity."""
+
+    ca_key: str = "EC P-256"  # describe_key() wording: 'RSA 4096', 'EC P-256', 'EC P-384', 'Ed25519'
+    device_key: str = "EC P-256"
+    ca_subject: str = "/CN=<CA name>"
+    ca_days: int = 7300
+    device_days: int = 365
+
+
+_CURVES = {"EC P-256": ("prime256v1", "P-256"), "EC P-384": ("secp384r1", "P-384"), "EC P-521": ("secp521r1", "P-521")}
+
+
+def spec_description(spec: KeySpec) -> str:
+    """A key type as describe_key() names a key of it ('EC P-256'), without generating one."""
+    if spec.value.startswith("rsa"):
+        return f"RSA {spec.value[3:]}"
+    return {"ec-p256": "EC P-256", "ec-p384": "EC P-384"}.get(spec.value, "Ed25519")
+
+
+def keygen_command(key: str, out: str, *, encrypt: bool) -> str:
+    """The openssl line that makes a key of this type (described as describe_key() does), AES-256 encrypted or not."""
+    aes = " -aes256" if encrypt else ""
+    if key.startswith("RSA "):
+        return f"openssl genrsa{aes} -out {out} {key.split()[1]}"
+    if key in _CURVES:
+        name, curve = _CURVES[key]
+        if encrypt:  # ecparam cannot encrypt: genpkey makes the same key, encrypted
+            return f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:{curve}{aes} -out {out}"
+        return f"openssl ecparam -name {name} -genkey -noout -out {out}"
+    if key == "Ed25519":
+        return f"openssl genpkey -algorithm ed25519{aes} -out {out}"
+    return f"# a {key} key in {out}"
+
+
+def equivalent(step: str, facts: KeyFacts, *, url: str, device: str) -> str:
+    """The command-line equivalent of one step, for the key types and names the run actually used."""
+    if step == "ca":
+        return (f"{keygen_command(facts.ca_key, 'caKey.pem', encrypt=True)}\n"
+                f"openssl req -new -x509 -extensions v3_ca -days {facts.ca_days} -key caKey.pem "
+                f"-subj '{facts.ca_subject}' -out caCert.pem")
+    if step == "device":
+        return (f"{keygen_command(facts.device_key, 'deviceKey.pem', encrypt=False)}\n"
+                f"openssl req -new -key deviceKey.pem -subj '/CN={device}' -out device.csr\n"
+                f"openssl x509 -req -in device.csr -CA caCert.pem -CAkey caKey.pem -CAcreateserial "
+                f"-days {facts.device_days} -extfile caConfig.cnf -extensions v3_signed -out deviceCert.pem\n"
+                "openssl x509 -noout -text -in deviceCert.pem")
+    return EQUIVALENTS.get(step, "").format(url=url, device=device)

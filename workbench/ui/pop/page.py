@@ -2,7 +2,7 @@
 `openssl dgst -sha256 -sign key | openssl base64 -A` does, check it against the certificate, copy or upload it.
 
 The code comes pasted or fetched from the local platform or a tenant; the key comes from the CA store (its password
-from the keyring) or from a key file. The exact bytes signed are shown, so a stray newline is never a mystery. A
+from the secret store) or from a key file. The exact bytes signed are shown, so a stray newline is never a mystery. A
 second tab makes the verification certificate (CN = code) that AWS- and Azure-style platforms ask for instead.
 """
 
@@ -36,10 +36,10 @@ from workbench.errors import WorkbenchError
 from workbench.services import certificates, pop
 from workbench.services.ca_passwords import CAPasswords, typed_or_stored
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.errors import run_action, spawn
 from workbench.ui.platform_target import PlatformTarget
 from workbench.ui.pop.verification_tab import VerificationCertificateTab
+from workbench.ui.widgets.problem_label import MessageLine
 
 
 class PopPage(QWidget):
@@ -66,13 +66,13 @@ class PopPage(QWidget):
         layout.addWidget(self.target)
         form = QFormLayout()
         self.ca = QComboBox()
-        self.ca.setToolTip("A CA from the CA store; its key password is read from the keyring")
+        self.ca.setToolTip(f"A CA from the CA store; its key password is the stored one ({self.secrets.kept})")
         self.reload_cas()
         self.key_file = QLineEdit()
         self.key_file.setPlaceholderText("or a key file (PEM/DER) of the CA")
         self.key_password = QLineEdit()
         self.key_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_password.setPlaceholderText("key password (empty: from the keyring)")
+        self.key_password.setPlaceholderText("key password (empty: the stored one)")
         self.code = QPlainTextEdit()
         self.code.setPlaceholderText("paste the verification code, or fetch it from the platform")
         self.code.setMaximumHeight(70)
@@ -102,11 +102,11 @@ class PopPage(QWidget):
         self.result = QPlainTextEdit()
         self.result.setReadOnly(True)
         layout.addWidget(self.result, 1)
-        self.state = QLabel()
-        self.state.setWordWrap(True)
+        self.state = MessageLine("pop_state")  # problems in the shared ProblemLabel style
         layout.addWidget(self.state)
         self.copy_button.setEnabled(False)
         self.upload_button.setEnabled(False)
+        self.ca.currentIndexChanged.connect(lambda _index: self.forget_signature())
 
     def reload_cas(self) -> None:
         """The CAs of the store, newest last."""
@@ -166,7 +166,7 @@ class PopPage(QWidget):
     # --- the platform --------------------------------------------------------------------------------------
     def fetch(self) -> asyncio.Task[None]:
         """A new verification code for the chosen CA from the local platform or the tenant."""
-        return spawn(self, self._fetch(), self._fetched, self._show_state_problem)
+        return spawn(self, self._fetch(), self._fetched, self._fetch_failed)
 
     def upload(self) -> asyncio.Task[None]:
         """Upload the signature and show the state the platform reports (Incomplete → Complete)."""
@@ -179,16 +179,41 @@ class PopPage(QWidget):
         return pop.ca_fingerprint(self.workspace, name)
 
     def _show_state_problem(self, exc: WorkbenchError) -> None:
-        self.state.setText(problem_html(exc))
+        self.state.show_error(exc)
 
     async def _fetch(self) -> Any:
         async with self.target.http() as http:
             return await pop.fetch_code(http, self._fingerprint())
 
+    def forget_signature(self) -> None:
+        """The code or the CA changed: an earlier signature belongs to neither, so it cannot be copied or uploaded."""
+        self.signature = None
+        self.certificate = None
+        self.result.clear()
+        self.copy_button.setEnabled(False)
+        self.upload_button.setEnabled(False)
+
+    def _fetch_failed(self, exc: WorkbenchError) -> None:
+        """No new code: the previous one (maybe another CA's) must not stay to be signed with the wrong key."""
+        self.code.clear()
+        self.forget_signature()
+        if "(HTTP 404)" in exc.summary:
+            name = self.ca.currentText()
+            exc = WorkbenchError(f"The platform does not know the CA '{name}' (HTTP 404): upload the CA first",
+                                 (f"Upload '{name}' as a trusted certificate (Local Platform page or Onboarding), "
+                                  "then fetch a new code.", *exc.causes))
+        self._show_state_problem(exc)
+
     def _fetched(self, cert: Any) -> None:
         self.target.remember()
         self.code.setPlainText(cert.pop_code or "")
-        self.state.setText(f"Proof of possession: {cert.pop_state}. New code fetched; sign it.")
+        self.forget_signature()
+        if str(cert.pop_state).lower() == "complete":
+            self.state.setText("Proof of possession: Complete (this CA is already proven). A new code was fetched: "
+                               "sign and upload it only to prove it again.")
+        else:
+            self.state.setText(f"Proof of possession: {cert.pop_state}. A new code was fetched: sign it, then "
+                               "upload the signature.")
 
     async def _upload(self) -> Any:
         if self.signature is None:

@@ -30,8 +30,8 @@ from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords, stored_ca_password
-from workbench.ui.dialogs.problem_dialog import problem_html
 from workbench.ui.errors import run_action
+from workbench.ui.widgets.problem_label import MessageLine
 
 EXPLANATION = ("<p>AWS IoT (registration code) and Azure DPS (verification code) do not take a signature: they ask "
                "for a <b>verification certificate</b> whose common name is the code, signed by your CA. Only the "
@@ -54,7 +54,7 @@ class VerificationCertificateTab(QWidget):
         self.ca = QComboBox()
         self.ca_password = QLineEdit()
         self.ca_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.ca_password.setPlaceholderText("CA key password (empty: from the keyring)")
+        self.ca_password.setPlaceholderText("CA key password (empty: the stored one)")
         self.code = QLineEdit()
         self.code.setPlaceholderText("the registration or verification code (at most 64 characters)")
         self.days = QSpinBox()
@@ -81,8 +81,7 @@ class VerificationCertificateTab(QWidget):
         self.result = QPlainTextEdit(readOnly=True)
         self.result.setPlaceholderText("The certificate and the openssl commands it replaces appear here.")
         layout.addWidget(self.result, 1)
-        self.state = QLabel()
-        self.state.setWordWrap(True)
+        self.state = MessageLine("verification_state")  # problems in the shared ProblemLabel style
         layout.addWidget(self.state)
         self.save_button.setEnabled(False)
         self.copy_button.setEnabled(False)
@@ -114,7 +113,7 @@ class VerificationCertificateTab(QWidget):
             issuer, _chain = certificates.unlock(self.workspace, name, CAPasswords.given(password.encode() or None))
             return verification_certificate(issuer, self.code.text(), validity_days=self.days.value()), issuer
 
-        made = run_action(self, sign, lambda exc: self.state.setText(problem_html(exc)))
+        made = run_action(self, sign, self.state.show_error)
         if made is None:
             return None
         self.certificate, issuer = made

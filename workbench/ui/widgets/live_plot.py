@@ -3,7 +3,9 @@ QtCharts in the bundle (QtCharts is only in PySide6-Addons: docs/platform-notes.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
@@ -24,6 +26,26 @@ def nice_range(low: float, high: float, min_span: float = 0.0) -> tuple[float, f
     return low - pad, high + pad
 
 
+GAP_FACTOR = 3.0  # a pause longer than 3x the series' median interval is a gap: no data, so no line across it
+
+
+def split_at_gaps(points: Sequence[tuple[float, float]], factor: float = GAP_FACTOR) -> list[list[tuple[float, float]]]:
+    """The runs of points to join with lines: a new run starts after a pause longer than ``factor`` times the
+    median interval (a device that was offline for a minute shows a gap, not a straight line across the minute).
+    With fewer than three points there is no typical interval yet, so nothing is split."""
+    if len(points) < 3:
+        return [list(points)] if points else []
+    steps = sorted(b[0] - a[0] for a, b in itertools.pairwise(points))
+    median = steps[len(steps) // 2] if len(steps) % 2 else (steps[len(steps) // 2 - 1] + steps[len(steps) // 2]) / 2
+    limit = factor * median
+    runs: list[list[tuple[float, float]]] = [[points[0]]]
+    for previous, point in itertools.pairwise(points):
+        if median > 0 and point[0] - previous[0] > limit:
+            runs.append([])
+        runs[-1].append(point)
+    return runs
+
+
 class LivePlot(QWidget):
     """Series of (t, value) points; the newest `window` seconds (at most `max_points` per series) are shown.
 
@@ -40,6 +62,7 @@ class LivePlot(QWidget):
         self.min_span = 0.0  # the smallest value range shown (set it to the sensor's meaningful change)
         self.x_label = x_label
         self.y_label = y_label
+        self.drawn_paths: dict[str, QPainterPath] = {}  # the last paint's line of each series (one subpath per run)
         self.setMinimumSize(240, 140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAutoFillBackground(True)
@@ -119,13 +142,20 @@ class LivePlot(QWidget):
                          Qt.AlignmentFlag.AlignLeft, f"{t_low:.0f} s")
         painter.drawText(QRectF(area.left(), area.bottom() + 4, area.width(), metrics.height()),
                          Qt.AlignmentFlag.AlignRight, f"{t_high:.0f} s")
-        for index, series in enumerate(self.series.values()):
+        self.drawn_paths.clear()
+        for index, (name, series) in enumerate(self.series.items()):
             colour = QColor(PALETTE[index % len(PALETTE)])
             path = QPainterPath()
-            for n, (t, v) in enumerate(series):
-                (path.lineTo if n else path.moveTo)(at(t, v))
             painter.setPen(QPen(colour, 2))
+            for run in split_at_gaps(list(series)):  # each run is one stroke: a gap stays empty
+                for n, (t, v) in enumerate(run):
+                    (path.lineTo if n else path.moveTo)(at(t, v))
+                if len(run) == 1:  # a lone point between two gaps is still seen
+                    painter.setBrush(colour)
+                    painter.drawEllipse(at(*run[0]), 1.5, 1.5)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
+            self.drawn_paths[name] = path
             last = at(*series[-1])
             painter.setBrush(colour)
             painter.drawEllipse(last, 3, 3)

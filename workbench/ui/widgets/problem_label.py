@@ -37,3 +37,36 @@ class ProblemLabel(QLabel):
         """Hide the line after the problem is gone."""
         self.clear()
         self.hide()
+
+
+
+class MessageLine(ProblemLabel):
+    """A page's status line: plain for news ("✓ Saved …"), the ProblemLabel look for a problem, so every page shows
+    its errors in the same colour and style while `text()` still says what happened last."""
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self.setStyleSheet("")
+        self.show()
+
+    def setText(self, text: str) -> None:
+        """News that is not a problem, in the page's normal text style."""
+        self.setStyleSheet("")
+        super().setText(text)
+
+    def show_error(self, error: WorkbenchError | str | None) -> None:
+        """A problem, in the shared problem style; nothing (or '') clears the line."""
+        if error is None or error == "":
+            self.setText("")
+            return
+        super().setText(problem_html(error) if isinstance(error, WorkbenchError) else error)
+        self.setStyleSheet(STYLE)
+
+    def clear_error(self) -> None:
+        """Back to an empty, plain line (the line stays, so the layout does not jump)."""
+        self.setText("")
+
+    @property
+    def shows_problem(self) -> bool:
+        """True while the line shows a problem."""
+        return self.styleSheet() == STYLE and bool(self.text())

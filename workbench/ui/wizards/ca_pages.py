@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QSpinBox, QWizardPag
 from workbench.core.pki.keys import DEFAULT_KEY_SPEC, KeySpec
 from workbench.core.pki.names import SubjectFields
 from workbench.core.pki.profiles import DEFAULT_VALIDITY_DAYS, ProfileKind
+from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import WorkbenchError
 from workbench.services import certificates
 from workbench.services.ca_passwords import CAPasswords, stored_ca_password, typed_or_stored
@@ -25,7 +26,7 @@ FIELD_NAMES = {"common_name": "cn", "organization": "o", "organizational_unit": 
 
 
 class IssuerPage(QWizardPage):
-    """Pick the signing CA from the store; its password comes from the keyring or is typed, and is checked on Next."""
+    """Pick the signing CA from the store; its password comes from the secret store or is typed, checked on Next."""
 
     def __init__(self, workspace: Path) -> None:
         super().__init__()
@@ -53,21 +54,29 @@ class IssuerPage(QWizardPage):
         self.parent_ca.currentIndexChanged.connect(self._on_ca)
         self._on_ca()
 
+    def choose(self, name: str) -> bool:
+        """Make this CA the signing CA (the wizard opens on the CA selected in the Certificates tree)."""
+        index = self.parent_ca.findData(name)
+        if index >= 0:
+            self.parent_ca.setCurrentIndex(index)
+        return index >= 0
+
     def ca_name(self) -> str:
         """The chosen CA's name in the store."""
         return str(self.parent_ca.currentData() or "")
 
     def password(self) -> bytes | None:
-        """The typed password, else the keyring's."""
+        """The typed password, else the stored one."""
         return typed_or_stored(self.ca_name(), self.parent_password.text())
 
     def _on_ca(self) -> None:
         name = self.ca_name()
         stored = bool(name) and stored_ca_password(name) is not None
-        self.parent_password.setPlaceholderText("saved in the keyring (type to override)" if stored else
+        kept = SecretStore().kept
+        self.parent_password.setPlaceholderText(f"stored: {kept} (type to override)" if stored else
                                                 "the password of the CA key")
-        self.keyring_state.setText("✓ The password is in the keyring." if stored else
-                                   "Not in the keyring: type it (it is saved there once it works)." if name else "")
+        self.keyring_state.setText(f"✓ The password is stored ({kept})." if stored else
+                                   f"Not stored: type it (it is then {kept})." if name else "")
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
@@ -176,7 +185,8 @@ class KeyPage(QWizardPage):
             extra = guide_texts.PATHLEN_ROOT if kind == "root" else guide_texts.PATHLEN_INTERMEDIATE
             explained_row(form, "Path length (pathlen)", self.pathlen, f"{guide_texts.PATHLEN} {extra}", "pathlen")
         self.passwords = PasswordPair("key", guide_texts.PLAINTEXT)
-        note = guide_texts.KEY_PASSWORD + (" " + guide_texts.CA_PASSWORD_KEYRING if self.is_ca else "")
+        note = guide_texts.KEY_PASSWORD + (" " + guide_texts.CA_PASSWORD_KEYRING.format(kept=SecretStore().kept)
+                                           if self.is_ca else "")
         explained_row(form, "CA key password" if self.is_ca else "Key password", self.passwords, note)
         for edit in (self.passwords.password, self.passwords.confirm):
             edit.textChanged.connect(self.completeChanged)

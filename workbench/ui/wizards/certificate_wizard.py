@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QWidget, QWizard
 
 from workbench.core.pki.names import format_dn
 from workbench.core.pki.profiles import CertificateProfile, intermediate_ca_profile, root_ca_profile
+from workbench.core.profiles.secrets import SecretStore
 from workbench.errors import InvalidInputError, WorkbenchError
 from workbench.services import certificates, device_bundle
 from workbench.services.ca_passwords import CAPasswords
@@ -109,7 +110,8 @@ class CertificateWizard(QWizard):
             facts.append(("Key", f"{self.key_page.key_type.currentText()}, {encrypted}"))
         facts.append(("Validity", f"{profile.validity_days} days (until about {until:%Y-%m-%d})"))
         if self.subject_page is not None and self.key_page is not None and self.key_page.passwords.value():
-            facts.append(("Keyring", "The CA key password is saved in the keyring for PoP and the other pages."))
+            facts.append(("Password", f"The CA key password is {SecretStore().kept}, for PoP and the other pages "
+                                      "(Certificates page: CA password ▾ shows or resets it)."))
         facts += self._file_facts()
         extensions = certificates.preview_extensions(self.workspace, profile, parent, subject_key)
         return Plan(facts, guide_texts.describe_extensions(extensions, preview_ski=subject_key is None))

@@ -17,6 +17,15 @@ from workbench.ui.dialogs.file_field import file_field as shared_file_field
 from workbench.ui.widgets.problem_label import ProblemLabel
 
 HELP_STYLE = "color: palette(placeholder-text); font-size: 9pt;"
+LABEL_WIDTH = 180  # every wizard page's label column: the fields start at the same x from page to page
+
+
+def form_label(text: str) -> QLabel:
+    """A row label of the shared width (long labels wrap rather than widen their page's column)."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setFixedWidth(LABEL_WIDTH)
+    return label
 
 
 def help_label(text: str) -> QLabel:
@@ -55,7 +64,7 @@ def explained_row(form: QFormLayout, label: str, field: QWidget | QHBoxLayout, h
     else:
         layout.addLayout(field)
     layout.addWidget(help_label(help_text))
-    form.addRow(label, box)
+    form.addRow(form_label(label), box)
     return layout
 
 

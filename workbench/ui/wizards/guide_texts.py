@@ -48,12 +48,12 @@ PATHLEN_ROOT = ("Unlimited leaves only 'basicConstraints = critical, CA:true'; t
 PATHLEN_INTERMEDIATE = "0 (the default) means this intermediate may sign devices and servers but no further CA."
 KEY_PASSWORD = ("The private key is encrypted with AES-256 under this password, as `openssl genrsa -aes256` asks "
                 "for one when the key is created.")
-CA_PASSWORD_KEYRING = ("The password is also saved in the system keyring, so proof of possession and the other "
-                       "pages can unlock this CA without asking.")
+CA_PASSWORD_KEYRING = ("The password is also remembered ({kept}), so proof of possession and the other pages can "
+                       "unlock this CA without asking; the Certificates page can show or reset it.")
 PLAINTEXT = "Write the key unencrypted: anyone who copies the file can sign as this owner (not recommended)."
 PARENT_CA = ("Every certificate used to sign another must contain CA:TRUE; the new certificate's chain goes through "
              "this CA up to the root uploaded to the platform.")
-PARENT_PASSWORD = "The signing CA's key password: read from the keyring when it was saved there, or typed here."
+PARENT_PASSWORD = "The signing CA's key password: read from the secret store when it was kept there, or typed here."
 DEVICE_CN = ("The commonName of the device certificate must match the device's MQTT ClientId, and ':' is not "
              "allowed because it separates fields in the client id.")
 CLIENT_AUTH = ("Adds extendedKeyUsage clientAuth so TLS stacks accept the certificate for client login; the guide's "

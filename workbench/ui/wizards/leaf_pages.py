@@ -29,7 +29,16 @@ from workbench.services.certificates import IssuedRecord
 from workbench.ui.errors import run_action
 
 from . import guide_texts
-from .form_kit import explained_row, file_field, folder_field, page_form, password_edit, problem_label, show_problem
+from .form_kit import (
+    explained_row,
+    file_field,
+    folder_field,
+    form_label,
+    page_form,
+    password_edit,
+    problem_label,
+    show_problem,
+)
 
 CSR_FILES = "Certificate requests (*.csr *.pem *.der *.req);;All files (*)"
 CERT_FILES = "Certificates (*.pem *.crt *.cer *.der);;All files (*)"
@@ -177,7 +186,7 @@ class CsrPage(QWizardPage):
         self.csr_subject = QLabel("—")
         self.csr_subject.setObjectName("csr_subject")
         self.csr_subject.setWordWrap(True)
-        form.addRow("Requested subject", self.csr_subject)
+        form.addRow(form_label("Requested subject"), self.csr_subject)
         self.problem = problem_label("csr_problem")
         form.addRow("", self.problem)
         self.profile_kind = QComboBox()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QTextBrowser, QVBoxLayout, QWizardPage
+from PySide6.QtWidgets import QLabel, QProgressBar, QTextBrowser, QVBoxLayout, QWizard, QWizardPage
 
 from workbench.errors import WorkbenchError
 from workbench.ui.errors import run_action
@@ -65,7 +65,11 @@ class SummaryPage(QWizardPage):
         self.plan = Plan()
 
     def initializePage(self) -> None:
-        """Rebuild the plan from the pages before."""
+        """Rebuild the plan from the pages before; the header names the button as the wizard labels it."""
+        wizard = self.wizard()
+        button = wizard.buttonText(QWizard.WizardButton.FinishButton).replace("&", "") if wizard else "Finish"
+        doing = "to sign the request" if button == "Sign" else "to generate the key and sign"
+        self.setSubTitle(f"Check what will be written, then press {button} {doing}.")
         show_problem(self.problem, None)
         self.plan = run_action(self, self._plan, self.problem) or Plan()
         self.view.setHtml(plan_html(self.plan))
