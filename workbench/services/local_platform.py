@@ -190,7 +190,7 @@ class LocalPlatformProcess:
             platform_pid, gui_pid = int(owner["platform_pid"]), int(owner["gui_pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return False
-        return platform_pid == pid and (gui_pid == os.getpid() or not _alive(gui_pid))
+        return platform_pid == pid and gui_pid != os.getpid() and not _alive(gui_pid)
 
     def _write_owner(self, platform_pid: int) -> None:
         if self.data_dir is not None:
