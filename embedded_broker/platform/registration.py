@@ -28,7 +28,7 @@ from embedded_broker.platform.errors import PlatformError
 from embedded_broker.store import Store
 
 CHUNK_ROWS = 250  # rows per transaction at most: a crash loses at most this many rows (a re-post redoes them)
-CHUNK_SECONDS = 0.01  # and a transaction stops taking rows after this long, so the loop is never held longer
+CHUNK_SECONDS = 0.005  # and a transaction stops taking rows after this long, so the loop is never held longer
 PAUSE_SECONDS = 0.005  # then the loop runs freely for this long: a request needs several loop turns to be answered
 CHECKPOINT_SECONDS = 1.0  # how often a long upload checkpoints the WAL in the background
 _AUTO_CHECKPOINT = 1000  # SQLite's default `wal_autocheckpoint`, restored when the last upload ends
