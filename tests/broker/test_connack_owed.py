@@ -16,6 +16,7 @@ import pytest
 
 from tests.broker import wire
 from tests.broker.conftest import WAIT
+from tests.support.polling import poll
 
 CONNECT_311 = bytes.fromhex("10 12 00 04 4d 51 54 54 04 02 00 3c 00 06 63 6d 70 63 6c 69")
 BAD_PUBLISH = bytes.fromhex("36 0a 00 06 66 7a 2f 63 6d 70 00 05")  # QoS 3: a malformed packet
@@ -75,15 +76,15 @@ def test_mosquitto_is_the_reference(tmp_path: Path) -> None:
     process = subprocess.Popen(["mosquitto", "-c", str(config)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + WAIT
-        while True:
+        def listening() -> bool:  # a port that is not open yet raises no event to wait on
             try:
                 socket.create_connection(("127.0.0.1", free), timeout=WAIT).close()
-                break
+                return True
             except ConnectionRefusedError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.skip("mosquitto did not start")
-                time.sleep(0.02)  # polling a port that is not open yet; there is no event to wait on
+                return False
+
+        if not poll(lambda: listening() or process.poll() is not None, WAIT) or process.poll() is not None:
+            pytest.skip("mosquitto did not start")
         assert _everything_until_close(free, CONNECT_311 + BAD_PUBLISH) == bytes.fromhex("20 02 00 00")
     finally:
         process.terminate()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.polling import poll
 from workbench.cli import run_cli
 from workbench.core.pki.store import CAStore
 
@@ -124,15 +125,6 @@ def _marked_processes(marker: str) -> list[int]:
     return found
 
 
-def _wait_for(condition, seconds: float, step: float = 0.02):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kill_9_mid_run_leaves_no_workers_and_the_next_run_cleans_up(ws: Path, tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
@@ -144,11 +136,11 @@ def test_kill_9_mid_run_leaves_no_workers_and_the_next_run_cleans_up(ws: Path, t
         def devices_being_written() -> bool:
             return any(p.is_dir() and any(p.iterdir()) for p in tmp_path.glob(".big.partial-*"))
 
-        assert _wait_for(devices_being_written, 30), "the fleet never started writing devices"
+        assert poll(devices_being_written, 30), "the fleet never started writing devices"
         assert proc.poll() is None, "the fleet finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        remaining = _wait_for(lambda: not _marked_processes(marker), 5, step=0.1)
+        remaining = poll(lambda: not _marked_processes(marker), 5)
         leftover_pids = _marked_processes(marker)
         assert remaining and not leftover_pids, f"processes outlived the killed fleet: {leftover_pids}"
     finally:

@@ -19,6 +19,7 @@ import pytest
 
 from tests.platform.conftest import wait_event
 from tests.platform.support import WAIT, Cert, Device, Rest, make_ca
+from tests.support import polling
 
 FORBIDDEN = {"error": "security/Forbidden", "message": "Access is denied.",
              "info": "https://www.cumulocity.com/guides/reference-guide/#error_reporting"}
@@ -29,13 +30,7 @@ NOT_AUTHORIZED = 5
 
 def until(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
     """The first truthy result of `check`, polled until a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    return polling.until(check, what, timeout)
 
 
 def other_tenant(rest: Rest, tenant: str = "t200") -> Rest:

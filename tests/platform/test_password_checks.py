@@ -29,6 +29,7 @@ import pytest
 from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
 from tests.platform.conftest import wait_event
 from tests.platform.support import ROOT, WAIT, Cert, Device, Rest, start_platform, stop_platform
+from tests.support.polling import until
 
 BULK = "/devicecontrol/bulkNewDeviceRequests"
 PROMPT = 0.5  # seconds: a probe slower than this waited behind password checks on the loop
@@ -268,10 +269,8 @@ def test_parallel_first_logins_with_the_right_password_share_one_check(local: Ba
                                                                         rest: Rest) -> None:
     """A client's parallel first requests (the GUI opens several at once) are never answered "busy"."""
     accounts = local.platform.accounts
-    deadline = time.monotonic() + WAIT
-    while not local.call(lambda: accounts._credential("t100", "admin")["password_hash"]).startswith("pbkdf2"):
-        assert time.monotonic() < deadline, "the admin password was never hashed"
-        time.sleep(0.05)
+    until(lambda: local.call(lambda: accounts._credential("t100", "admin")["password_hash"]).startswith("pbkdf2"),
+          "the admin password's background hash", WAIT)
     local.call(accounts._verified.clear)  # as after a restart: nothing remembered yet
 
     async def twelve_at_once() -> list[Any]:

@@ -10,13 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from tests.support.polling import until
 from workbench.services.local_platform import STATE_FILE, LocalPlatformProcess, _alive
 from workbench.ui.local_platform_control import LocalPlatformControl
 
@@ -25,11 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _wait(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    until(condition, what, timeout)
 
 
 def _listening(port: int) -> bool:
