@@ -122,3 +122,15 @@ def test_equivalent_key_commands_make_the_key_type_used(key: str, tmp_path: Path
     assert describe_key(made) == key
     subprocess.run(device_lines[1], shell=True, cwd=tmp_path, check=True, capture_output=True)  # the req line
     assert (tmp_path / "device.csr").exists()
+
+
+def test_the_time_column_stays_inside_the_checklist(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """At the window's usual width every column of the checklist is visible; long results elide with a tooltip."""
+    page = OnboardingPage()
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    qtbot.waitExposed(page)
+    header = page.checklist.header()
+    viewport = page.checklist.viewport().width()
+    assert header.sectionViewportPosition(2) + header.sectionSize(2) <= viewport

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -101,7 +102,10 @@ class OnboardingPage(QWidget):
         self.checklist = QTreeWidget()
         self.checklist.setHeaderLabels(["Step", "Result", "Time"])
         self.checklist.setColumnWidth(0, 260)
-        self.checklist.setColumnWidth(1, 720)
+        header = self.checklist.header()  # the Time column stays on screen; long results elide (full text as tooltip)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.checklist.currentItemChanged.connect(self._on_step_selected)
         self.checklist.itemDoubleClicked.connect(lambda _item, _col: self.show_selected())
         self.items: dict[str, QTreeWidgetItem] = {}
@@ -238,9 +242,12 @@ class OnboardingPage(QWidget):
         item = self.items[key]
         item.setText(0, f"{'✓' if ok else '✗'} {TITLES[key]}")
         item.setText(1, message)
+        item.setToolTip(1, message)
         item.setText(2, took)
         for cause in causes:
-            item.addChild(QTreeWidgetItem(["", cause, ""]))
+            child = QTreeWidgetItem(["", cause, ""])
+            child.setToolTip(1, cause)
+            item.addChild(child)
         item.setExpanded(bool(causes))
 
     def _save_profile(self, device: str, host: str, port: int, rest_url: str, password: str) -> None:
