@@ -8,10 +8,9 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
 import pytest
 
+from tests.support.memory_keyring import no_system_keyring
 from workbench import paths
 from workbench.cli import run_cli
 from workbench.core.profiles.secrets import reset_default_session
@@ -23,15 +22,9 @@ PASSPHRASE = "vault passphrase 1"
 def no_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """keyring's `fail` backend and a fresh process-wide secret session (each run_cli below is "a new process"
     only after reset_default_session())."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
     monkeypatch.setenv("WB_VAULT", PASSPHRASE)
-    reset_default_session()
-    try:
+    with no_system_keyring():
         yield
-    finally:
-        keyring.set_keyring(previous)
-        reset_default_session()
 
 
 def _onboard(tmp_path: Path, *extra: str) -> int:

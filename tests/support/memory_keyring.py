@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+import keyring
+import keyring.backends.fail
 from keyring.backend import KeyringBackend
+
+from workbench.core.profiles.secrets import reset_default_session
 
 
 class MemoryKeyring(KeyringBackend):
@@ -22,3 +29,16 @@ class MemoryKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self._secrets.pop((service, username), None)
+
+
+@contextlib.contextmanager
+def no_system_keyring() -> Iterator[None]:
+    """keyring's own `fail` backend (what a headless machine has) inside a fresh process-wide secret session."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    reset_default_session()
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+        reset_default_session()

@@ -128,13 +128,19 @@ def _orphan(folder: Path) -> tuple[LocalPlatformProcess, int]:
     return first, info.pid
 
 
-def test_an_earlier_sessions_platform_is_adopted_when_the_keyring_opens_it(
-        qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
-    first, pid = _orphan(tmp_path / "platform")
-    control = LocalPlatformControl(LocalPlatformProcess(tmp_path / "platform", ports=dict(ANY_PORTS)),
+def _control(folder: Path, secrets: SecretStore | None = None) -> tuple[LocalPlatformControl, list[str]]:
+    """The GUI's platform control for `folder` (without a demo device) and the states it reports."""
+    control = LocalPlatformControl(LocalPlatformProcess(folder, ports=dict(ANY_PORTS), secrets=secrets),
                                    prepare_demo=False)
     states: list[str] = []
     control.state_changed.connect(states.append)
+    return control, states
+
+
+def test_an_earlier_sessions_platform_is_adopted_when_the_keyring_opens_it(
+        qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
+    first, pid = _orphan(tmp_path / "platform")
+    control, states = _control(tmp_path / "platform")
     try:
         with qtbot.waitSignal(control.ready, timeout=30_000):
             control.start()
@@ -151,10 +157,7 @@ def test_an_earlier_sessions_platform_is_stopped_when_the_keyring_does_not_open_
         qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
     first, pid = _orphan(tmp_path / "platform")
     store = SecretStore(backend=FailKeyring())  # a new session without a keyring: the password is gone
-    control = LocalPlatformControl(LocalPlatformProcess(tmp_path / "platform", ports=dict(ANY_PORTS), secrets=store),
-                                   prepare_demo=False)
-    states: list[str] = []
-    control.state_changed.connect(states.append)
+    control, states = _control(tmp_path / "platform", store)
     try:
         with qtbot.waitSignal(control.ready, timeout=30_000):
             control.start()

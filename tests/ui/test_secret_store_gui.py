@@ -8,17 +8,15 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
 import pytest
 from pytestqt.qtbot import QtBot
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+from tests.support.memory_keyring import no_system_keyring
 from tests.ui.test_certificate_wizard import make_intermediate, make_root
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.names import parse_dn
 from workbench.core.pki.store import CAStore
-from workbench.core.profiles.secrets import reset_default_session
 from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
 from workbench.services.first_run import prepare_demo_device
 from workbench.services.local_platform import LocalPlatformInfo
@@ -30,14 +28,8 @@ from workbench.ui.wizards.certificate_wizard import CertificateWizard
 @pytest.fixture
 def no_keyring() -> Iterator[None]:
     """keyring's `fail` backend, no vault prompt: secrets live in this session's memory only."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    reset_default_session()
-    try:
+    with no_system_keyring():
         yield
-    finally:
-        keyring.set_keyring(previous)
-        reset_default_session()
 
 
 @pytest.mark.usefixtures("no_keyring")

@@ -102,13 +102,7 @@ def _detect_before_asking(path: Path) -> None:
         InvalidInputError: the file is missing or unreadable.
         UnsupportedFormatError: empty or not a keystore format we read.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InvalidInputError(f"The keystore '{path}' does not exist", ("Check the path.",)) from exc
-    except OSError as exc:
-        raise InvalidInputError(f"Cannot read the keystore '{path}'", (exc.strerror or str(exc),)) from exc
-    detect_format(data, f"'{path.name}'")
+    detect_format(operations.read_store_bytes(path), f"'{path.name}'")
 
 
 def load_bytes(data: bytes, password: bytes | None, what: str = "The file") -> Keystore:

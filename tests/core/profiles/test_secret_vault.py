@@ -12,13 +12,13 @@ import keyring
 import keyring.backends.fail
 import pytest
 
+from tests.support.memory_keyring import no_system_keyring
 from workbench.core.profiles.model import SecretName
 from workbench.core.profiles.secrets import (
     SecretSession,
     SecretStore,
     StoreKind,
     VaultRequest,
-    reset_default_session,
 )
 from workbench.core.vault import Vault
 from workbench.errors import InvalidInputError, PasswordError
@@ -29,14 +29,8 @@ PASSPHRASE = "correct horse battery"
 @pytest.fixture
 def fail_keyring() -> Iterator[None]:
     """keyring's own `fail` backend: what a headless machine has; a fresh process-wide session around the test."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    reset_default_session()
-    try:
+    with no_system_keyring():
         yield
-    finally:
-        keyring.set_keyring(previous)
-        reset_default_session()
 
 
 class Prompt:

@@ -38,6 +38,20 @@ def _alias_message(store: Keystore, asked: str) -> tuple[str, ...]:
     return ()
 
 
+def read_store_bytes(path: Path) -> bytes:
+    """The bytes of a keystore file.
+
+    Raises:
+        InvalidInputError: the file is missing or unreadable.
+    """
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InvalidInputError(f"The keystore '{path}' does not exist", ("Check the path.",)) from exc
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot read the keystore '{path}'", (exc.strerror or str(exc),)) from exc
+
+
 def read_store(path: str | Path, password: bytes | None, *, key_passwords: KeyPasswords = None,
                expected: StoreKind | None = None) -> Keystore:
     """Open a keystore file of any format (detected from its bytes).
@@ -47,12 +61,7 @@ def read_store(path: str | Path, password: bytes | None, *, key_passwords: KeyPa
         KeystoreOpenError / KeystorePasswordError / UnsupportedFormatError: see load_keystore.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError as exc:
-        raise InvalidInputError(f"The keystore '{p}' does not exist", ("Check the path.",)) from exc
-    except OSError as exc:
-        raise InvalidInputError(f"Cannot read the keystore '{p}'", (exc.strerror or str(exc),)) from exc
+    data = read_store_bytes(p)
     try:
         return load_keystore(data, password, key_passwords=key_passwords, expected=expected, what=f"'{p.name}'")
     except WorkbenchError as exc:
