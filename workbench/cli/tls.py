@@ -13,7 +13,13 @@ from workbench.cli.keystore import answered, optional_password, password_prompt,
 from workbench.core.files import write_atomic
 from workbench.core.keystore import TRUST_ALIAS
 from workbench.core.pki.certio import load_certificates
-from workbench.core.tls import HandshakeReport, identity_from_store, trust_anchor
+from workbench.core.tls import (
+    TRUST_CHOICES,
+    TRUSTSTORE_ADVICE,
+    HandshakeReport,
+    certificates_to_trust,
+    identity_from_store,
+)
 from workbench.services import keystores
 from workbench.services.tls_fetch import DEFAULT_TIMEOUT, fetch_server_chain, parse_endpoint
 
@@ -33,12 +39,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_password_options(p, "keystore_password", "--keystore")
     p.add_argument("--trust", metavar="FILE", help="also verify the chain and name against these CA certificates")
     p.add_argument("--showcerts", action="store_true", help="print every certificate as PEM")
-    p.add_argument("--out", type=Path, metavar="FILE", help="write the server certificate PEM "
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the certificate(s) chosen by --which as PEM "
                                                             "(serverCertificate.pem in the guide)")
     p.add_argument("--to-truststore", type=Path, metavar="FILE",
-                   help="put the server certificate into this truststore (created when missing)")
-    p.add_argument("--which", choices=("leaf", "root"), default="leaf",
-                   help="the server's own certificate or the top of its chain (default leaf)")
+                   help="put the certificate(s) chosen by --which into this truststore (created when missing; "
+                        "a chain as ALIAS, ALIAS-2, ...)")
+    p.add_argument("--which", choices=TRUST_CHOICES, default="leaf",
+                   help="leaf: the server's own certificate, as the guide's `openssl s_client | openssl x509`; "
+                        "root: the top of the chain sent; chain: every certificate sent (default leaf). "
+                        + TRUSTSTORE_ADVICE)
     p.add_argument("--alias", default=TRUST_ALIAS, help=f"truststore alias (default {TRUST_ALIAS})")
     p.add_argument("--type", dest="kind", choices=("pkcs12", "jks"), default="pkcs12",
                    help="format of a new truststore (default pkcs12)")
@@ -72,18 +81,19 @@ def _fetch(args: argparse.Namespace) -> None:
                                 min_version=args.min_tls, max_version=args.max_tls, trust=trust)
     emit(args, report.to_dict(), lambda _r: _human(report, args.showcerts))
     if args.out or args.to_truststore:
-        cert, remark = trust_anchor(report.chain, args.which)
-        if remark:
-            emit(args, {"remark": remark}, remark)
+        choice = certificates_to_trust(report.chain, args.which)
+        for remark in choice.remarks:
+            emit(args, {"remark": remark}, f"Note: {remark}")
         if args.out:
-            write_atomic(args.out, cert.public_bytes(serialization.Encoding.PEM))
-            emit(args, {"out": str(args.out)}, f"Wrote {args.out}")
+            write_atomic(args.out, b"".join(c.public_bytes(serialization.Encoding.PEM) for c in choice.certificates))
+            emit(args, {"out": str(args.out), "certificates": len(choice.certificates)},
+                 f"Wrote {args.out} ({len(choice.certificates)} certificate(s))")
         if args.to_truststore:
-            _into_truststore(args, args.to_truststore, cert)
+            _into_truststore(args, args.to_truststore, choice.certificates)
 
 
-def _into_truststore(args: argparse.Namespace, path: Path, cert: x509.Certificate) -> None:
-    request = keystores.TrustInFile(path, (cert,), args.alias, args.kind,
+def _into_truststore(args: argparse.Namespace, path: Path, certs: tuple[x509.Certificate, ...]) -> None:
+    request = keystores.TrustInFile(path, certs, args.alias, args.kind,
                                     key_password=optional_password(args, "key_password"))
     done = answered(keystores.add_to_truststore(request, password_prompt(args, "store_password")))
     show_saved(args, done.saved, done.messages)

@@ -24,6 +24,7 @@ from workbench.core.keystore.pkcs12 import Pkcs12Options
 from workbench.core.pki.certio import load_certificates
 from workbench.core.pki.fleet import KeystoreOptions
 from workbench.core.pki.keys import PrivateKey, load_private_key
+from workbench.core.tls import anchor_remark
 from workbench.errors import InvalidInputError, KeystoreError, KeystorePasswordError
 from workbench.services import device_bundle
 from workbench.services.tls_fetch import fetch_server_chain
@@ -238,8 +239,11 @@ def server_ca(request: TrustedServer) -> x509.Certificate:
 
 
 def add_trusted_from_server(store: Keystore, request: TrustedServer, certificate: x509.Certificate) -> Change:
-    """Trust what ``server_ca`` fetched for this request (kept apart so the fetch may run on another thread)."""
-    return add_trusted(store, [certificate], request.alias)
+    """Trust what ``server_ca`` fetched for this request (kept apart so the fetch may run on another thread); says so
+    when the server did not send its root, as `workbench tls fetch --which root` does."""
+    change = add_trusted(store, [certificate], request.alias)
+    remark = anchor_remark(certificate)
+    return Change(change.store, (*change.messages, remark)) if remark else change
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from workbench.core.mqtt_errors import connack_error, early_disconnect_error
-from workbench.core.tls import explain_failure
+from workbench.core.tls import explain_failure, version_range
 from workbench.errors import MqttConnectError, WorkbenchError
 
 log = logging.getLogger("workbench.mqtt")
@@ -174,7 +174,8 @@ class MqttSession:
         except Exception as exc:  # every connect failure is reported in words, never raised into paho's thread
             if self._tls is not None and self._tls.last_socket is not None:
                 self._tls.last_socket.close()
-            error = explain_failure(exc, host=s.host, port=s.port, timeout=s.connect_timeout, kind=MqttConnectError)
+            error = explain_failure(exc, host=s.host, port=s.port, timeout=s.connect_timeout, kind=MqttConnectError,
+                                    **version_range(s.tls))
             self._set_state(SessionState.FAILED, error)
             return
         self._client.loop_start()

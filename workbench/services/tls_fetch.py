@@ -62,6 +62,7 @@ def fetch_server_chain(host: str, port: int, *, server_name: str | None = None,
     With ``trust`` the handshake also verifies the chain and the name (SNI name, else host).
 
     Raises:
+        InvalidInputError: an unknown TLS version, or a minimum above the maximum (before connecting).
         TlsError: refused, timed out, not TLS, a TLS alert, or a client certificate demanded; said in words.
     """
     context = client_context(verify=trust is not None, trust=trust, server_name=server_name, identity=identity,
@@ -71,7 +72,7 @@ def fetch_server_chain(host: str, port: int, *, server_name: str | None = None,
     if trust is not None and hostname is None:
         context.check_hostname = False  # an IP literal: the certificate chain is still verified
     explain = {"host": host, "port": port, "server_name": server_name, "timeout": timeout,
-               "cert_sent": identity is not None}
+               "cert_sent": identity is not None, "min_version": min_version, "max_version": max_version}
     try:
         raw = socket.create_connection((host, port), timeout=timeout)
     except (OSError, TimeoutError) as exc:

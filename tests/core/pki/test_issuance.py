@@ -3,7 +3,7 @@ import datetime
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from workbench.core.pki.csr import build_csr, requested_ca, sign_csr
 from workbench.core.pki.issuance import Issuer, create_root_ca, issue_certificate
@@ -103,11 +103,13 @@ def test_profile_values_are_validated() -> None:
         server_profile(ip_addresses=("localhost",))
 
 
-def test_csr_signed_with_policy_order_and_profile_extensions(root: Issuer) -> None:
+def test_csr_signed_with_the_requests_subject_order_and_profile_extensions(root: Issuer) -> None:
+    """The subject stays the request's, in its order and with every field, as `openssl x509 -req` keeps it."""
     key = generate_key(KeySpec.EC_P256)
-    csr = build_csr(parse_dn("CN=dev-9,L=Nowhere,O=ACME"), key)
+    csr = build_csr(parse_dn("/CN=dev-9/L=Nowhere/O=ACME"), key)
     cert = sign_csr(csr, root, device_profile(), serial=0x1001)
-    assert cert.subject == parse_dn("/O=ACME/CN=dev-9")
+    assert cert.subject.public_bytes() == csr.subject.public_bytes()
+    assert [a.oid for a in cert.subject] == [NameOID.COMMON_NAME, NameOID.LOCALITY_NAME, NameOID.ORGANIZATION_NAME]
     assert not _ext(cert, x509.BasicConstraints).value.ca
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Mapping
 
 from cryptography import x509
 
 from workbench.errors import PolicyError
 
-from .issuance import Issuer, issue_certificate, signature_hash
+from .issuance import Issuer, check_issuance, issue_certificate, signature_hash
 from .keys import PrivateKey, check_key_strength
 from .names import GUIDE_SIGNING_POLICY, PolicyRule, apply_signing_policy
 from .profiles import CertificateProfile
@@ -34,34 +35,64 @@ def requested_ca(csr: x509.CertificateSigningRequest) -> bool:
         return False
 
 
-def sign_csr(
+_CA_ADVICE = ("The workbench signs requests as device or server certificates. An intermediate CA is made in the "
+              "CA store with its own key: workbench ca intermediate --ca NAME (Certificates page: New ▸ Intermediate "
+              "CA…).")
+
+
+def check_csr(
     csr: x509.CertificateSigningRequest,
     issuer: Issuer,
     profile: CertificateProfile,
     *,
-    policy: dict[x509.ObjectIdentifier, PolicyRule] | None = None,
-    serial: int | None = None,
-    now: datetime.datetime | None = None,
-) -> x509.Certificate:
-    """The guide's `openssl ca -extensions <profile>`: check the request, apply the signing policy, and sign.
+    policy: Mapping[x509.ObjectIdentifier, PolicyRule] | None = None,
+) -> x509.Name:
+    """Every refusal of ``sign_csr``, without signing; returns the certificate's subject. The CA store runs it before
+    it takes a serial, so a refused request uses up no serial number.
 
-    The profile decides the extensions; only the subject and public key are taken from the request, as
-    `openssl ca` does without `copy_extensions`.
+    The subject is the request's, in its order, as `openssl x509 -req` (and `openssl ca -preserveDN`) keep it; the
+    signing policy only checks it (a 'supplied' field present, a 'match' field equal to the CA's).
 
     Raises:
-        PolicyError: the CSR signature is invalid, it asks for CA:true under a non-CA profile, or the subject
-            breaks the signing policy.
+        PolicyError: the CSR signature is invalid, it asks for CA:true, the subject breaks the signing policy,
+            a device CN is invalid, or the issuer may not sign it.
+        KeyMaterialError: the request's key is too weak or of an unsupported type.
     """
     if not csr.is_signature_valid:
         raise PolicyError("The CSR's signature does not verify",
                           ("The request was altered after signing, or it is damaged.",))
     if requested_ca(csr) and not profile.is_ca:
+        label = profile.kind.value.replace("-", " ")
         raise PolicyError(
-            f"The CSR asks for CA:true but would be signed with the {profile.kind.value} profile",
-            ("A device certificate must not be a CA: create the CSR without basicConstraints CA:true.",
-             "To make a CA, sign it with the intermediate CA profile instead."),
+            f"The CSR asks for CA:true, but it would be signed as a {label} certificate",
+            (f"A {label} certificate must not be a CA: create the request without basicConstraints CA:true.",
+             _CA_ADVICE),
         )
     public_key = csr.public_key()
     check_key_strength(public_key)
-    subject = apply_signing_policy(csr.subject, issuer.certificate.subject, policy or GUIDE_SIGNING_POLICY)
-    return issue_certificate(subject, public_key, profile, issuer, serial=serial, now=now)  # type: ignore[arg-type]
+    apply_signing_policy(csr.subject, issuer.certificate.subject, policy or GUIDE_SIGNING_POLICY)
+    check_issuance(csr.subject, public_key, profile, issuer)  # type: ignore[arg-type]  # check_key_strength passed
+    return csr.subject
+
+
+def sign_csr(
+    csr: x509.CertificateSigningRequest,
+    issuer: Issuer,
+    profile: CertificateProfile,
+    *,
+    policy: Mapping[x509.ObjectIdentifier, PolicyRule] | None = None,
+    serial: int | None = None,
+    now: datetime.datetime | None = None,
+) -> x509.Certificate:
+    """The guide's CSR signing: check the request (``check_csr``) and sign its subject, in the request's order, and
+    key under the profile's extensions.
+
+    The profile decides the extensions; only the subject and public key are taken from the request, as
+    `openssl ca` does without `copy_extensions`.
+
+    Raises:
+        PolicyError / KeyMaterialError: as ``check_csr``.
+    """
+    subject = check_csr(csr, issuer, profile, policy=policy)
+    return issue_certificate(subject, csr.public_key(), profile, issuer, serial=serial,  # type: ignore[arg-type]
+                             now=now)

@@ -65,6 +65,29 @@ def _check_issuer_may_sign(issuer: Issuer, profile: CertificateProfile) -> None:
                           ("Pick the key file created together with this CA.",))
 
 
+def check_issuance(subject: x509.Name, subject_key: PublicKey, profile: CertificateProfile,
+                   issuer: Issuer | None = None, *, signing_key: PrivateKey | None = None) -> None:
+    """Every refusal of ``issue_certificate``, without signing: the CA store runs it before it takes a serial, so a
+    refused request uses up no serial number.
+
+    Raises:
+        PolicyError: the issuer may not sign this, a device CN is invalid, or a self-signed non-root is asked for.
+        KeyMaterialError: the subject key is too weak (RSA below 2048 bits).
+    """
+    check_key_strength(subject_key)
+    if profile.kind is ProfileKind.DEVICE:
+        check_device_common_name(common_name(subject))
+    if issuer is None:
+        if profile.kind is not ProfileKind.ROOT_CA or signing_key is None:
+            raise PolicyError("Only a root CA is self-signed", ("Choose the CA that signs this certificate.",))
+        if not public_key_matches(signing_key, subject_key):
+            raise PolicyError("A self-signed CA must be signed with its own key", ())
+    else:
+        if profile.kind is ProfileKind.ROOT_CA:
+            raise PolicyError("A root CA is self-signed", ("Issue an intermediate CA to sign with another CA.",))
+        _check_issuer_may_sign(issuer, profile)
+
+
 def issue_certificate(
     subject: x509.Name,
     subject_key: PublicKey,
@@ -81,19 +104,11 @@ def issue_certificate(
         PolicyError: the issuer may not sign this, a device CN is invalid, or a self-signed non-root is asked for.
         KeyMaterialError: the subject key is too weak (RSA below 2048 bits).
     """
-    check_key_strength(subject_key)
-    if profile.kind is ProfileKind.DEVICE:
-        check_device_common_name(common_name(subject))
+    check_issuance(subject, subject_key, profile, issuer, signing_key=signing_key)
     if issuer is None:
-        if profile.kind is not ProfileKind.ROOT_CA or signing_key is None:
-            raise PolicyError("Only a root CA is self-signed", ("Choose the CA that signs this certificate.",))
-        if not public_key_matches(signing_key, subject_key):
-            raise PolicyError("A self-signed CA must be signed with its own key", ())
+        assert signing_key is not None  # check_issuance refuses a self-signed certificate without its key
         key, issuer_name, issuer_public = signing_key, subject, subject_key
     else:
-        if profile.kind is ProfileKind.ROOT_CA:
-            raise PolicyError("A root CA is self-signed", ("Issue an intermediate CA to sign with another CA.",))
-        _check_issuer_may_sign(issuer, profile)
         key, issuer_name = issuer.key, issuer.certificate.subject
         issuer_public = issuer.certificate.public_key()  # type: ignore[assignment]  # a CA we sign with has our key types
     moment = now or datetime.datetime.now(datetime.UTC)

@@ -1,7 +1,8 @@
 """The CA store: CAs, intermediates and issued certificates of one workspace, with serials, revocations and CRLs.
 
 Serials are allocated and committed in their own transaction before anything is signed, so a crash in the
-middle of issuance burns a serial but never hands the same one out twice.
+middle of issuance burns a serial but never hands the same one out twice. Every refusal (policy, key, CN, issuer) is
+checked before the serial is taken, so a refused request uses up none.
 
 Issued files are published through output jobs (``begin_job`` … ``record_job`` … ``finish_job``): the certificates
 are recorded in one transaction, tagged with their job, before the folder holding them is renamed into place, so a
@@ -25,8 +26,8 @@ from workbench.errors import CAStoreError, InvalidInputError, PasswordError, Pol
 
 from . import store_db
 from .crl import REASONS, Revocation, build_crl
-from .csr import sign_csr
-from .issuance import Issuer, create_root_ca, issue_certificate
+from .csr import check_csr, sign_csr
+from .issuance import Issuer, check_issuance, create_root_ca, issue_certificate
 from .keys import (
     DEFAULT_KEY_SPEC,
     KeySpec,
@@ -185,9 +186,10 @@ class CAStore:
         _require_password(password, allow_plaintext)
         issuer = self.issuer(parent, parent_password)
         key = key_spec.generate()
+        profile = profile or intermediate_ca_profile()
+        check_issuance(subject, key.public_key(), profile, issuer)  # a refusal uses up no serial
         serial = self.reserve_serials(parent, 1).start
-        cert = issue_certificate(subject, key.public_key(), profile or intermediate_ca_profile(), issuer,
-                                 serial=serial, now=now)
+        cert = issue_certificate(subject, key.public_key(), profile, issuer, serial=serial, now=now)
         record = self._add_ca(cert, key, password, parent, name, allow_plaintext)
         self.record_issued(parent, cert, ProfileKind.INTERMEDIATE_CA)
         return record
@@ -293,14 +295,17 @@ class CAStore:
               profile: CertificateProfile, *, now: datetime.datetime | None = None) -> IssuedRecord:
         """Sign a device or server certificate with the next serial, and record it."""
         issuer = self.issuer(ca_name, password)
+        check_issuance(subject, public_key, profile, issuer)  # a refusal uses up no serial
         serial = self.reserve_serials(ca_name, 1).start
         cert = issue_certificate(subject, public_key, profile, issuer, serial=serial, now=now)
         return self.record_issued(ca_name, cert, profile.kind)
 
     def sign_csr(self, ca_name: str, password: bytes | None, csr: x509.CertificateSigningRequest,
                  profile: CertificateProfile, *, now: datetime.datetime | None = None) -> IssuedRecord:
-        """`openssl ca -in request.csr`: policy check, next serial, record."""
+        """`openssl ca -in request.csr`: every check first (a refused request uses up no serial), then the next
+        serial, the signature and the record."""
         issuer = self.issuer(ca_name, password)
+        check_csr(csr, issuer, profile)
         serial = self.reserve_serials(ca_name, 1).start
         cert = sign_csr(csr, issuer, profile, serial=serial, now=now)
         return self.record_issued(ca_name, cert, profile.kind)
