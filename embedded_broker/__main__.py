@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--client-ca", help="PEM trust anchors for client certificates (enables client auth)")
     parser.add_argument("--client-cert", choices=("none", "optional", "required"), default=None,
                         help="client certificate mode on the TLS listener")
+    vhosts = parser.add_argument_group("SNI virtual hosts (every TLS listener: 8883, 8443, the sandbox's --tls-port)")
+    vhosts.add_argument("--server-keystore", type=Path, metavar="FILE",
+                        help="JKS or PKCS#12 key store with one key entry per virtual host; the server certificate "
+                             "is chosen by the name the client sends (SNI) against each certificate's SAN DNS names")
+    vhosts.add_argument("--server-keystore-password-env", metavar="VAR",
+                        help="environment variable holding the key store password")
+    vhosts.add_argument("--server-keystore-password-file", type=Path, metavar="FILE",
+                        help="file holding the key store password (first line)")
+    vhosts.add_argument("--default-server-alias", metavar="ALIAS",
+                        help="the entry served to names no entry matches (default: the key store's first entry)")
     parser.add_argument("--config", help="TOML configuration file (replaces --port/--host)")
     parser.add_argument("--sys-interval", type=float, default=None, help="seconds between $SYS updates")
     parser.add_argument("--max-keepalive", type=int, default=None,
@@ -85,19 +95,66 @@ def sandbox_config(args: argparse.Namespace) -> BrokerConfig:
     return BrokerConfig(listeners=tuple(listeners), **options)
 
 
+class UsageError(BrokerError):
+    """A command-line mistake (exit 2)."""
+
+
+def keystore_password(args: argparse.Namespace) -> bytes | None:
+    """The server key store's password from --server-keystore-password-env/-file (never from argv).
+
+    Raises:
+        UsageError: a key store without a password source, an unset variable or an unreadable file.
+    """
+    if args.server_keystore is None:
+        if args.server_keystore_password_env or args.server_keystore_password_file or args.default_server_alias:
+            raise UsageError("--server-keystore-password-env/-file and --default-server-alias need --server-keystore")
+        return None
+    if bool(args.server_keystore_password_env) == bool(args.server_keystore_password_file):
+        raise UsageError("--server-keystore needs its password from exactly one of --server-keystore-password-env "
+                         "VAR or --server-keystore-password-file FILE")
+    if args.server_keystore_password_env:
+        value = os.environ.get(args.server_keystore_password_env)
+        if value is None:
+            raise UsageError(f"the environment variable {args.server_keystore_password_env} (the key store "
+                             "password) is not set")
+        return value.encode()
+    try:
+        lines = args.server_keystore_password_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the key store password file {args.server_keystore_password_file}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from exc
+    return (lines[0] if lines else "").encode()
+
+
 def _tls_manager(args: argparse.Namespace) -> object:
-    if not (args.cert and args.key):
-        raise BrokerError("--tls-port needs --cert and --key")
     from embedded_broker.tls import TlsManager  # built by the TLS work; its constructor is the contract
 
-    with open(args.cert, "rb") as cert, open(args.key, "rb") as key:
-        manager = TlsManager(cert.read(), key.read())
+    password = keystore_password(args)
+    if args.server_keystore is not None:
+        if args.cert or args.key:
+            raise UsageError("give either --server-keystore or --cert and --key, not both")
+        from embedded_broker.server_keystore import read_server_keystore
+
+        manager = TlsManager(server_hosts=read_server_keystore(args.server_keystore, password or b""),
+                             default_alias=args.default_server_alias)
+        manager.on_choice = _log_sni
+    else:
+        if not (args.cert and args.key):
+            raise UsageError("--tls-port needs --cert and --key, or --server-keystore")
+        with open(args.cert, "rb") as cert, open(args.key, "rb") as key:
+            manager = TlsManager(cert.read(), key.read())
     if args.client_ca:
         with open(args.client_ca, "rb") as anchors:
             manager.add_trust_anchors(anchors.read())
     if args.client_cert:
         manager.set_client_cert_mode(args.client_cert)
     return manager
+
+
+def _log_sni(server_name: str | None, alias: str, matched: bool) -> None:
+    """The sandbox has no event log: its SNI choices go to the broker log (-v shows them)."""
+    logging.getLogger("embedded_broker.tls").info("SNI %s → alias %s%s", server_name, alias,
+                                                  "" if matched else " (no entry matches; the default)")
 
 
 def sandbox_extension(args: argparse.Namespace) -> object | None:
@@ -143,7 +200,9 @@ def platform_settings(args: argparse.Namespace) -> Any:
                             strict_anchor_in_chain=args.strict_chain,
                             admin_password=os.environ.get("EMBEDDED_BROKER_ADMIN_PASSWORD") or None,
                             reset_admin_password=args.reset_admin_password,
-                            sys_interval=10.0 if args.sys_interval is None else args.sys_interval)
+                            sys_interval=10.0 if args.sys_interval is None else args.sys_interval,
+                            server_keystore=args.server_keystore, server_keystore_password=keystore_password(args),
+                            default_server_alias=args.default_server_alias)
 
 
 async def run_platform(settings: Any) -> None:
@@ -197,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
+        if args.sandbox and args.server_keystore is not None and args.tls_port is None:
+            raise UsageError("--server-keystore serves TLS listeners: give the sandbox a --tls-port")
         if args.sandbox:
             asyncio.run(run_broker(sandbox_config(args), sandbox_extension(args)))
             return 0
@@ -210,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return _create_tenant(settings, args.create_tenant)
         asyncio.run(run_platform(settings))
+    except UsageError as exc:
+        print(f"embedded-broker: {exc}", file=sys.stderr)
+        return 2
     except BrokerError as exc:
         print(f"embedded-broker: {exc}", file=sys.stderr)
         return 1

@@ -31,17 +31,21 @@ from embedded_broker.events import BrokerEvent, EventKind
 from embedded_broker.platform.core import Platform
 from embedded_broker.platform.mqtt_rules import PlatformMqtt
 from embedded_broker.platform.sealed_passwords import SealedPasswords
-from embedded_broker.platform.server_identity import load_or_create, placeholder_anchor
+from embedded_broker.platform.server_identity import load_or_create, placeholder_anchor, tenant_domain_hosts
 from embedded_broker.private_files import PUBLIC_MODE, private_folder, write_file
 from embedded_broker.rest.app import build_app
 from embedded_broker.rest.http import PORTS, SERVER_LOG
+from embedded_broker.rest.routes_vhosts import VIRTUAL_HOSTS
 from embedded_broker.server import Broker, call_on_loop, stop_loop_thread
+from embedded_broker.server_keystore import VirtualHost, read_server_keystore
 from embedded_broker.store import Store
-from embedded_broker.tls import TlsManager
+from embedded_broker.tls import DEFAULT_ALIAS, TlsManager
 
 log = logging.getLogger("embedded_broker.local_platform")
 T = TypeVar("T")
 _PORT_TRIES = 20
+_SNI_LOG_EVERY = 60.0  # seconds: the same SNI choice is logged once a minute at most (handshake storms)
+_SNI_LOG_NAMES = 1024  # bound on the names remembered for that
 STATE_FILE = "running.json"
 SERVER_CA_FILE = "server-ca.pem"
 
@@ -63,6 +67,10 @@ class PlatformSettings:
     admin_password: str | None = None  # for the first start only; generated when None
     reset_admin_password: bool = False  # set t100/admin's password to `admin_password` on every start
     notices: list[str] = field(default_factory=list)
+    server_keystore: Path | None = None  # JKS or PKCS#12, one key entry per SNI virtual host (all TLS listeners)
+    server_keystore_password: bytes | None = field(default=None, repr=False)
+    default_server_alias: str | None = None  # the entry for names no entry matches (default: the first)
+    tenant_domains: bool = True  # serve `<tenant>.localhost` with a certificate of the platform CA (SNI)
 
 
 def _free_port(host: str, wanted: int, taken: set[int]) -> int:
@@ -100,6 +108,8 @@ class LocalPlatform:
         self.tls: TlsManager | None = None
         self.sealed_passwords: SealedPasswords | None = None  # hashes bulk-registered passwords in the background
         self._placeholder = placeholder_anchor()
+        self._sni_logged: dict[tuple[str, str], float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> LocalPlatform:
         await self.start()
@@ -111,6 +121,8 @@ class LocalPlatform:
     async def start(self) -> None:
         """Open the data, create tenant t100 on first start, then bind every listener."""
         s = self.settings
+        self._loop = asyncio.get_running_loop()
+        keystore = self.load_server_keystore()  # before anything is opened: a wrong password fails at once
         if s.data_dir is not None:  # 0700, its files 0600 (not the public CA file), whatever the umask
             s.notices.extend(private_folder(s.data_dir, public=(SERVER_CA_FILE,)))
             store = Store(s.data_dir / "platform.db")
@@ -131,9 +143,14 @@ class LocalPlatform:
         identity = load_or_create(store, hosts)
         self.server_ca_path = folder / SERVER_CA_FILE
         write_file(self.server_ca_path, identity.ca_pem, PUBLIC_MODE)  # a certificate, for truststores: public
-        self.tls = TlsManager(identity.chain_pem, identity.key_pem, client_auth="optional",
+        self.tls = TlsManager(None if keystore else identity.chain_pem, None if keystore else identity.key_pem,
+                              client_auth="optional", server_hosts=keystore,
+                              default_alias=s.default_server_alias if keystore else None,
+                              extra_hosts=self._tenant_hosts(),
                               trust_anchors=[self._placeholder, *platform.trust.all_anchors()], check_time=False)
+        self.tls.on_choice = self._sni_chosen
         platform.trust_listeners.append(self._refresh_anchors)
+        platform.events.add_callback(self._tenant_added)
         taken: set[int] = set()
         chosen = {}
         for name, wanted in (("mqtt", s.mqtt_port), ("mqtts", s.mqtts_port), ("https", s.https_port),
@@ -161,6 +178,7 @@ class LocalPlatform:
                 self.ports["sandbox"] = self.sandbox.ports["sandbox"]
             app = build_app(platform)
             app[PORTS] = self.ports
+            app[VIRTUAL_HOSTS] = self.tls.virtual_hosts
             self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0,
                                          logger=SERVER_LOG)  # HTTP-level 400s: one line, no traceback
             await self._runner.setup()
@@ -185,6 +203,51 @@ class LocalPlatform:
         state = {"pid": os.getpid(), "host": self.settings.host, "ports": self.ports,
                  "server_ca": str(self.server_ca_path), "version": __version__, "started": time.time()}
         write_file(folder / STATE_FILE, json.dumps(state, indent=2).encode())  # 0600, atomic
+
+    def load_server_keystore(self) -> list[VirtualHost]:
+        """The entries of `settings.server_keystore` (none without one).
+
+        Raises:
+            ConfigError: the key store cannot be read (the message says what to check).
+        """
+        s = self.settings
+        if s.server_keystore is None:
+            return []
+        return read_server_keystore(s.server_keystore, s.server_keystore_password or b"")
+
+    def _tenant_hosts(self) -> list[VirtualHost]:
+        if not self.settings.tenant_domains or self.platform is None:
+            return []
+        return tenant_domain_hosts(self.platform.store, self.platform.accounts.tenants())
+
+    def _tenant_added(self, event: dict[str, Any]) -> None:
+        """A tenant created while running gets its domain's virtual host at once."""
+        if event.get("kind") == "tenant_created" and self.tls is not None and self.settings.tenant_domains:
+            self.tls.set_extra_hosts(self._tenant_hosts())
+
+    def _sni_chosen(self, server_name: str | None, alias: str, matched: bool) -> None:
+        """Log an SNI choice in the event log (once a minute per name); may run on a handshake thread.
+
+        The everyday case, a name of the platform's own certificate (localhost), is not logged.
+        """
+        if matched and alias == DEFAULT_ALIAS:
+            return
+        now = time.monotonic()
+        key = (server_name or "", alias)
+        last = self._sni_logged.get(key)
+        if last is not None and now - last < _SNI_LOG_EVERY:
+            return
+        if len(self._sni_logged) >= _SNI_LOG_NAMES:
+            self._sni_logged.clear()
+        self._sni_logged[key] = now
+        message = f"SNI {server_name} → alias {alias}" + ("" if matched else " (no entry matches; the default)")
+        loop, platform = self._loop, self.platform
+        if loop is not None and platform is not None:
+            try:
+                loop.call_soon_threadsafe(lambda: platform.events.emit("sni", message, server_name=server_name,
+                                                                       alias=alias, matched=matched))
+            except RuntimeError:  # the loop has ended
+                pass
 
     def _refresh_anchors(self, _tenant: str, _fp: str, what: str) -> None:
         if self.tls is not None and self.platform is not None and what in ("uploaded", "deleted"):

@@ -15,14 +15,15 @@ import os
 import secrets
 import ssl
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from embedded_broker.errors import ConfigError
+from embedded_broker.server_keystore import VirtualHost, san_dns_names
 
 log = logging.getLogger("embedded_broker.tls")
 ClientAuth = Literal["none", "optional", "required"]
@@ -30,6 +31,7 @@ _VERIFY = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl
 _VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 _NO_CHECK_TIME = 0x200000  # X509_V_FLAG_NO_CHECK_TIME, which the ssl module does not name
 _DER_ENCODING = 2  # _ssl.ENCODING_DER, for Python 3.11's private chain accessors
+DEFAULT_ALIAS = "default"  # the alias of the certificate given directly (no key store)
 
 
 @dataclass(frozen=True)
@@ -72,20 +74,50 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 
 class TlsManager:
-    """Owns a listener's SSL contexts; anchors and client-auth mode may change while the broker runs."""
+    """Owns a listener's SSL contexts; anchors and client-auth mode may change while the broker runs.
 
-    def __init__(self, cert_chain_pem: bytes, key_pem: bytes, *, key_password: bytes | None = None,
-                 client_auth: ClientAuth = "optional", trust_anchors: Iterable[bytes | x509.Certificate] = (),
-                 minimum_version: str = "TLSv1.2", maximum_version: str | None = None,
-                 virtual_hosts: Mapping[str, tuple[bytes, bytes]] | None = None, check_time: bool = True) -> None:
+    Virtual hosts (SNI): `server_hosts` (the entries of a server key store) and `extra_hosts` (the local platform's
+    tenant domains) each serve the SNI names of their certificate's SAN. An exact name beats a wildcard
+    (`*.example.com` matches one label), a key store entry beats an extra host of the same name, and a name that
+    matches nothing gets the default: the entry `default_alias`, else the key store's first entry, else the
+    certificate given as `cert_chain_pem`. `on_choice(server_name, alias, matched)` is told each choice; it may be
+    called on a handshake thread.
+    """
+
+    def __init__(self, cert_chain_pem: bytes | None = None, key_pem: bytes | None = None, *,
+                 key_password: bytes | None = None, client_auth: ClientAuth = "optional",
+                 trust_anchors: Iterable[bytes | x509.Certificate] = (), minimum_version: str = "TLSv1.2",
+                 maximum_version: str | None = None, virtual_hosts: Mapping[str, tuple[bytes, bytes]] | None = None,
+                 check_time: bool = True, server_hosts: Sequence[VirtualHost] = (), default_alias: str | None = None,
+                 extra_hosts: Sequence[VirtualHost] = ()) -> None:
         if minimum_version not in _VERSIONS or (maximum_version and maximum_version not in _VERSIONS):
             raise ConfigError(f"TLS versions must be one of {', '.join(_VERSIONS)}")
-        self._identity = _Identity(cert_chain_pem, key_pem, key_password)
-        self._vhosts = {name.lower(): _Identity(c, k, None) for name, (c, k) in (virtual_hosts or {}).items()}
+        self._server_hosts = [_Host(h, "key store") for h in server_hosts]
+        if default_alias is not None:
+            aliases = [h.host.alias for h in self._server_hosts]
+            if default_alias.lower() not in [a.lower() for a in aliases]:
+                raise ConfigError(f"--default-server-alias {default_alias!r} is not an entry of the server key store"
+                                  f" (its entries: {', '.join(aliases) or 'none'})")
+        if self._server_hosts:
+            first = next(h for h in self._server_hosts if default_alias is None or
+                         h.host.alias.lower() == default_alias.lower())
+            self._default_host = first
+            self._identity = first.identity
+        elif cert_chain_pem is None or key_pem is None:
+            raise ConfigError("a TLS listener needs a server certificate and key, or a server key store")
+        else:
+            self._identity = _Identity(cert_chain_pem, key_pem, key_password)
+            names = san_dns_names(load_certificates(cert_chain_pem)[0])
+            self._default_host = _Host(VirtualHost(DEFAULT_ALIAS, names, cert_chain_pem, b""), "server certificate",
+                                       self._identity)
+        self._server_hosts += [_Host(VirtualHost(name.lower(), (name.lower(),), c, k), "virtual host")
+                               for name, (c, k) in (virtual_hosts or {}).items()]
+        self._extra_hosts = [_Host(h, "tenant domain") for h in extra_hosts]
         self._client_auth: ClientAuth = client_auth
         self._check_time = check_time
         self._anchors: dict[str, x509.Certificate] = {}
         self._versions = (_VERSIONS[minimum_version], _VERSIONS[maximum_version] if maximum_version else None)
+        self.on_choice: Callable[[str | None, str, bool], None] | None = None
         for anchor in trust_anchors:
             self._add(anchor)
         self._rebuild()
@@ -122,6 +154,23 @@ class TlsManager:
         """The anchors new connections are checked against."""
         return list(self._anchors.values())
 
+    def set_extra_hosts(self, hosts: Sequence[VirtualHost]) -> None:
+        """Replace the extra virtual hosts (the platform's tenant domains); new connections see them at once."""
+        self._extra_hosts = [_Host(h, "tenant domain") for h in hosts]
+        self._rebuild()
+
+    def virtual_hosts(self) -> list[dict[str, Any]]:
+        """What each virtual host serves, default first: alias, names, subject, issuer, expiry, fingerprint, source."""
+        listed = []
+        for host in [self._default_host] + [h for h in self._server_hosts + self._extra_hosts
+                                            if h is not self._default_host]:
+            cert = host.host.certificate
+            listed.append({"alias": host.host.alias, "names": list(host.host.names), "source": host.source,
+                           "default": host is self._default_host, "subject": cert.subject.rfc4514_string(),
+                           "issuer": cert.issuer.rfc4514_string(), "notAfter": cert.not_valid_after_utc.isoformat(),
+                           "sha256": cert.fingerprint(hashes.SHA256()).hex()})
+        return listed
+
     def set_client_cert_mode(self, mode: str) -> None:
         """none, optional or required."""
         if mode not in _VERIFY:
@@ -143,12 +192,12 @@ class TlsManager:
         """One context that always verifies with the current anchors, for servers that keep the context they got.
 
         Its SNI callback (called for every ClientHello, with or without SNI) switches the connection to the
-        current context before the client certificate is verified.
+        current context of the name asked for before the client certificate is verified.
         """
         wrapper = self._context(self._identity)
 
-        def switch(ssl_object: ssl.SSLObject, _server_name: str | None, _ctx: ssl.SSLContext) -> None:
-            ssl_object.context = self._default
+        def switch(ssl_object: ssl.SSLObject, server_name: str | None, ctx: ssl.SSLContext) -> None:
+            self._choose(ssl_object, server_name, ctx)
 
         wrapper.sni_callback = switch
         return wrapper
@@ -160,17 +209,34 @@ class TlsManager:
         return key
 
     def _rebuild(self) -> None:
-        vhost_contexts = {name: self._context(identity) for name, identity in self._vhosts.items()}
         default = self._context(self._identity)
+        exact: dict[str, tuple[str, ssl.SSLContext]] = {}
+        wild: dict[str, tuple[str, ssl.SSLContext]] = {}
+        for host in [*self._server_hosts, *self._extra_hosts, self._default_host]:  # key store entries win a name
+            ctx = default if host is self._default_host else self._context(host.identity)
+            for name in host.host.names:
+                table = wild if name.startswith("*.") else exact
+                table.setdefault(name.removeprefix("*."), (host.host.alias, ctx))
+        fallback = (self._default_host.host.alias, default)
 
         def choose(ssl_object: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
-            """Remember the client's server name and switch to its virtual host; unknown names keep the default."""
+            """Remember the client's server name and switch to its virtual host; unknown names get the default."""
+            name = (server_name or "").lower().rstrip(".")
+            found = exact.get(name) or (wild.get(name.split(".", 1)[1]) if "." in name else None)
+            alias, chosen = found or fallback
             ssl_object._workbench_sni = server_name  # type: ignore[attr-defined]
-            chosen = vhost_contexts.get((server_name or "").lower())
-            if chosen is not None:
+            ssl_object._workbench_alias = alias  # type: ignore[attr-defined]
+            if ssl_object.context is not chosen:
                 ssl_object.context = chosen
+            callback = self.on_choice
+            if callback is not None and server_name:
+                try:
+                    callback(server_name, alias, found is not None)
+                except Exception:  # a listener's failure must not fail the client's handshake
+                    log.exception("SNI listener failed")
 
         default.sni_callback = choose
+        self._choose = choose
         self._default = default
 
     def _context(self, identity: _Identity) -> ssl.SSLContext:
@@ -189,6 +255,15 @@ class TlsManager:
             ctx.load_verify_locations(cadata="".join(
                 c.public_bytes(serialization.Encoding.PEM).decode() for c in self._anchors.values()))
         return ctx
+
+
+class _Host:
+    """A virtual host and its loaded identity; `source` says where it came from (key store, tenant domain...)."""
+
+    def __init__(self, host: VirtualHost, source: str, identity: _Identity | None = None) -> None:
+        self.host = host
+        self.source = source
+        self.identity = identity or _Identity(host.chain_pem, host.key_pem, None)
 
 
 class _Identity:

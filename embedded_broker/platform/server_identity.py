@@ -1,6 +1,7 @@
-"""The local platform's own certificates: a CA for truststores, a localhost server certificate, a placeholder anchor.
+"""The local platform's own certificates: a CA for truststores, a localhost server certificate, one server
+certificate per tenant domain (`<tenant>.localhost`, for SNI virtual hosts), and a placeholder anchor.
 
-The CA and server key persist with the platform's data (the keys sealed by key_vault), so truststores made once
+The CA and server keys persist with the platform's data (the keys sealed by key_vault), so truststores made once
 keep working after restarts.
 """
 
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from embedded_broker.platform.key_vault import get_secret, set_secret
+from embedded_broker.server_keystore import VirtualHost, virtual_host
 from embedded_broker.store import Store
 
 _PEM = serialization.Encoding.PEM
@@ -65,28 +67,57 @@ def load_or_create(store: Store, hosts: tuple[str, ...] = ("localhost", "127.0.0
             set_secret(store, "server_ca_key_pem", ca_key_pem)
     server_pem, server_key_pem = store.get_meta("server_cert_pem"), get_secret(store, "server_key_pem")
     if server_pem is None or server_key_pem is None or not _covers(server_pem, hosts):
-        ca = x509.load_pem_x509_certificate(ca_pem.encode())
-        loaded = serialization.load_pem_private_key(ca_key_pem.encode(), None)
-        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
-        ca_key = loaded
-        key = ec.generate_private_key(ec.SECP256R1())
-        names: list[x509.GeneralName] = []
-        for host in dict.fromkeys(hosts):
-            try:
-                names.append(x509.IPAddress(ipaddress.ip_address(host)))
-            except ValueError:
-                names.append(x509.DNSName(host))
-        server = (_build(_name("localhost"), ca.subject, key, ca_key, 825, False)
-                  .add_extension(x509.SubjectAlternativeName(names), critical=False)
-                  .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                  .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                                 critical=False)
-                  .sign(ca_key, hashes.SHA256()))
-        server_pem, server_key_pem = server.public_bytes(_PEM).decode(), _key_pem(key).decode()
+        server_pem, server_key_pem = _issue_server(ca_pem, ca_key_pem, "localhost", hosts)
         with store.transaction():
             store.set_meta("server_cert_pem", server_pem)
             set_secret(store, "server_key_pem", server_key_pem)
     return ServerIdentity(ca_pem.encode(), (server_pem + ca_pem).encode(), server_key_pem.encode())
+
+
+def _issue_server(ca_pem: str, ca_key_pem: str, cn: str, hosts: tuple[str, ...]) -> tuple[str, str]:
+    """A server certificate (PEM) and its key (PEM) for `hosts`, signed by the platform CA."""
+    ca = x509.load_pem_x509_certificate(ca_pem.encode())
+    loaded = serialization.load_pem_private_key(ca_key_pem.encode(), None)
+    assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+    ca_key = loaded
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = []
+    for host in dict.fromkeys(hosts):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    server = (_build(_name(cn), ca.subject, key, ca_key, 825, False)
+              .add_extension(x509.SubjectAlternativeName(names), critical=False)
+              .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                             critical=False)
+              .sign(ca_key, hashes.SHA256()))
+    return server.public_bytes(_PEM).decode(), _key_pem(key).decode()
+
+
+def tenant_domain_hosts(store: Store, tenants: list[str]) -> list[VirtualHost]:
+    """One virtual host per tenant: alias = tenant id, SAN `<tenant>.localhost`, issued by the platform CA.
+
+    Made on first need and kept (key sealed) like the localhost certificate; renewed when it nears expiry or the
+    CA changed. Call `load_or_create` first (it makes the CA).
+    """
+    ca_pem, ca_key_pem = store.get_meta("server_ca_pem"), get_secret(store, "server_ca_key_pem")
+    assert ca_pem is not None and ca_key_pem is not None, "load_or_create makes the CA first"
+    ca = x509.load_pem_x509_certificate(ca_pem.encode())
+    hosts = []
+    for tenant in tenants:
+        domain = f"{tenant}.localhost"
+        cert_pem, key_pem = store.get_meta(f"tenant_cert_pem/{tenant}"), get_secret(store, f"tenant_key_pem/{tenant}")
+        if cert_pem is None or key_pem is None or not _covers(cert_pem, (domain,)) or \
+                x509.load_pem_x509_certificate(cert_pem.encode()).issuer != ca.subject:
+            cert_pem, key_pem = _issue_server(ca_pem, ca_key_pem, domain, (domain,))
+            with store.transaction():
+                store.set_meta(f"tenant_cert_pem/{tenant}", cert_pem)
+                set_secret(store, f"tenant_key_pem/{tenant}", key_pem)
+        chain = x509.load_pem_x509_certificates((cert_pem + ca_pem).encode())
+        hosts.append(virtual_host(tenant, chain, serialization.load_pem_private_key(key_pem.encode(), None)))
+    return hosts
 
 
 def _covers(server_pem: str, hosts: tuple[str, ...]) -> bool:

@@ -8,22 +8,29 @@
   as the cloud answers a device that lacks the role for someone else's object.
 - The platform-wide view (every tenant's events, platform-level events such as TLS failures) belongs to the owner
   of the local platform: the admin of the first tenant, t100, whose password is shown at the first start.
+- A tenant domain (`<tenant>.localhost`) named by the TLS server name (SNI) or by the Host header makes the
+  request that tenant's: a bare login (`admin`) is that tenant's user, and a login or token of another tenant is
+  refused (401). When SNI and Host name two different tenants the request is refused with 421 Misdirected
+  Request, as HTTP/2 servers and reverse proxies answer a request sent on a connection made for another host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from embedded_broker.platform.accounts import ADMIN_USER, DEFAULT_TENANT, User
 from embedded_broker.platform.core import SERIAL_TYPE, Platform
-from embedded_broker.platform.errors import PlatformError, forbidden
-from embedded_broker.rest.http import PLATFORM, user_of
+from embedded_broker.platform.errors import PlatformError, forbidden, unauthorized
+from embedded_broker.rest.http import PLATFORM, USER, Handler, user_of
 
 _OWN: web.RequestKey[frozenset] = web.RequestKey("own_objects", frozenset)
 _MAX_OBJECTS = 100_000  # a bound on the child walk, whatever the stored references say
+DOMAIN_TENANT: web.RequestKey[str] = web.RequestKey("domain_tenant", str)
+_DOMAIN_SUFFIX = ".localhost"
 
 
 def device_id_of(user: User) -> str:
@@ -155,3 +162,64 @@ def _object_of(item: dict[str, Any], field: str) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
     return None if value is None else str(value)
+
+
+# --- tenant domains: SNI and Host ---------------------------------------------------------------------------------
+def tenant_of_name(platform: Platform, name: str | None) -> str | None:
+    """The tenant whose domain `name` is (`t200.localhost` → t200), or None for any other name."""
+    host = (name or "").lower().rstrip(".")
+    if not host.endswith(_DOMAIN_SUFFIX):
+        return None
+    tenant = host.removesuffix(_DOMAIN_SUFFIX)
+    return tenant if tenant and "." not in tenant and tenant in platform.accounts.tenants() else None
+
+
+def _host_name(request: web.Request) -> str | None:
+    try:
+        return urlsplit(f"//{request.host}").hostname
+    except ValueError:
+        return None
+
+
+def domain_tenant(request: web.Request) -> str | None:
+    """The tenant the request is addressed to by its SNI or Host (see the module docstring), or None.
+
+    Raises:
+        PlatformError: 421 when SNI and Host name two different tenants.
+    """
+    platform = request.app[PLATFORM]
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport is not None else None
+    sni = getattr(ssl_object, "_workbench_sni", None)
+    host = _host_name(request)
+    by_sni, by_host = tenant_of_name(platform, sni), tenant_of_name(platform, host)
+    if by_sni and by_host and by_sni != by_host:
+        raise PlatformError(421, "general/Misdirected Request",
+                            f"This connection was opened for {sni} (TLS server name, tenant {by_sni}) but the request "
+                            f"is for {host} (Host header, tenant {by_host}). Send the same name in both, or open a "
+                            f"new connection for {host}.")
+    return by_sni or by_host
+
+
+@web.middleware
+async def tenant_domain_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Before auth: the request's tenant domain (SNI or Host); a bare login then resolves in that tenant."""
+    tenant = domain_tenant(request)
+    if tenant is None:
+        return await handler(request)
+    domain = f"{tenant}{_DOMAIN_SUFFIX}"
+    if (_host_name(request) or "").lower() != domain:  # named by SNI only: the login resolves by the domain
+        request = request.clone(host=domain)
+    request[DOMAIN_TENANT] = tenant
+    return await handler(request)
+
+
+@web.middleware
+async def tenant_user_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """After auth: on a tenant's domain only that tenant's users and tokens are accepted (401 otherwise)."""
+    tenant = request.get(DOMAIN_TENANT)
+    user = request.get(USER)
+    if tenant is not None and user is not None and user.tenant != tenant:
+        raise unauthorized(f"Invalid credentials! : {user.tenant}/{user.name} belongs to tenant {user.tenant}, but "
+                           f"this request is for tenant {tenant} (domain {tenant}{_DOMAIN_SUFFIX}); log in as "
+                           f"{tenant}/<user>, or use {user.tenant}{_DOMAIN_SUFFIX} or localhost")
+    return await handler(request)

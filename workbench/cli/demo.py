@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument("--key-type", default="ec-p256", help="key type for every key (default ec-p256)")
     demo.add_argument("--device", action="append", dest="devices", metavar="ID",
                       help=f"device id (repeatable; default {' and '.join(DEMO_DEVICES)})")
+    demo.add_argument("--virtual-host", action="append", dest="virtual_hosts", metavar="DOMAIN", default=[],
+                      help="also write a Hono-style SNI key store with one key entry per DOMAIN (repeatable, e.g. "
+                           "t100.localhost; a wildcard like *.example.com too), for embedded-broker "
+                           "--server-keystore")
+    demo.add_argument("--vhost-store-type", choices=("pkcs12", "jks"), default="pkcs12",
+                      help="format of the virtual-host key store (default pkcs12)")
     add_password_options(demo, "password", "the keys and keystores")
     add_json_option(demo)
     demo.set_defaults(handler=run_demo)
@@ -30,7 +36,8 @@ def run_demo(args: argparse.Namespace) -> int:
     """Build the set in memory, then write it in one step."""
     spec = KeySpec.parse(args.key_type)
     password = read_password(args, "password", prompt="Password for the demo keys: ", confirm=True)
-    files = build_demo_set(password, key_spec=spec, device_ids=tuple(args.devices or DEMO_DEVICES))
+    files = build_demo_set(password, key_spec=spec, device_ids=tuple(args.devices or DEMO_DEVICES),
+                           virtual_hosts=tuple(args.virtual_hosts), vhost_store=args.vhost_store_type)
     folder = Path(args.folder)
     write_demo_set(folder, files)
     result = {"folder": str(folder), "files": [{"path": f.path, "what": f.what} for f in files]}
