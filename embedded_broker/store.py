@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS device_tokens (
     tenant TEXT NOT NULL, user TEXT NOT NULL, token TEXT NOT NULL, jti TEXT NOT NULL, iat INTEGER NOT NULL,
     exp INTEGER NOT NULL, PRIMARY KEY (tenant, user));
 CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tenant_ca (tenant TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, created REAL NOT NULL);
 """
 
 

@@ -261,6 +261,37 @@ class Inventory:
             body["status"] = row["status"]
         return body
 
+    def update_record(self, tenant: str, kind: str, record_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge top-level fields into a stored event (JSON via MQTT `event/events/update/<id>`; a null removes one).
+
+        Raises:
+            PlatformError: 404 for an unknown record, 422 for a change of its source, type or time.
+        """
+        record = self.get_record(tenant, kind, record_id)
+        if any(key in changes for key in ("source", "type", "time", "id", "self")):
+            raise invalid(RECORD_KINDS[kind], "source, type, time and id of a stored record cannot be changed.")
+        body = {k: v for k, v in record.items() if k not in ("id", "self", "source", "time", "type", "status")}
+        for key, value in changes.items():
+            if value is None:
+                body.pop(key, None)
+            else:
+                body[key] = value
+        if kind == "event" and not isinstance(body.get("text"), str):
+            raise invalid("events", "text must be a string.")
+        self._write_record(tenant, int(record["id"]), body, record.get("status"))
+        return self.get_record(tenant, kind, record_id)
+
+    def delete_record(self, tenant: str, kind: str, record_id: str) -> None:
+        """Remove one measurement, event or alarm.
+
+        Raises:
+            PlatformError: 404 for an unknown record.
+        """
+        record = self.get_record(tenant, kind, record_id)
+        with self.store.transaction():
+            self.store.execute("DELETE FROM records WHERE tenant = ? AND kind = ? AND id = ?",
+                               (tenant, kind, int(record["id"])))
+
     def update_alarms(self, tenant: str, source: str, alarm_type: str, *, severity: str | None = None,
                       clear: bool = False, remove: tuple[str, ...] = ()) -> int:
         """Change the open alarms of one type on one device; returns how many changed."""

@@ -1,5 +1,5 @@
 """The platform's MQTT rules (docs/platform-reference.md §4, A2, A4, A8, A11): who may connect, which topics
-exist, and what `s/uat`/`s/us` do.
+exist, and what `s/uat`, `s/us`, `s/ut`, `s/uc`, `s/ud`, `s/ucr` and JSON via MQTT do.
 
 It plugs into the standards engine through the BrokerExtension hooks only; downstream messages go to one
 client at a time with `Broker.send_to_client`, never through shared topics, so devices never see each other.
@@ -22,9 +22,13 @@ from embedded_broker.mqtt.extension import Action, AuthResult, ClientInfo
 from embedded_broker.platform.accounts import PasswordChecksBusy
 from embedded_broker.platform.chains import ChainRefused
 from embedded_broker.platform.core import DeviceIdentity, Platform, device_user
+from embedded_broker.platform.device_requests import BOOTSTRAP_LOGIN, BOOTSTRAP_TENANT, BOOTSTRAP_USER, requests_of
 from embedded_broker.platform.errors import PlatformError
+from embedded_broker.platform.json_mqtt import JsonViaMqtt, is_json_topic
 from embedded_broker.platform.operations_wire import operation_lines
+from embedded_broker.platform.smartrest import encode_line
 from embedded_broker.platform.smartrest_apply import SmartRestApplier
+from embedded_broker.platform.smartrest_collections import Collections
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -36,6 +40,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("embedded_broker.platform")
 _DOWNSTREAM = {"s/ds", "s/dat", "s/e", "s/dcr", "s/dd", "s/dt", "error", "devicecontrol/notifications"}
 _UPSTREAM_SMARTREST = {"s/us", "t/us", "q/us", "c/us"}
+_DEFAULT_UP = {"s/ud", "t/ud", "q/ud", "c/ud"}
+_CUSTOM_UP = ("s/uc/", "t/uc/", "q/uc/", "c/uc/")
+_BOOTSTRAP_DOWN = {"s/dcr", "s/e"}
+
+
+def is_bootstrap(identity: Any) -> bool:
+    """Whether a client logged in with the bootstrap credentials (it may only ask for its credentials)."""
+    return isinstance(identity, DeviceIdentity) and identity.tenant == BOOTSTRAP_TENANT and \
+        identity.user == BOOTSTRAP_USER
 
 
 def parse_client_id(client_id: str) -> tuple[str, str | None]:
@@ -79,6 +92,8 @@ class PlatformMqtt:
         self._clients: dict[str, ClientInfo] = {}
         self.smartrest = SmartRestApplier(platform)
         self.smartrest.on_pending = self._redeliver
+        self.collections = Collections(platform)
+        self.json = JsonViaMqtt(platform)
         platform.trust_listeners.append(self._trust_changed)
         platform.operation_listeners.append(self._operation_created)
 
@@ -105,6 +120,12 @@ class PlatformMqtt:
                 return AuthResult.refuse(ReasonCode.NOT_AUTHORIZED, refusal.reason)  # the event is already written
             return self._accept(DeviceIdentity(identity.tenant, identity.user, device_id,
                                                identity.anchor_fingerprint, template, listener))
+        if connect.username == BOOTSTRAP_LOGIN:
+            if not connect.password or not requests_of(self.platform).is_bootstrap(
+                    connect.password.decode("utf-8", "replace")):
+                return self._refuse(connect.client_id, ReasonCode.BAD_USER_NAME_OR_PASSWORD,
+                                    f"wrong bootstrap password for '{BOOTSTRAP_LOGIN}'")
+            return self._accept(DeviceIdentity(BOOTSTRAP_TENANT, BOOTSTRAP_USER, device_id, None, template, listener))
         if connect.username:
             tenant, user = self.platform.accounts.resolve_login(connect.username)
             known = tenant if tenant in self.platform.accounts.tenants() else ""
@@ -157,13 +178,18 @@ class PlatformMqtt:
 
     # --- authorisation --------------------------------------------------------------------------------------
     def authorize(self, identity: Any, action: Action, topic: str) -> int:
-        """Devices subscribe to downstream topics only and never publish to them."""
+        """Devices subscribe to downstream topics only and never publish to them; a bootstrap login only asks for
+        its credentials (`s/ucr` up, `s/dcr` and `s/e` down)."""
+        if is_bootstrap(identity):
+            allowed = topic in _BOOTSTRAP_DOWN if action is Action.SUBSCRIBE else topic == "s/ucr"
+            return ReasonCode.SUCCESS if allowed else ReasonCode.NOT_AUTHORIZED
         if action is Action.SUBSCRIBE:
             return ReasonCode.SUCCESS if is_downstream(topic) else ReasonCode.NOT_AUTHORIZED
         return ReasonCode.NOT_AUTHORIZED if is_downstream(topic) else ReasonCode.SUCCESS
 
     def hold_delivery(self, client: ClientInfo) -> bool:
-        """Platform reference A8: nothing goes down before the device's first `s/uat` or `s/us` publish."""
+        """Platform reference A8: nothing goes down before the device's first upstream publish (`s/us`, `s/uat`,
+        `s/ut`, `s/uc`, `s/ud`, `s/ucr` or JSON via MQTT)."""
         return True
 
     def on_subscribe(self, client: ClientInfo, topic_filter: str, granted_qos: int) -> None:
@@ -207,16 +233,65 @@ class PlatformMqtt:
         this connection's next packet waits, so the device's publishes keep their order.
         """
         identity: DeviceIdentity = client.identity
+        skey = client.session_key
+
+        def send(reply_topic: str, line: str) -> bool:
+            return self.send(skey, reply_topic, line)
+
+        def alive() -> bool:
+            return self._clients.get(skey) is client
+
+        if is_bootstrap(identity):
+            if topic == "s/ucr":
+                self._release(client)
+                self._bootstrap_poll(client, identity)
+            return True
         if topic == "s/uat":
             self._release(client)
             self._send_token(client, identity)
         elif topic in _UPSTREAM_SMARTREST or topic.startswith("s/us/"):
             self._release(client)
             child = topic[5:] if topic.startswith("s/us/") else None
-            skey = client.session_key
-            return self.smartrest.run(identity, skey, payload, child, lambda reply_topic, line: self.send(
-                skey, reply_topic, line), alive=lambda: self._clients.get(skey) is client)
+            return self.smartrest.run(identity, skey, payload, child, send, alive=alive)
+        elif topic.startswith("s/ut/"):
+            self._release(client)
+            for reply_topic, line in self.collections.create(identity, topic[5:], payload):
+                send(reply_topic, line)
+        elif topic.startswith(_CUSTOM_UP) and len(topic) > 5:
+            self._release(client)
+            xid = topic[5:]
+            return self.collections.run(identity, xid, f"s/dc/{xid}", payload, send, alive=alive)
+        elif topic in _DEFAULT_UP:
+            self._release(client)
+            if not identity.template:
+                send("s/e", encode_line(["41", "", "No default X-ID: connect as d:<device id>:<X-ID> to use s/ud"]))
+                return True
+            return self.collections.run(identity, identity.template, "s/dd", payload, send, alive=alive)
+        elif topic == "s/ucr":
+            self._release(client)  # a registered device asks again: the cloud has nothing to send it
+        elif is_json_topic(topic):
+            self._release(client)
+            return self.json.run(identity, topic, payload, send, alive=alive)
         return True
+
+    def _bootstrap_poll(self, client: ClientInfo, identity: DeviceIdentity) -> None:
+        """`s/ucr` of a bootstrap login: mark the request as connected, or hand over the credentials once."""
+        device_id = identity.device_id or client.client_id
+        accounts = self.platform.accounts
+
+        def issue(tenant: str, user: str, password: str) -> None:
+            accounts.add_user(tenant, user, "device", sealed_password=password)
+
+        state, credentials = requests_of(self.platform).poll(device_id, issue)
+        if credentials is None:
+            self.platform.events.emit("bootstrap_polled", f"MQTT: bootstrap s/ucr of {device_id}: {state}",
+                                      device=device_id, status=state)
+            return
+        self.send(client.session_key, "s/dcr", encode_line(["70", credentials.tenant, credentials.user,
+                                                             credentials.password]))
+        self.platform.events.emit("registered", f"device user {credentials.user} created by bootstrap registration; "
+                                  "its credentials went out on s/dcr", tenant=credentials.tenant, device=device_id,
+                                  user=credentials.user, via="bootstrap")
 
     def _release(self, client: ClientInfo) -> None:
         skey = client.session_key
@@ -266,7 +341,31 @@ class PlatformMqtt:
         serial = self._serial(tenant, operation)
         for line in operation_lines(operation, serial):
             self.send(skey, "s/ds", line)
-        self.send(skey, "devicecontrol/notifications", _json(operation))
+        self._deliver_custom(skey, operation, serial)
+        self.send(skey, "devicecontrol/notifications",
+                  _json({**operation, "externalSource": {"externalId": serial, "type": "c8y_Serial"}}))
+
+    def _deliver_custom(self, skey: str, operation: dict[str, Any], serial: str) -> None:
+        """The operation through the response templates of each collection the device listens to (`s/dc/<X-ID>`,
+        and `s/dd` for the client id's default X-ID)."""
+        client = self._clients.get(skey)
+        if client is None:
+            return
+        identity: DeviceIdentity = client.identity
+        targets = {f[5:]: f for f in self._subscriptions.get(skey, {}) if f.startswith("s/dc/") and
+                   "+" not in f and "#" not in f}
+        if identity.template and any(_matches(f, "s/dd") for f in self._subscriptions.get(skey, {})):
+            targets.setdefault(identity.template, "")
+            targets_dd = True
+        else:
+            targets_dd = False
+        for xid, topic in targets.items():
+            lines = self.collections.operation_lines(identity, xid, operation, serial)
+            for line in lines:
+                if topic:
+                    self.send(skey, topic, line)
+                if targets_dd and xid == identity.template:
+                    self.send(skey, "s/dd", line)
 
     def _serial(self, tenant: str, operation: dict[str, Any]) -> str:
         for external in self.platform.inventory.externals_of(tenant, operation["deviceId"]):

@@ -53,12 +53,26 @@ def _boolean(text: str) -> str:
     return text.strip().lower()
 
 
+EST_CATEGORY = "local-platform"  # local extra (§8): shorter device certificates from the tenant CA, for rehearsals
+EST_VALIDITY_KEY = "est.certificate.validity.seconds"
+EST_VALIDITY_RANGE = (60, 365 * 24 * 3600)
+
+
+def _est_seconds(text: str) -> str:
+    low, high = EST_VALIDITY_RANGE
+    if not _WHOLE.fullmatch(text.strip()) or not low <= int(text) <= high:
+        raise ValueError(text)
+    return str(int(text))
+
+
 # Known options: a value outside `allowed` is refused on write (422) and ignored, with one log line, on read.
 RULES: dict[tuple[str, str], Rule] = {
     (TOKEN_CATEGORY, TOKEN_KEY): Rule(f"a whole number of seconds, at least {MINIMUM_TOKEN_LIFESPAN} and at most "
                                       f"{MAXIMUM_TOKEN_LIFESPAN}", str(DEFAULT_TOKEN_LIFESPAN), _seconds),
     (CRL_CATEGORY, CRL_OFFLINE_KEY): Rule("true or false", "true", _boolean),
     (CRL_CATEGORY, CRL_ONLINE_KEY): Rule("true or false", None, _boolean),
+    (EST_CATEGORY, EST_VALIDITY_KEY): Rule(f"a whole number of seconds from {EST_VALIDITY_RANGE[0]} to "
+                                           f"{EST_VALIDITY_RANGE[1]} (one year)", None, _est_seconds),
 }
 # Local defaults: listed by GET like stored values, so people see what is in effect.
 DEFAULTS = {name: rule.default for name, rule in RULES.items() if rule.default is not None}

@@ -24,6 +24,7 @@ from typing import Any
 
 from embedded_broker.platform.bulk_csv import BulkCsvError, BulkRow, managed_object_fragments, parse_bulk_csv
 from embedded_broker.platform.core import Platform, device_user
+from embedded_broker.platform.device_requests import requests_of
 from embedded_broker.platform.errors import PlatformError
 from embedded_broker.store import Store
 
@@ -205,6 +206,8 @@ def _register(platform: Platform, tenant: str, row: BulkRow) -> str:
                 platform.inventory.bind(tenant, mo, "c8y_Serial", row.device_id)
         for id_type, value in row.external_ids:
             platform.inventory.bind(tenant, mo, id_type, value)
+        if row.enrollment_otp:  # EST (§3.4): the OTP becomes an ACCEPTED new device request, the temporary login
+            requests_of(platform).add_enrollment(tenant, row.device_id, row.enrollment_otp)
     except BaseException:
         store.execute(f"ROLLBACK TO {_SAVEPOINT}")
         store.execute(f"RELEASE {_SAVEPOINT}")

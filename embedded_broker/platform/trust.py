@@ -150,8 +150,13 @@ class TrustedCertificates:
             "proofOfPossessionValid": bool(row["pop_valid"]),
             "proofOfPossessionUnsignedVerificationCode": row["pop_code"],
             "proofOfPossessionVerificationCodeUsableUntil": iso_ms(row["pop_until"]),
-            "tenantCertificateAuthority": False,
+            "tenantCertificateAuthority": self.is_tenant_ca(row["tenant"], row["fingerprint"]),
         }
+
+    def is_tenant_ca(self, tenant: str, fp: str) -> bool:
+        """Whether a stored certificate is the tenant's own CA (`POST /certificate-authority`, §8)."""
+        return self.store.one("SELECT 1 FROM tenant_ca WHERE tenant = ? AND fingerprint = ?", (tenant, fp)) \
+            is not None
 
     # --- queries -------------------------------------------------------------------------------------------
     def row(self, tenant: str, fp: str) -> Any:

@@ -19,12 +19,15 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from cryptography import x509
 
 from embedded_broker.errors import BrokerError
 from embedded_broker.platform.accounts import User
+from embedded_broker.platform.chains import ChainRefused
 from embedded_broker.platform.core import Platform
 from embedded_broker.platform.errors import PlatformError, forbidden, invalid, unauthorized
 from embedded_broker.platform.inventory import MAX_ID, valid_id
+from embedded_broker.tls import peer_chain
 
 log = logging.getLogger("embedded_broker.rest")
 ERROR_TYPE = "application/vnd.com.nsn.cumulocity.error+json"
@@ -32,7 +35,10 @@ PLATFORM: web.AppKey[Platform] = web.AppKey("platform", Platform)
 PORTS: web.AppKey[dict] = web.AppKey("ports", dict)
 USER: web.RequestKey[User] = web.RequestKey("user", User)
 CLAIMS: web.RequestKey[dict] = web.RequestKey("claims", dict)
-PUBLIC_PATHS = ("/.well-known/jwks.json", "/health", "/devicecontrol/deviceAccessToken")
+PUBLIC_PATHS = ("/.well-known/jwks.json", "/health", "/devicecontrol/deviceAccessToken",
+                # EST (§8): enrolment authenticates with Basic <id>:<OTP>, re-enrolment refuses mTLS alone, and
+                # cacerts is public (RFC 7030); rest/routes_est.py authenticates each itself
+                "/.well-known/est/simpleenroll", "/.well-known/est/simplereenroll", "/.well-known/est/cacerts")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -125,7 +131,30 @@ async def authenticate(request: web.Request) -> User:
         user, claims = platform.tokens.verify(value.strip())
         request[CLAIMS] = claims
         return user
+    if not header:
+        device = certificate_user(request)
+        if device is not None:
+            return device
     raise unauthorized("Full authentication is required to access this resource")
+
+
+def certificate_user(request: web.Request) -> User | None:
+    """Direct mTLS on REST (§2.4): the device whose client certificate opened this TLS connection, or None when
+    the client sent none. The chain is judged as for the device access token (auto-registration included).
+
+    Raises:
+        PlatformError: 401 naming why the chain is refused.
+    """
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport is not None else None
+    sent = [x509.load_der_x509_certificate(der) for der in peer_chain(ssl_object)]
+    if not sent:
+        return None
+    platform = request.app[PLATFORM]
+    try:
+        identity, _match = platform.authenticate_chain(sent, None, via="REST")
+    except ChainRefused as refusal:
+        raise unauthorized(f"Invalid certificate chain! ({refusal.reason})") from None
+    return User(identity.tenant, identity.user, "device", "CERTIFICATES")
 
 
 def user_of(request: web.Request) -> User:
@@ -346,6 +375,9 @@ FIELDS: dict[str, dict[str, Field]] = {
     "POST /devicecontrol/operations": {"deviceId": ID, "status": STRING, "description": STRING},
     "PUT /devicecontrol/operations/{id}": {"status": STRING, "failureReason": STRING},
     "POST /platform/tenants": {"id": STRING},
+    "PUT /features/{key}/by-tenant": {"active": BOOLEAN},
+    "PUT /features/{key}/by-tenant/{tenant}": {"active": BOOLEAN},
+    "POST /devicecontrol/newDeviceRequests": {"id": STRING, "enrollmentToken": STRING},
 }
 
 

@@ -65,11 +65,15 @@ async def logout(request: web.Request) -> web.Response:
 # --- trusted certificates -----------------------------------------------------------------------------------------
 @routes.get(TRUSTED)
 async def list_certificates(request: web.Request) -> web.Response:
-    """All certificates of the tenant, paged."""
+    """All certificates of the tenant, paged (`?certificateAuthority=true` finds the tenant CA, §8)."""
     tenant = request.match_info["tenant"]
     require_admin(request, tenant)
     trust = _platform(request).trust
-    return respond(request, page(request, [trust.representation(r) for r in trust.list(tenant)], "certificates"))
+    found = [trust.representation(r) for r in trust.list(tenant)]
+    wanted = request.query.get("certificateAuthority", "").lower()
+    if wanted in ("true", "false"):
+        found = [c for c in found if c["tenantCertificateAuthority"] == (wanted == "true")]
+    return respond(request, page(request, found, "certificates"))
 
 
 @routes.post(TRUSTED)

@@ -12,7 +12,8 @@ from workbench import __version__
 from workbench.errors import WorkbenchError
 
 # Each module registers its subcommands through `register(subparsers)`; keep the list in display order.
-_COMMAND_MODULES: tuple[str, ...] = ("ca", "cert", "fleet", "keystore", "truststore", "tls", "pop", "demo", "onboard")
+_COMMAND_MODULES: tuple[str, ...] = ("ca", "cert", "fleet", "keystore", "truststore", "tls", "pop", "demo", "onboard",
+                                     "est")
 
 
 def build_parser() -> argparse.ArgumentParser:

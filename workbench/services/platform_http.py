@@ -91,7 +91,8 @@ class PlatformHttp:
         ssl_context: ssl.SSLContext | bool = client_tls or self._trust or True
         try:
             async with self._session.request(request.method, self.base_url + request.path, headers=headers,
-                                             json=request.json, data=data, ssl=ssl_context) as response:
+                                             json=request.json, data=data if data is not None else request.body,
+                                             ssl=ssl_context) as response:
                 body = await response.read()
                 status = response.status
         except aiohttp.ClientConnectorCertificateError as exc:

@@ -42,6 +42,7 @@ class ApiRequest:
     headers: dict[str, str] = field(default_factory=dict)
     multipart: tuple[Multipart, ...] = ()
     what: str = ""  # a phrase for messages: "upload the CA certificate"
+    body: bytes | None = None  # a raw body with its Content-Type in `headers` (EST's base64 CSR)
 
 
 def _tenant_path(tenant_id: str) -> str:
