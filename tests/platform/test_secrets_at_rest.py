@@ -26,7 +26,7 @@ import pytest
 from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
 from tests.platform.support import Rest, make_ca
 
-BASE = Path("/tmp/base")  # the code before this change (a git worktree of HEAD), to make an old data folder
+CLEAR_KEYS_COMMIT = "24104b7"  # the last commit whose platform kept its keys in clear: it makes an old data folder
 START_TIMEOUT = 30.0
 PUBLIC_FILES = {"server-ca.pem"}  # a certificate meant for truststores: readable on purpose (the folder is 0700)
 # what `strings platform.db-wal | grep` finds of a PEM key, and the DER starts of PKCS#8 RSA / EC and PKCS#1 RSA keys
@@ -202,11 +202,24 @@ def test_missing_data_key_is_a_clear_refusal(tmp_path: Path) -> None:
     assert not (folder / "secret.key").exists()  # no new key was made that would hide the real one
 
 
-@pytest.mark.skipif(not (BASE / "embedded_broker" / "__main__.py").exists(), reason="no /tmp/base checkout")
+@pytest.fixture(scope="module")
+def old_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The local platform as it was at CLEAR_KEYS_COMMIT, taken from this clone's history."""
+    root = Path(__file__).resolve().parents[2]
+    archive = subprocess.run(["git", "-C", str(root), "archive", CLEAR_KEYS_COMMIT, "embedded_broker"],
+                             capture_output=True, timeout=60)
+    if archive.returncode != 0:
+        pytest.skip(f"commit {CLEAR_KEYS_COMMIT} is not in this clone (a shallow clone?)")
+    folder = tmp_path_factory.mktemp("old-code")
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True, timeout=60)
+    return folder
+
+
 @pytest.mark.parametrize("how", ["stopped", "killed"])
-def test_old_clear_folder_is_sealed_and_keeps_its_server_ca(tmp_path: Path, clis: list[Cli], how: str) -> None:
+def test_old_clear_folder_is_sealed_and_keeps_its_server_ca(tmp_path: Path, clis: list[Cli], how: str,
+                                                              old_code: Path) -> None:
     folder = tmp_path / "lp"
-    old = Cli(folder, cwd=BASE)  # the old code: keys in clear, laxer modes
+    old = Cli(folder, cwd=old_code)  # the old code: keys in clear, laxer modes
     clis.append(old)
     old_password = old.banner()["password"]
     old_ca = (folder / "server-ca.pem").read_bytes()
