@@ -212,3 +212,33 @@ def test_key_store_mistakes_are_explained(vhost_store: dict[str, Any]) -> None:
     alias = _run("--server-keystore", store, "--server-keystore-password-env", "VH_PW", "--default-server-alias",
                  "gamma", env={"VH_PW": PASSWORD})
     assert alias.returncode == 1 and "alpha, beta, wild" in alias.stderr and "gamma" in alias.stderr
+
+
+def _mqtt_login(port: int, ca_path: Path, server_name: str, username: str, password: str) -> int:
+    """paho's reason code for the CONNACK of a password login over mqtts that names `server_name` in its TLS hello
+    (paho reports MQTT 3.1.1's code 4, bad user name or password, as 134)."""
+    ctx = _ServerName(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(ca_path))
+    ctx.forced_name = server_name
+    codes: list[int] = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sni-login", protocol=mqtt.MQTTv311)
+    client.tls_set_context(ctx)
+    client.username_pw_set(username, password)
+    client.on_connect = lambda _c, _u, _f, code, _p: codes.append(code.value)
+    client.connect("127.0.0.1", port, 10)
+    try:
+        while not codes:
+            client.loop(timeout=0.2)
+    finally:
+        client.disconnect()
+    return codes[0]
+
+
+def test_an_mqtt_login_on_a_tenant_domain_is_that_tenants(local, rest: Rest, ca_path) -> None:
+    created = rest.call("POST", "/platform/tenants", {"id": "t200"}).json
+    port, admin_password = local.ports["mqtts"], created["password"]
+    assert _mqtt_login(port, ca_path, "t200.localhost", "admin", admin_password) == 0  # bare login: t200's admin
+    assert _mqtt_login(port, ca_path, "localhost", "admin", admin_password) == 134  # elsewhere a bare login is t100's
+    assert _mqtt_login(port, ca_path, "t200.localhost", "t100/admin", rest.password) == 134  # another tenant's
+    refused = wait_event(local, "refused", lambda e: "belongs to tenant t100" in e["message"])
+    assert "this connection is for tenant t200 (TLS server name t200.localhost)" in refused["message"]
