@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     platform.add_argument("--create-tenant", metavar="ID", help="create another tenant (e.g. t200), print its admin "
                           "password and exit")
     platform.add_argument("--reset", action="store_true", help="delete the platform's data folder first")
+    platform.add_argument("--print-ca-path", action="store_true",
+                          help="print the path of the server CA file (server-ca.pem, for --cacert/--cafile) and exit")
     platform.add_argument("--reset-admin-password", action="store_true",
                           help="set the t100 admin password to EMBEDDED_BROKER_ADMIN_PASSWORD (for whoever owns the "
                                "data folder, e.g. after the password was lost)")
@@ -245,6 +247,22 @@ def _create_tenant(settings: Any, tenant: str) -> int:
     return 0
 
 
+def _print_ca_path(args: argparse.Namespace) -> int:
+    """`--print-ca-path`: the server CA of the data folder, for `curl --cacert "$(embedded-broker --print-ca-path)"`."""
+    if args.ephemeral:
+        raise UsageError("--print-ca-path reads the data folder: an --ephemeral platform keeps its CA in memory (it "
+                         "prints the CA file's path when it starts)")
+    from embedded_broker.local_platform import SERVER_CA_FILE
+
+    path = (args.data_dir or default_data_dir()) / SERVER_CA_FILE
+    if not path.is_file():
+        print(f"embedded-broker: no server CA in {path.parent} yet: it is made on the platform's first start "
+              "(run `embedded-broker`, or start the workbench)", file=sys.stderr)
+        return 1
+    print(path.resolve())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `embedded-broker`."""
     os.umask(0o077)  # before anything is opened: whatever this process writes is the owner's only (keys, DB, WAL)
@@ -261,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.sandbox:
             asyncio.run(run_broker(sandbox_config(args), sandbox_extension(args)))
             return 0
+        if args.print_ca_path:
+            return _print_ca_path(args)
         settings = platform_settings(args)
         if args.reset and settings.data_dir is not None and settings.data_dir.exists():
             shutil.rmtree(settings.data_dir)

@@ -42,10 +42,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test away from the real user's config, data and cache folders."""
+    """Keep every test away from the real user's config, data, cache and log folders."""
     root = tmp_path_factory.mktemp("home")
-    for var in ("WORKBENCH_CONFIG_DIR", "WORKBENCH_DATA_DIR", "WORKBENCH_CACHE_DIR"):
+    for var in ("WORKBENCH_CONFIG_DIR", "WORKBENCH_DATA_DIR", "WORKBENCH_CACHE_DIR", "WORKBENCH_LOG_DIR"):
         monkeypatch.setenv(var, str(root / var.lower()))
+
+
+@pytest.fixture(autouse=True)
+def _umask_restored() -> Iterator[None]:
+    """A test that runs `embedded-broker`'s main in this process gets its umask 077; the next tests keep theirs."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
+
+# The command line's exit codes (`workbench --help` and the README state them): scripts tell a usage mistake from a
+# check or a piece of work that failed by the code alone.
+EXIT_OK = 0
+EXIT_FAILED = 1  # a check said no (chain does not verify, lint findings, PoP mismatch) or the work failed
+EXIT_USAGE = 2  # the command line or what it names cannot be used: argparse errors, bad values, unreadable input
+EXIT_INTERRUPTED = 130  # Ctrl+C, as shells report SIGINT
 
 
 class WorkbenchError(Exception):
     """A problem the user can act on: a one-line summary plus the likely causes to check.
 
     Library exceptions are translated into these where the library is called (``raise ... from exc``),
-    so the CLI and the UI can show a message instead of a traceback.
+    so the CLI and the UI can show a message instead of a traceback. ``exit_code`` is what the CLI exits with:
+    the work failed (1) unless the class says the input was unusable (2); subclasses decide, never call sites.
     """
+
+    exit_code: ClassVar[int] = EXIT_FAILED
 
     def __init__(self, summary: str, causes: Sequence[str] = ()) -> None:
         super().__init__(summary)
@@ -32,11 +43,16 @@ class WorkbenchError(Exception):
 
 
 class InvalidInputError(WorkbenchError):
-    """A value typed or passed by the user is not acceptable (a name, a number, a CSV row)."""
+    """A value typed or passed by the user is not acceptable (a name, a number, a CSV row), or an input file named
+    on the command line cannot be read: a usage error (exit 2)."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
 
 
 class UnsupportedFormatError(WorkbenchError):
-    """Bytes that are not any format we can read, or not the one expected."""
+    """Bytes that are not any format we can read, or not the one expected: the wrong file was given (exit 2)."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
 
 
 class KeyMaterialError(WorkbenchError):
@@ -45,6 +61,13 @@ class KeyMaterialError(WorkbenchError):
 
 class PasswordError(KeyMaterialError):
     """A password is missing or wrong."""
+
+
+class PasswordSourceError(PasswordError):
+    """No usable password came from where the command line said (file, variable, terminal): a usage error (exit 2),
+    unlike a wrong password, which is a failed piece of work (exit 1)."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
 
 
 class CertificateError(WorkbenchError):

@@ -49,16 +49,16 @@ def test_ca_errors_are_summaries_with_causes(tmp_path: Path, pwfile: str, capsys
     ws = ["--workspace", str(tmp_path / "ws")]
     code, _, err = _run(capsys, "ca", "issue", *ws, "--ca", "Nope", "--cn", "d", "--out", str(tmp_path / "o"),
                         "--ca-password-file", pwfile, "--password-file", pwfile)
-    assert code == 2 and "There is no CA named 'Nope'" in err and "Traceback" not in err
+    assert code == 1 and "There is no CA named 'Nope'" in err and "Traceback" not in err
     _run(capsys, "ca", "init", *ws, "--cn", "R", "--key-type", "ec-p256", "--password-file", pwfile)
     code, _, err = _run(capsys, "ca", "issue", *ws, "--ca", "R", "--cn", "bad:id", "--out", str(tmp_path / "o"),
                         "--ca-password-file", pwfile, "--password-file", pwfile)
-    assert code == 2 and "contains ':'" in err
+    assert code == 1 and "contains ':'" in err
     wrong = tmp_path / "wrong"
     wrong.write_text("nope\n")
     code, _, err = _run(capsys, "ca", "crl", *ws, "--ca", "R", "--out", str(tmp_path / "c.pem"),
                         "--ca-password-file", str(wrong))
-    assert code == 2 and "Could not unlock the key of CA 'R'" in err
+    assert code == 1 and "Could not unlock the key of CA 'R'" in err
     code, out, _ = _run(capsys, "ca", "list", "--workspace", str(tmp_path / "empty"))
     assert "The CA store is empty" in out
 

@@ -82,7 +82,7 @@ def test_issue_onto_a_full_disk_records_nothing_and_leaves_no_folder(tmp_path: P
     _init(ws, pw, capsys)
     _fill(small_disk)
     out = small_disk / "dev-1"
-    assert run_cli(_issue(ws, pw, out)) == 2
+    assert run_cli(_issue(ws, pw, out)) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err
     assert not out.exists(), "a failed issue must not leave an empty --out folder"
@@ -102,7 +102,7 @@ def test_a_failing_write_rolls_back_the_record_and_keeps_the_folder_as_it_was(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)  # the file I/O boundary: the data never reaches the disk
-    assert run_cli(_issue(ws, pw, out)) == 2
+    assert run_cli(_issue(ws, pw, out)) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     assert sorted(p.name for p in tmp_path.iterdir() if ".partial-" in p.name) == []
@@ -129,7 +129,7 @@ def test_sign_csr_whose_output_fails_is_not_recorded(tmp_path: Path, pw: Path, m
     monkeypatch.setattr(os, "fsync", full)
     code = run_cli(["ca", "sign-csr", "--workspace", str(ws), "--ca", CA, str(tmp_path / "req.csr"), "--out",
                     str(tmp_path / "cert.pem"), "--ca-password-file", str(pw)])
-    assert code == 2 and "No space left on device" in capsys.readouterr().err
+    assert code == 1 and "No space left on device" in capsys.readouterr().err
     assert _listed(ws) == [] and not (tmp_path / "cert.pem").exists()
 
 
@@ -138,7 +138,7 @@ def test_a_full_disk_under_the_store_is_called_a_full_disk(tmp_path: Path, pw: P
     ws = small_disk / "ws"
     _init(ws, pw, capsys)
     _fill(small_disk)
-    assert run_cli(_issue(ws, pw, tmp_path / "dev-1")) == 2
+    assert run_cli(_issue(ws, pw, tmp_path / "dev-1")) == 1
     err = capsys.readouterr().err
     assert f"The disk holding the CA store '{ws}' is full" in err
     assert "Free some space" in err and "damaged" not in err and "disk I/O error" not in err
@@ -169,7 +169,7 @@ def test_sqlite_full_is_reported_as_a_full_disk(tmp_path: Path, monkeypatch: pyt
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     real_connect = sqlite3.connect
     monkeypatch.setattr(store_db.sqlite3, "connect", lambda *a, **k: _FullDatabase(real_connect(*a, **k)))
-    assert run_cli(["ca", "list", "--workspace", str(tmp_path / "ws")]) == 2
+    assert run_cli(["ca", "list", "--workspace", str(tmp_path / "ws")]) == 1
     err = capsys.readouterr().err
     assert "is full" in err and "Free some space" in err and "damaged" not in err
 
@@ -185,7 +185,7 @@ def test_importing_a_device_certificate_as_a_ca_is_refused(tmp_path: Path, pw: P
     code = run_cli(["ca", "import", "--workspace", str(tmp_path / "ws"), "--cert", str(tmp_path / "dev.pem"),
                     "--key", str(tmp_path / "dev.key"), "--password-file", str(pw)])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 1
     assert "'CN=dev-7' is not a CA certificate: it has basicConstraints CA:FALSE" in err
     assert "Import the CA that issued it instead ('CN=Real Root')" in err
     with CAStore(tmp_path / "ws") as store:

@@ -70,7 +70,7 @@ def test_verify_ok_and_partial_chain(files: dict[str, str], capsys: pytest.Captu
     assert run_cli(["cert", "verify", "--ca-file", files["root"], "--untrusted", files["inter"], "--at", AT,
                     files["leaf"]]) == 0
     capsys.readouterr()
-    assert run_cli(["cert", "verify", "--ca-file", files["inter"], "--at", AT, files["leaf"]]) == 2
+    assert run_cli(["cert", "verify", "--ca-file", files["inter"], "--at", AT, files["leaf"]]) == 1
     captured = capsys.readouterr()
     assert "error: The chain of 'dev-1' does not verify" in captured.err
     assert "'Inter' is in the CA file but is not a self-signed root" in captured.err
@@ -80,7 +80,7 @@ def test_verify_ok_and_partial_chain(files: dict[str, str], capsys: pytest.Captu
 
 def test_verify_json_and_expired(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     later = "1800000000"  # 2027-01-15, after the factory's certificates expire (openssl -attime style)
-    assert run_cli(["cert", "verify", "--json", "--ca-file", files["root"], "--at", later, files["chain"]]) == 2
+    assert run_cli(["cert", "verify", "--json", "--ca-file", files["root"], "--at", later, files["chain"]]) == 1
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert result["ok"] is False and {f["code"] for f in result["findings"]} == {"expired"}
@@ -96,21 +96,21 @@ def test_lint_device_and_ca(files: dict[str, str], capsys: pytest.CaptureFixture
     assert out.strip().splitlines()[-1] == "PASS: 'dev-1': 0 error(s), 1 warning(s)"
     assert run_cli(["cert", "lint", "--at", AT, files["root"]]) == 0  # a single CA is linted for upload
     assert "PASS: 'Root'" in capsys.readouterr().out
-    assert run_cli(["cert", "lint", "--ca", "--at", AT, files["leaf"]]) == 2
+    assert run_cli(["cert", "lint", "--ca", "--at", AT, files["leaf"]]) == 1
     assert "would not be accepted by the platform" in capsys.readouterr().err
 
 
 def test_lint_failures_exit_non_zero_with_causes(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(["cert", "lint", "--at", AT, files["bad_chain"]]) == 2
+    assert run_cli(["cert", "lint", "--at", AT, files["bad_chain"]]) == 1
     err = capsys.readouterr().err
     assert "error: The device chain 'dev-1' would not be accepted by the platform" in err
     assert "Reorder the file as 'dev-1' → 'Inter' → 'Root'" in err
-    assert run_cli(["cert", "lint", "--json", "--client-id", "dev:1", "--at", AT, files["colon"]]) == 2
+    assert run_cli(["cert", "lint", "--json", "--client-id", "dev:1", "--at", AT, files["colon"]]) == 1
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert report["mode"] == "device" and report["ok"] is False
     assert {f["code"] for f in report["findings"] if f["severity"] == "error"} == {"colon-in-cn"}
-    assert run_cli(["cert", "lint", "--device", "--max-chain", "2", "--at", AT, files["chain"]]) == 2
+    assert run_cli(["cert", "lint", "--device", "--max-chain", "2", "--at", AT, files["chain"]]) == 1
     assert "at most 2" in capsys.readouterr().err
     assert run_cli(["cert", "lint", "--ca", "--client-id", "x", files["root"]]) == 2
     assert "--client-id applies to device chains" in capsys.readouterr().err
@@ -129,4 +129,4 @@ def test_entry_point_runs_as_a_process(files: dict[str, str]) -> None:
     assert run.returncode == 0, run.stderr
     failed = subprocess.run([sys.executable, "-m", "workbench", "cert", "verify", "--ca-file", files["inter"],
                              files["leaf"]], capture_output=True, text=True, timeout=60, check=False)
-    assert failed.returncode == 2 and failed.stderr.startswith("error: The chain of 'dev-1' does not verify")
+    assert failed.returncode == 1 and failed.stderr.startswith("error: The chain of 'dev-1' does not verify")

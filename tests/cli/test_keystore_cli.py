@@ -62,12 +62,12 @@ def test_wrong_password_and_no_password(files: dict[str, str], capsys: pytest.Ca
                     "--in-key-password-file", files["keypw"], *_pw(files)]) == 0
     capsys.readouterr()
     before = Path(store).read_bytes()
-    assert run_cli(["keystore", "list", store, "--store-password-file", files["newpw"]]) == 2
+    assert run_cli(["keystore", "list", store, "--store-password-file", files["newpw"]]) == 1
     err = capsys.readouterr().err
     assert "password does not match" in err and "password is wrong" in err and "altered or damaged" in err
     assert run_cli(["keystore", "list", store]) == 2  # no terminal to prompt on, no password source
     assert "--store-password-file" in capsys.readouterr().err
-    assert run_cli(["keystore", "delete", store, "nope", *_pw(files), "--json"]) == 2
+    assert run_cli(["keystore", "delete", store, "nope", *_pw(files), "--json"]) == 1
     assert json.loads(capsys.readouterr().err)["error"] == "KeystoreError"
     assert Path(store).read_bytes() == before
 
@@ -78,7 +78,7 @@ def test_truststore_create_add_collision(files: dict[str, str], capsys: pytest.C
     assert "servercertificate, servercertificate-2" in capsys.readouterr().out
     before = Path(ts).read_bytes()
     assert run_cli(["truststore", "add", ts, "--cert", files["server"], "--alias", "servercertificate",
-                    *_pw(files)]) == 2
+                    *_pw(files)]) == 1
     assert "unique identifier for every keystore or truststore entry" in capsys.readouterr().err
     assert Path(ts).read_bytes() == before
     assert run_cli(["truststore", "add", ts, "--cert", files["server"], "--alias", "Second", *_pw(files)]) == 0
@@ -120,7 +120,7 @@ def test_import_rename_delete_export_passwd_convert(files: dict[str, str], pki: 
     assert "sealed by its own key password" in capsys.readouterr().out
     p12 = f"{files['dir']}/back.p12"
     assert run_cli(["keystore", "convert", jks, "--to", "pkcs12", "--out", p12, "--store-password-file",
-                    files["newpw"]]) == 2
+                    files["newpw"]]) == 1
     assert "own key password" in capsys.readouterr().err
     assert run_cli(["keystore", "convert", jks, "--to", "pkcs12", "--out", p12, "--store-password-file",
                     files["newpw"], "--key-password-file", files["keypw"]]) == 0
@@ -133,11 +133,11 @@ def test_bad_files(files: dict[str, str], capsys: pytest.CaptureFixture[str]) ->
                     "--in-key-password-file", files["keypw"], *_pw(files)]) == 0
     truncated.write_bytes(truncated.read_bytes()[:300])
     capsys.readouterr()
-    assert run_cli(["keystore", "list", str(truncated), *_pw(files)]) == 2
+    assert run_cli(["keystore", "list", str(truncated), *_pw(files)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
     assert run_cli(["keystore", "create", str(truncated), "--key", files["key"], "--cert", files["chain"],
-                    "--in-key-password-file", files["keypw"], *_pw(files)]) == 2
+                    "--in-key-password-file", files["keypw"], *_pw(files)]) == 1
     assert "already exists" in capsys.readouterr().err
 
 
@@ -170,6 +170,6 @@ def test_tls_fetch_refused_json(capsys: pytest.CaptureFixture[str]) -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    assert run_cli(["tls", "fetch", f"127.0.0.1:{port}", "--json"]) == 2
+    assert run_cli(["tls", "fetch", f"127.0.0.1:{port}", "--json"]) == 1
     err = json.loads(capsys.readouterr().err)
     assert err["error"] == "TlsError" and "refused" in err["summary"]

@@ -73,7 +73,7 @@ def test_onboard_without_keyring_keeps_the_ca_password_in_the_vault(tmp_path: Pa
                      ws, "--no-password", "--ca-password-env", "WB_CA"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WB_CA", old_password)
-        assert run_cli(with_password) == 2
+        assert run_cli(with_password) == 1
         assert "Could not unlock the key" in capsys.readouterr().err
         mp.setenv("WB_CA", new_password)
         assert run_cli(with_password) == 0, capsys.readouterr().err
@@ -82,7 +82,7 @@ def test_onboard_without_keyring_keeps_the_ca_password_in_the_vault(tmp_path: Pa
     wrong = ["ca", "password", "show", "--ca", ca, "--yes", "--vault-passphrase-env", "WB_WRONG"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WB_WRONG", "not the vault passphrase")
-        assert run_cli(wrong) == 2
+        assert run_cli(wrong) == 1
     assert "The vault passphrase is wrong" in capsys.readouterr().err
 
 

@@ -68,7 +68,7 @@ def test_a_ca_request_is_refused_naming_the_right_kind_and_real_commands(setup: 
     csr = _csr(setup["dir"], "sneaky", "/CN=sneaky", "-addext", "basicConstraints=critical,CA:TRUE")
     capsys.readouterr()
     for extra, kind in (((), "device"), (("--server",), "server")):
-        assert run_cli(_sign(setup, csr, *extra)) == 2
+        assert run_cli(_sign(setup, csr, *extra)) == 1
         err = capsys.readouterr().err
         assert f"signed as a {kind} certificate" in err and f"A {kind} certificate must not be a CA" in err
         other = "server" if kind == "device" else "device"
@@ -102,7 +102,7 @@ def test_refused_requests_use_up_no_serial(setup: dict[str, Path], capsys: pytes
         _sign(setup, weak, "--server"),
     ]
     for argv in refusals:
-        assert run_cli(argv) == 2
+        assert run_cli(argv) == 1
         assert "Traceback" not in capsys.readouterr().err
     assert run_cli(_sign(setup, _csr(folder, "next", "/CN=next"), "--json")) == 0
     assert json.loads(capsys.readouterr().out)["serial"] == "1001"

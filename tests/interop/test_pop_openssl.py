@@ -101,7 +101,7 @@ def test_cli_sign_checks_the_key_against_the_certificate(tmp_path: Path, capsys:
                     signature]) == 0
     assert "✓" in capsys.readouterr().out
     assert run_cli(["pop", "sign", "--key", str(tmp_path / "other.pem"), "--cert", str(tmp_path / "ca.pem"),
-                    "--code", CODE]) == 2
+                    "--code", CODE]) == 1
     assert "does not belong to the certificate" in capsys.readouterr().err
 
 

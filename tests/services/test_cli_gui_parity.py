@@ -87,11 +87,12 @@ def test_device_and_server_share_a_folder(workspace: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize("cn", ["dev:1", "", "x" * 65])
 def test_same_cn_handling(workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], cn: str) -> None:
     capsys.readouterr()
-    assert _cli(workspace, cn, tmp_path / "cli") == 2
+    code = _cli(workspace, cn, tmp_path / "cli")
     cli_error = capsys.readouterr().err
     with pytest.raises(WorkbenchError) as gui_error:
         _gui(workspace, cn, tmp_path / "gui")
     assert f"error: {gui_error.value.summary}" in cli_error
+    assert code == gui_error.value.exit_code  # 1 for a policy refusal, 2 for an unusable value (the CLI's rule)
     assert not (tmp_path / "cli").exists() or not any((tmp_path / "cli").iterdir())
     assert not (tmp_path / "gui").exists() or not any((tmp_path / "gui").iterdir())
 

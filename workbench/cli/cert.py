@@ -1,4 +1,5 @@
-"""`workbench cert show|verify|lint`: inspect certificates, verify chains as openssl does, and lint for the platform."""
+"""`workbench cert show|verify|lint|expiring|renew`: inspect certificates, verify chains as openssl does, lint for the
+platform, and (in `cli/cert_lifecycle.py`) list expiring device certificates and renew them."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_at_option(lint)
     add_json_option(lint)
     lint.set_defaults(handler=_lint)
+
+    from workbench.cli import cert_lifecycle  # `cert expiring` and `cert renew` live there (issue #17)
+
+    cert_lifecycle.add_verbs(sub)
 
 
 def _add_at_option(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.profiles.secrets import SecretStore, VaultRequest
-from workbench.errors import InvalidInputError, PasswordError
+from workbench.errors import InvalidInputError, PasswordError, PasswordSourceError
+from workbench.logs import keep_out_of_logs
 
 
 def add_password_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str = "password",
@@ -33,9 +34,19 @@ def read_password(args: argparse.Namespace, name: str = "password", *, prompt: s
                   confirm: bool = False, required: bool = True) -> bytes | None:
     """Get a password from --NAME-file, --NAME-env or an interactive prompt, in that order.
 
+    Every password read is kept out of the log (`workbench.logs.keep_out_of_logs`).
+
     Raises:
-        PasswordError: no source gave a password and none may be prompted for (no terminal).
+        PasswordSourceError: no source gave a password and none may be prompted for (no terminal): exit code 2.
     """
+    password = _read_password(args, name, prompt=prompt, confirm=confirm, required=required)
+    if password:
+        keep_out_of_logs(password)
+    return password
+
+
+def _read_password(args: argparse.Namespace, name: str, *, prompt: str, confirm: bool,
+                   required: bool) -> bytes | None:
     file_value = getattr(args, f"{name}_file", None)
     env_value = getattr(args, f"{name}_env", None)
     if name == "password" and getattr(args, "no_password", False):
@@ -45,27 +56,29 @@ def read_password(args: argparse.Namespace, name: str = "password", *, prompt: s
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise PasswordError(f"Cannot read the password file '{path}'", (exc.strerror or str(exc),)) from exc
+            raise PasswordSourceError(f"Cannot read the password file '{path}'",
+                                      (exc.strerror or str(exc),)) from exc
         if not lines or not lines[0]:
-            raise PasswordError(f"The password file '{path}' is empty", ("Put the password on its first line.",))
+            raise PasswordSourceError(f"The password file '{path}' is empty",
+                                      ("Put the password on its first line.",))
         return lines[0].encode()
     if env_value:
         value = os.environ.get(env_value)
         if not value:
-            raise PasswordError(f"Environment variable {env_value} is not set or empty",
-                                (f"export {env_value}=... before running the command.",))
+            raise PasswordSourceError(f"Environment variable {env_value} is not set or empty",
+                                      (f"export {env_value}=... before running the command.",))
         return value.encode()
     if not sys.stdin.isatty():
         if not required:
             return None
         flag = name.replace("_", "-")
-        raise PasswordError("A password is needed but there is no terminal to ask on",
-                            (f"Pass --{flag}-file FILE or --{flag}-env VAR.",))
+        raise PasswordSourceError("A password is needed but there is no terminal to ask on",
+                                  (f"Pass --{flag}-file FILE or --{flag}-env VAR.",))
     first = getpass.getpass(prompt)
     if confirm and getpass.getpass("Repeat: ") != first:
-        raise PasswordError("The two passwords differ", ("Type the same password twice.",))
+        raise PasswordSourceError("The two passwords differ", ("Type the same password twice.",))
     if not first and required:
-        raise PasswordError("An empty password is not allowed here", ("Type a password.",))
+        raise PasswordSourceError("An empty password is not allowed here", ("Type a password.",))
     return first.encode() if first else None
 
 
@@ -105,7 +118,7 @@ def _vault_passphrase(args: argparse.Namespace, request: VaultRequest) -> str | 
         print(f"No system keyring: passwords can be kept in an encrypted vault ({request.path}).", file=sys.stderr)
         first = getpass.getpass("New vault passphrase (empty: keep passwords for this session only): ")
         if first and getpass.getpass("Repeat the vault passphrase: ") != first:
-            raise PasswordError("The two passphrases differ", ("Type the same passphrase twice.",))
+            raise PasswordSourceError("The two passphrases differ", ("Type the same passphrase twice.",))
     else:
         first = getpass.getpass(f"Passphrase of the secret vault {request.path} (empty: this session only): ")
     return first or None

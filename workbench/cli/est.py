@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
-import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from workbench.cli.common import add_json_option, add_password_options, emit, read_file_bytes, read_password
 from workbench.core.pki.keys import KeySpec
 from workbench.core.tls import server_context, trust_from_pem
-from workbench.errors import InvalidInputError, PlatformRequestError, TlsError
+from workbench.errors import InvalidInputError
 from workbench.services import est
 from workbench.services.local_platform import LocalPlatformProcess
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
-
-T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -145,11 +140,9 @@ def run_enroll(args: argparse.Namespace) -> int:
                 enrolled = await est.enroll(http, args.device_id, one_time, source, output)
                 return _result(enrolled, registered=registered)
 
-        result = _refused_is_1(args, work)
+        result = asyncio.run(work())  # a refusal (wrong OTP, no CA) raises: exit 1 by run_cli's rule
     finally:
         target.close()
-    if result is None:
-        return 1
     emit(args, result, lambda r: f"enrolled {r['deviceId']}: certificate {r['serialHex']} from {r['issuer']}, "
                                  f"valid until {r['notAfter']}\n  folder {args.out} (keystore password in "
                                  "keystorePassword.txt)")
@@ -173,26 +166,12 @@ def run_reenroll(args: argparse.Namespace) -> int:
                 renewed = await est.reenroll(http, identity, output, new_key=new_key)
                 return _result(renewed, previousSerialHex=old_serial)
 
-        result = _refused_is_1(args, work)
+        result = asyncio.run(work())
     finally:
         target.close()
-    if result is None:
-        return 1
     emit(args, result, lambda r: f"re-enrolled {r['deviceId']}: certificate {r['previousSerialHex']} → "
                                  f"{r['serialHex']}, valid until {r['notAfter']}")
     return 0
-
-
-def _refused_is_1(args: argparse.Namespace, work: Callable[[], Awaitable[T]]) -> T | None:
-    """Run the work; a platform's refusal (the failed check: wrong OTP, no CA) is printed and gives None (exit 1)."""
-    try:
-        return asyncio.run(work())  # type: ignore[arg-type]
-    except (PlatformRequestError, TlsError) as exc:
-        if getattr(args, "json", False):
-            print(json.dumps(exc.to_dict(), indent=2), file=sys.stderr)
-        else:
-            print(f"error: {exc}", file=sys.stderr)
-        return None
 
 
 def _kind(folder: Path) -> str:

@@ -40,8 +40,12 @@ def _qt(state: dict) -> str:
     image = window.grab()
     window.close()
     app.processEvents()
+    from workbench.ui.widgets.icons import FONT, fonts_loaded
+
+    if not fonts_loaded():  # the window still works with drawn icons, but a bundle must carry the icon font
+        raise RuntimeError(f"the icon font {FONT[1]} did not load: is it in the bundle (installer/workbench.spec)?")
     return (f"Qt {app.platformName()} started, main window with {window.pages.count()} pages painted "
-            f"{image.width()}×{image.height()}")
+            f"{image.width()}×{image.height()}, icons from {FONT[1]}")
 
 
 @check("ca")
@@ -75,6 +79,39 @@ def _keystore(state: dict) -> str:
         assert [e.alias for e in store.key_entries()] == ["devicekeyentry"], store
         kinds.append(f"{kind} {len(data)} bytes")
     return "device keystore written and read back: " + ", ".join(kinds)
+
+
+SELF_TEST_PROTO = """syntax = "proto3";
+package selftest;
+import "google/protobuf/timestamp.proto";
+message Reading { string sensor = 1; double value = 2; google.protobuf.Timestamp at = 3; }
+"""
+
+
+@check("payloads")
+def _payloads(state: dict) -> str:
+    """The payload codecs a bundle must carry: protoc compiles a .proto importing a well-known type (grpc_tools'
+    `_proto` folder), the protobuf runtime decodes what it encodes, and CBOR and MessagePack round-trip."""
+    import tempfile
+    from pathlib import Path
+
+    from workbench.core.console.decoders import CborDecoder, DecoderKind, DecoderSpec, MsgpackDecoder
+    from workbench.services.payload_codecs import build_decoder, build_encoder
+
+    with tempfile.TemporaryDirectory(prefix="workbench-self-test-") as folder:
+        proto = Path(folder) / "selftest.proto"
+        proto.write_text(SELF_TEST_PROTO, encoding="utf-8")
+        spec = DecoderSpec(DecoderKind.PROTOBUF, str(proto), "selftest.Reading")
+        payload = build_encoder(spec).encode('{"sensor": "t1", "value": 21.5, "at": "2024-01-02T03:04:05Z"}')
+        decoded = build_decoder(spec).decode(payload)
+    if not decoded.ok or decoded.value.get("sensor") != "t1" or decoded.value.get("value") != 21.5:
+        raise RuntimeError(f"a Protobuf payload did not round-trip: {decoded.reason or decoded.text}")
+    document = '{"temperature": 21.5, "ok": true}'
+    for kind, decoder in ((DecoderKind.CBOR, CborDecoder()), (DecoderKind.MSGPACK, MsgpackDecoder())):
+        back = decoder.decode(build_encoder(DecoderSpec(kind)).encode(document))
+        if not back.ok or back.value != {"temperature": 21.5, "ok": True}:
+            raise RuntimeError(f"a {decoder.name} payload did not round-trip: {back.reason or back.text}")
+    return f"Protobuf from a .proto compiled now ({len(payload)} bytes), CBOR and MessagePack round-trip"
 
 
 @check("local platform")

@@ -39,6 +39,14 @@ class LocalPlatformError(WorkbenchError):
     """The local platform could not be started or reached."""
 
 
+@dataclass(frozen=True)
+class GivenPassword:
+    """An admin password and where it came from (for the message when it does not open the platform)."""
+
+    value: str = field(repr=False)
+    source: str  # "--admin-password-env VAR", "the keyring", ...
+
+
 @dataclass
 class LocalPlatformInfo:
     """How to reach a running local platform."""
@@ -170,8 +178,9 @@ class LocalPlatformProcess:
     """One local platform: reused when it already runs for this folder, else started (and later stopped) by us."""
 
     def __init__(self, data_dir: Path | None = None, *, ephemeral: bool = False, secrets: SecretStore | None = None,
-                 ports: dict[str, int] | None = None) -> None:
+                 ports: dict[str, int] | None = None, admin_password: GivenPassword | None = None) -> None:
         self.ephemeral = ephemeral
+        self.given_password = admin_password  # the user's word beats the keyring and the environment
         self.data_dir = None if ephemeral else (data_dir or default_data_dir())
         self.secrets = secrets or SecretStore()
         self.ports = ports or ({"mqtt": 0, "mqtts": 0, "https": 0} if ephemeral else {})
@@ -217,13 +226,22 @@ class LocalPlatformProcess:
             ports, server_ca, pid = state["ports"], Path(state["server_ca"]), int(state["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not _alive(pid) or not _healthy(ports, server_ca):
+        if not _alive(pid):
+            return None
+        if not _healthy(ports, server_ca):
+            self._unhealthy(pid)
             return None
         orphan = self._orphan(pid)
-        password = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
-        info = None if password is None else LocalPlatformInfo(ports, server_ca, password, data_dir=self.data_dir,
-                                                               pid=pid)
-        works = info is not None and _login_works(info)
+        candidates = self._password_candidates()
+        info = None
+        for given in candidates:
+            attempt = LocalPlatformInfo(ports, server_ca, given.value, data_dir=self.data_dir, pid=pid)
+            if _login_works(attempt):
+                info = attempt
+                self._remember(given)
+                break
+        works = info is not None
+        password = candidates[0].value if candidates else None
         if orphan and info is not None and works:
             self.adopted_pid = pid
             self._write_owner(pid)
@@ -239,10 +257,62 @@ class LocalPlatformProcess:
             raise LocalPlatformError(
                 f"the local platform in {self.data_dir} runs, but its admin password is not in the keyring",
                 ("it was started outside the workbench: its password was printed on its first start",
+                 f"give it to the workbench: `workbench onboard --admin-password-file FILE` or "
+                 f"`--admin-password-env VAR`, or set {_PASSWORD_ENV} in this terminal as for `embedded-broker`",
                  "or reset it: stop it, then run `embedded-broker --reset` and start it from the workbench"))
-        if not works:
-            raise LocalPlatformError(f"cannot log in to the local platform in {self.data_dir}", _WRONG_PASSWORD)
+        if not works or info is None:
+            tried = ", ".join(given.source for given in candidates)
+            raise LocalPlatformError(
+                f"cannot log in to the local platform in {self.data_dir} as {ADMIN_USER} with the password from "
+                f"{tried}", (f"the admin password from {tried} does not open this local platform",
+                             "its password is the one set when its data folder was made: printed on that first start, "
+                             f"or {_PASSWORD_ENV} as it was then",
+                             "give that one with --admin-password-file FILE or --admin-password-env VAR",
+                             _WRONG_PASSWORD[2]))
         return info
+
+    def _unhealthy(self, pid: int) -> None:
+        """A platform process runs in this folder but does not answer with its server CA: one an earlier session
+        left is stopped (so a new one starts); any other is an error, never a second platform on the same data.
+
+        Raises:
+            LocalPlatformError: it runs, started elsewhere (e.g. with --server-keystore), or does not answer.
+        """
+        assert self.data_dir is not None
+        args = command_line(pid) or []
+        if not any(a in ("embedded_broker", "local-platform") or Path(a).name.startswith("embedded-broker")
+                   for a in args):
+            return None  # running.json is stale and its pid is now another program's
+        if self._orphan(pid) and terminate_platform(pid, self.data_dir):
+            self.stopped_orphan, self.orphan_reason = pid, "it did not answer over HTTPS"
+            self._forget_owner()
+            return None
+        raise LocalPlatformError(
+            f"the local platform in {self.data_dir} runs (pid {pid}) but does not answer over HTTPS with its own "
+            "server CA",
+            ("started with --server-keystore, it serves that key store's certificates, which the workbench does not "
+             "check against",
+             "or it is still starting, or hangs",
+             "stop it (Ctrl+C in its terminal) and run this again: the workbench then starts its own"))
+
+    def _password_candidates(self) -> list[GivenPassword]:
+        """The admin passwords to try, best first: the one given by the user alone, else the keyring's, then the
+        `EMBEDDED_BROKER_ADMIN_PASSWORD` of this environment (the variable `embedded-broker` itself reads)."""
+        if self.given_password is not None:
+            return [self.given_password]
+        found = []
+        stored = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
+        if stored:
+            found.append(GivenPassword(stored, "the keyring"))
+        from_env = os.environ.get(_PASSWORD_ENV)
+        if from_env and from_env != stored:
+            found.append(GivenPassword(from_env, _PASSWORD_ENV))
+        return found
+
+    def _remember(self, given: GivenPassword) -> None:
+        """A password that opened the platform is kept, so the next command and the app need not be told again."""
+        if given.source != "the keyring":
+            self.secrets.set(SECRET_ID, SecretName.PLATFORM_PASSWORD, given.value)
 
     def start_or_reuse(self, timeout: float = 60.0, since: int | None = None) -> LocalPlatformInfo:
         """A running platform: the existing one for this folder (adopted when an earlier session left it), or a
@@ -281,6 +351,7 @@ class LocalPlatformProcess:
             if name in self.ports:
                 command += [option, str(self.ports[name])]
         env = dict(os.environ)
+        env.pop(_PASSWORD_ENV, None)  # ours, or none: an ephemeral platform then prints the one it generated
         password = None if self.data_dir is None else self._password_for_new_platform()
         if password is not None:
             env[_PASSWORD_ENV] = password
@@ -316,15 +387,19 @@ class LocalPlatformProcess:
         return info
 
     def _password_for_new_platform(self) -> str:
-        """Our keyring password; created (and stored) when there is none, e.g. on first run or without a keyring."""
+        """The password given by the user, else our keyring password, else the environment's, else a new one; the
+        chosen one is kept in the keyring (first run, no keyring, or a password the user chose)."""
         assert self.data_dir is not None
         stored = self.secrets.get(SECRET_ID, SecretName.PLATFORM_PASSWORD)
-        if stored is None:
+        chosen = self.given_password.value if self.given_password is not None else stored
+        chosen = chosen or os.environ.get(_PASSWORD_ENV)
+        if not chosen:
             import secrets as random
 
-            stored = random.token_urlsafe(12)
-            self.secrets.set(SECRET_ID, SecretName.PLATFORM_PASSWORD, stored)
-        return stored
+            chosen = random.token_urlsafe(12)
+        if chosen != stored:
+            self.secrets.set(SECRET_ID, SecretName.PLATFORM_PASSWORD, chosen)
+        return chosen
 
     def _read_banner(self, timeout: float) -> dict[str, str]:
         """The banner lines, read by a drain thread that keeps reading (so the child never blocks on a full pipe)."""

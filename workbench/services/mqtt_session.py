@@ -23,7 +23,21 @@ from workbench.errors import MqttConnectError, WorkbenchError
 
 log = logging.getLogger("workbench.mqtt")
 
+
+class _LibraryDiagnostics(logging.Filter):
+    """paho's own log lines are diagnostics for `--debug`: what went wrong reaches the user as a SessionState with
+    its explanation, so a paho "error" (e.g. its loop finding the socket closed by the server) is kept at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_PAHO_LOG = logging.getLogger("workbench.mqtt.paho")
+_PAHO_LOG.addFilter(_LibraryDiagnostics())
+
 _PAHO_PROTOCOL = {3: paho.MQTTv31, 4: paho.MQTTv311, 5: paho.MQTTv5}
+_SENT_KEPT = 1000  # recent PUBLISHes whose completion a caller may still wait for
 _V5_PROPERTY_NAMES = {
     "session_expiry_interval": "SessionExpiryInterval", "receive_maximum": "ReceiveMaximum",
     "maximum_packet_size": "MaximumPacketSize", "topic_alias_maximum": "TopicAliasMaximum",
@@ -73,10 +87,14 @@ class SessionSettings:
     identity: Any = None  # the ClientIdentity inside `tls`, kept for the TLS handshake inspector
     trust: tuple[Any, ...] = ()  # the certificates `tls` trusts (empty: the system's), for the inspector
     proxy: dict[str, Any] | None = None  # paho proxy_set() arguments (needs PySocks)
+    transport: str = "tcp"  # or "websockets": MQTT inside WebSocket frames (ws://, or wss:// with `tls`)
+    websocket_path: str = "/mqtt"
 
     @property
     def broker(self) -> str:
-        """host:port for messages."""
+        """host:port for messages (the ws:// or wss:// URL over WebSocket)."""
+        if self.transport == "websockets":
+            return f"{'wss' if self.tls is not None else 'ws'}://{self.host}:{self.port}{self.websocket_path}"
         return f"{self.host}:{self.port}"
 
 
@@ -134,10 +152,17 @@ class MqttSession:
         self.state = SessionState.DISCONNECTED
         self._connack_seen = False
         self._closing = False
+        self._sent: dict[int, paho.MQTTMessageInfo] = {}  # recent PUBLISHes, for wait_published
+        self._ws_socket: Any = None
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                              protocol=_PAHO_PROTOCOL[settings.protocol],
-                             clean_session=settings.clean_start if settings.protocol != 5 else None)
+                             clean_session=settings.clean_start if settings.protocol != 5 else None,
+                             transport="websockets" if settings.transport == "websockets" else "tcp")
+        if settings.transport == "websockets":
+            client.ws_set_options(path=settings.websocket_path)
+            self._track_websocket_socket(client)
         client.max_inflight_messages_set(settings.max_inflight)
+        client.enable_logger(_PAHO_LOG)  # packets for `--debug` (never payloads)
         if settings.username is not None:
             client.username_pw_set(settings.username, settings.password)
         if settings.will is not None:
@@ -146,6 +171,8 @@ class MqttSession:
         self._tls = _TrackingContext(settings.tls) if settings.tls is not None else None
         if self._tls is not None:
             client.tls_set_context(self._tls)  # type: ignore[arg-type]
+            if not self._tls._inner.check_hostname:  # else paho checks the name again itself, with ssl.match_hostname
+                client.tls_insecure_set(True)
         if settings.proxy is not None:
             client.proxy_set(**settings.proxy)
         client.on_connect = self._on_connect
@@ -174,11 +201,42 @@ class MqttSession:
         except Exception as exc:  # every connect failure is reported in words, never raised into paho's thread
             if self._tls is not None and self._tls.last_socket is not None:
                 self._tls.last_socket.close()
-            error = explain_failure(exc, host=s.host, port=s.port, timeout=s.connect_timeout, kind=MqttConnectError,
-                                    **version_range(s.tls))
+            if self._ws_socket is not None:  # paho leaves it open when the WebSocket upgrade fails
+                self._ws_socket.close()
+            self.release()
+            if isinstance(exc, paho.WebsocketConnectionError):
+                error = MqttConnectError(f"{s.broker} did not accept the WebSocket upgrade ({exc})",
+                                         (f"Check the path: is '{s.websocket_path}' the broker's MQTT WebSocket "
+                                          "path? Most brokers use /mqtt.",
+                                          "Check the port: it must be the broker's WebSocket listener, not its "
+                                          "plain MQTT port."))
+            else:
+                error = explain_failure(exc, host=s.host, port=s.port, timeout=s.connect_timeout,
+                                        kind=MqttConnectError, **version_range(s.tls))
             self._set_state(SessionState.FAILED, error)
             return
         self._client.loop_start()
+
+    def release(self) -> None:
+        """Close paho's sockets (its wake-up pair too) of a session that is over: now, not whenever the garbage
+        collector gets to them (uses paho's private `_reset_sockets`; without it nothing worse than a warning)."""
+        reset = getattr(self._client, "_reset_sockets", None)
+        if reset is not None and self.state is not SessionState.CONNECTED:
+            self._client.loop_stop()
+            reset()
+
+    def _track_websocket_socket(self, client: paho.Client) -> None:
+        """Remember the TCP socket paho opens under the WebSocket, to close it when the upgrade is refused (paho's
+        `_create_socket_connection` is private; without it only a ResourceWarning is lost, so absence is fine)."""
+        create = getattr(client, "_create_socket_connection", None)
+        if create is None:
+            return
+
+        def tracked() -> Any:
+            self._ws_socket = create()
+            return self._ws_socket
+
+        client._create_socket_connection = tracked  # type: ignore[method-assign]
 
     def disconnect(self) -> None:
         """Close cleanly (DISCONNECT, so the broker drops the will)."""
@@ -186,6 +244,7 @@ class MqttSession:
         self._client.disconnect()
         self._client.loop_stop()
         self._set_state(SessionState.DISCONNECTED, None)
+        self.release()
 
     def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
                 properties: dict[str, Any] | None = None,
@@ -203,7 +262,21 @@ class MqttSession:
         except ValueError as exc:
             raise MqttConnectError(f"Cannot publish to '{topic}'", (str(exc),
                                    "A topic name must not contain + or #.")) from exc
+        self._sent[info.mid] = info
+        while len(self._sent) > _SENT_KEPT:
+            self._sent.pop(next(iter(self._sent)))
         return info.mid
+
+    def wait_published(self, mid: int, timeout: float) -> bool:
+        """Wait until the message `mid` left (QoS 0) or was acknowledged (QoS 1, 2); False when time ran out."""
+        info = self._sent.get(mid)
+        if info is None:
+            return True  # older than the last _SENT_KEPT messages: long done
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError):  # the connection dropped, or paho's queue refused the message
+            return False
+        return info.is_published()
 
     def subscribe(self, topic_filter: str, qos: int = 0, *, no_local: bool = False,
                   retain_as_published: bool = False, retain_handling: int = 0) -> int:

@@ -1,5 +1,9 @@
 """The guide's whole onboarding as named steps, against the local platform or a real tenant with the same code.
 
+Three paths (`PATHS`): the guide's customer-managed CA (CA, upload, proof of possession, device certificate), the
+platform CA (the tenant CA issues over EST; `onboarding_est.py`) and the password device with bootstrap registration
+(`onboarding_bootstrap.py`). They share the report, the timings and the last steps (MQTT, token, measurement).
+
 Each step reports one result (what happened, how long it took); the first failure stops the run, and the
 report lists what exists by then (CA in the store, uploaded certificate, device files), so nothing is a mystery.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,15 +26,28 @@ from workbench.core.pki.fleet import KeystoreOptions
 from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.profiles import device_profile, root_ca_profile
 from workbench.core.platform_client import requests as api
+from workbench.core.platform_client.device_requests import ReceivedCredentials
 from workbench.core.platform_client.tokens import DeviceToken
 from workbench.core.tls import ClientIdentity, client_context
-from workbench.errors import PlatformRequestError, WorkbenchError
+from workbench.errors import InvalidInputError, PlatformRequestError, WorkbenchError
 from workbench.services import certificates, pop
 from workbench.services.ca_passwords import CAPasswords
 from workbench.services.device_bundle import ONBOARDING, BundleSpec, bundle_files, write_files
+from workbench.services.onboarding_bootstrap import BootstrapSteps
+from workbench.services.onboarding_est import EstSteps
 from workbench.services.onboarding_fleet import FleetSteps, hhmm
 from workbench.services.platform_http import PlatformHttp
 from workbench.services.token_flow import DeviceConnection
+
+log = logging.getLogger("workbench.onboarding")
+
+CUSTOMER_CA = "customer-ca"
+PLATFORM_CA = "platform-ca"
+BOOTSTRAP = "bootstrap"
+#: The onboarding paths and what each is in words (the CLI's --path and the page's choice).
+PATHS = {CUSTOMER_CA: "customer-managed CA: your CA, upload, proof of possession, device certificate",
+         PLATFORM_CA: "platform CA: the tenant CA issues over EST with a one-time password",
+         BOOTSTRAP: "password device: bootstrap registration (request, acceptance, s/ucr credentials)"}
 
 
 @dataclass
@@ -53,6 +71,11 @@ class OnboardingOptions:
     keep_connection: bool = False  # True: the device stays connected after the run (the GUI's demo uses it)
     new_ca_name: str = ""  # the CN of a new CA ("": "Onboarding Rehearsal CA <time>")
     organization: str = "Device Onboarding Workbench"  # the O of a new CA
+    path: str = CUSTOMER_CA  # one of PATHS
+    otp: bytes = field(default=b"", repr=False)  # platform CA: the device's OTP when the admin registered it already
+    certificate_validity: int = 0  # platform CA, local platform only: device certificates valid this many seconds
+    bootstrap_user: str = ""  # bootstrap path: the bootstrap login ("": the local platform's, read over REST)
+    bootstrap_password: bytes = field(default=b"", repr=False)
 
 
 @dataclass
@@ -84,7 +107,7 @@ class OnboardingReport:
                 "created": self.created}
 
 
-class Onboarding(FleetSteps):
+class Onboarding(FleetSteps, EstSteps, BootstrapSteps):
     """Runs the steps in order; `on_step` sees each result as soon as it is known."""
 
     def __init__(self, options: OnboardingOptions, on_step: Callable[[StepResult], None] = lambda r: None) -> None:
@@ -101,6 +124,12 @@ class Onboarding(FleetSteps):
         self.identities: dict[str, ClientIdentity] = {}
         self.fleet_rows: list[str] = []
         self.jwks: dict[str, Any] | None = None
+        self._otp = ""
+        self._device_key = None
+        self._csr = None
+        self._enrolled = ()
+        self.received: ReceivedCredentials | None = None
+        self._bootstrap_connection: DeviceConnection | None = None
 
     async def run(self, only: tuple[str, ...] = ()) -> OnboardingReport:
         """All steps (or `only` these); stops at the first failure (the report says where and what exists)."""
@@ -115,12 +144,28 @@ class Onboarding(FleetSteps):
                     break
                 self._record(StepResult(name, True, message, time.monotonic() - started))
         finally:
+            if self._bootstrap_connection is not None:
+                await asyncio.to_thread(self._bootstrap_connection.close)
+                self._bootstrap_connection = None
             if self.connection is not None and not (self.o.keep_connection and self.report.ok):
                 await asyncio.to_thread(self.connection.close)
         return self.report
 
     def steps(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
-        """The step list: one auto-registered device, or the fleet variant with bulk registration."""
+        """The step list of the chosen path: one auto-registered device, the fleet variant with bulk registration,
+        the platform CA (EST) or the password device with bootstrap registration."""
+        if self.o.path not in PATHS:
+            raise InvalidInputError(f"'{self.o.path}' is not an onboarding path",
+                                    (f"Choose one of {', '.join(PATHS)}.",))
+        if self.o.path == PLATFORM_CA:
+            return [("tenant_ca", self.enable_ca), ("otp", self.register_otp), ("csr", self.make_csr),
+                    ("enroll", self.enroll), ("keystores", self.write_keystores), ("mqtt", self.connect),
+                    ("token", self.get_token), ("measurement", self.measurement)]
+        if self.o.path == BOOTSTRAP:
+            return [("request", self.new_request), ("bootstrap", self.bootstrap_login),
+                    ("accept", self.accept_request), ("credentials", self.receive_credentials),
+                    ("mqtt", self.connect_password), ("rest", self.current_user_basic),
+                    ("measurement", self.measurement_basic)]
         if self.o.devices > 0:
             return [("ca", self.create_ca), ("upload", self.upload), ("pop", self.prove),
                     ("devices", self.issue_fleet), ("register", self.register_fleet), ("fleet", self.connect_fleet),
@@ -132,6 +177,7 @@ class Onboarding(FleetSteps):
 
     def _record(self, result: StepResult) -> None:
         self.report.steps.append(result)
+        log.info("onboarding step %s %s: %s", result.step, "done" if result.ok else "failed", result.message)
         self.on_step(result)
 
     # --- 1. CA ---------------------------------------------------------------------------------------------

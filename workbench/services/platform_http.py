@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import ssl
 from dataclasses import dataclass
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.responses import (
@@ -18,6 +17,11 @@ from workbench.core.platform_client.responses import (
     platform_error,
 )
 from workbench.errors import PlatformRequestError, TlsError, WorkbenchError
+
+log = logging.getLogger("workbench.platform_http")
+
+if TYPE_CHECKING:  # aiohttp is imported when a session opens: at import it costs the GUI's cold start ~0.3 s
+    import aiohttp
 
 
 def tenant_secret_id(url: str, user: str) -> str:
@@ -47,11 +51,13 @@ class PlatformHttp:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self._trust = trust
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> PlatformHttp:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
+        import aiohttp
+
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -68,6 +74,8 @@ class PlatformHttp:
             TlsError: the TLS connection failed (with what the server presented when known).
         """
         assert self._session is not None, "use 'async with PlatformHttp(...)'"
+        import aiohttp  # loaded by __aenter__ already
+
         headers = dict(request.headers)
         credential = ""
         if request.auth == "basic" and self.credentials is not None:
@@ -107,6 +115,8 @@ class PlatformHttp:
             raise PlatformRequestError(f"Cannot reach {self.base_url}",
                                 (str(exc) or type(exc).__name__, "Check the URL and that the platform is running.")
                                 ) from exc
+        log.debug("%s %s: %d, %d bytes, as %s", request.method, request.path.split("?", 1)[0], status, len(body),
+                  credential or "nobody")  # never headers or bodies: they carry passwords and tokens
         if status >= 400:
             raise platform_error(request, status, body, credential)
         return status, body

@@ -13,7 +13,7 @@ from cryptography import x509
 from workbench.core.keystore.model import PrivateKeyEntry, TrustedCertEntry
 from workbench.core.keystore.operations import read_store
 from workbench.core.profiles.model import ConnectionProfile, ProfileSecrets
-from workbench.core.profiles.parts import PROXY_SUPPORT_NOTE, ProxyKind, TlsMode
+from workbench.core.profiles.parts import PROXY_SUPPORT_NOTE, ProxyKind, TlsMode, Transport
 from workbench.core.tls import ClientIdentity, SniContext, client_context, identity_from_pem
 from workbench.errors import InvalidInputError, KeystoreError, ProfileError
 from workbench.services.mqtt_session import SessionSettings, Will
@@ -55,7 +55,8 @@ def tls_parts(profile: ConnectionProfile, secrets: ProfileSecrets
         raise ProfileError(f"Profile '{profile.name}' is missing TLS settings", tuple(missing))
     trust = None
     identity: ClientIdentity | None = None
-    if tls.mode in (TlsMode.CA_FILE, TlsMode.SELF_SIGNED):
+    verify = not tls.skip_server_verification  # the editor and the console warn while it is on
+    if verify and tls.mode in (TlsMode.CA_FILE, TlsMode.SELF_SIGNED) and tls.ca_file:
         from workbench.core.pki.certio import load_certificates
 
         trust = load_certificates(_read(tls.ca_file, "CA file"), "CA file")
@@ -64,12 +65,14 @@ def tls_parts(profile: ConnectionProfile, secrets: ProfileSecrets
         key = _read(tls.client_key_file, "client key file") if tls.client_key_file else chain
         identity = identity_from_pem(key, chain, _password(secrets.key_password))
     if tls.mode is TlsMode.KEYSTORES:
-        trust = _trusted(profile, secrets)
+        trust = _trusted(profile, secrets) if verify and tls.keystore_file else None
         identity = _key_pair(profile, secrets)
     context = client_context(trust=trust, identity=identity, server_name=tls.sni_override or None,
-                             min_version=tls.min_version.value, max_version=tls.max_version.value)
+                             min_version=tls.min_version.value, max_version=tls.max_version.value, verify=verify)
     if not tls.verify_hostname:
         context.check_hostname = False  # the editor warns when this is chosen; the chain is still verified
+    if tls.alpn_protocols:  # e.g. x-amzn-mqtt-ca: AWS IoT takes MQTT with a client certificate on port 443
+        context.set_alpn_protocols(list(tls.alpn_protocols))
     return context, trust, identity
 
 
@@ -117,7 +120,9 @@ def session_settings(profile: ConnectionProfile, secrets: ProfileSecrets) -> Ses
         tls=context, connect_timeout=float(profile.connect_timeout_s),
         max_inflight=profile.max_inflight, auto_reconnect=profile.auto_reconnect,
         connect_properties=properties, user_properties=profile.mqtt5.user_properties, identity=identity,
-        trust=tuple(trust or ()), proxy=proxy)
+        trust=tuple(trust or ()), proxy=proxy,
+        transport="websockets" if profile.transport is Transport.WEBSOCKETS else "tcp",
+        websocket_path=profile.websocket_path)
 
 
 def _proxy(profile: ConnectionProfile, secrets: ProfileSecrets) -> dict[str, object] | None:

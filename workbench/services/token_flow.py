@@ -50,11 +50,14 @@ class DeviceConnection:
     """A device's MQTT connection for scripted steps (CLI onboarding, tests): connect, send, wait for lines."""
 
     def __init__(self, host: str, port: int, client_id: str, tls: ssl.SSLContext | None, *,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, username: str | None = None,
+                 password: str | None = None) -> None:
         self.timeout = timeout
         self._inbox = _Inbox()
+        # username/password: a password device (bootstrap registration) instead of a client certificate
         self.session = MqttSession(SessionSettings(host, port, client_id, protocol=4, tls=tls,
-                                                   connect_timeout=timeout), self._inbox)
+                                                   connect_timeout=timeout, username=username, password=password),
+                                   self._inbox)
         self.errors: list[ErrorLine] = []
 
     def connect(self) -> None:
@@ -127,6 +130,9 @@ class DeviceConnection:
         return TokenFlowResult(token, list(self.errors), verified, time.monotonic() - started)
 
     def close(self) -> None:
-        """DISCONNECT and stop paho's thread."""
+        """DISCONNECT and stop paho's thread; its sockets close now even when the server closed the connection first
+        (a bootstrap login after its credentials), instead of paho reconnecting in the background."""
         if self.session.state is SessionState.CONNECTED:
             self.session.disconnect()
+        else:
+            self.session.release()

@@ -13,6 +13,7 @@ from workbench.core.profiles import (
     ProfileStore,
     TlsMode,
     TlsVersion,
+    Transport,
     import_mqttfx,
     import_mqttx,
 )
@@ -49,12 +50,16 @@ def test_mqttfx_report_lists_unmapped_fields_with_values_instead_of_guessing() -
     unmapped = dict(report.unmapped_fields)
     assert unmapped["profileType"] == "MQTT_BROKER"
     assert unmapped["connectionOptions/payloadDecoder"] == "Plain Text Decoder"
-    assert unmapped["preDefinedMessages"] == "1 entry"
+    assert "preDefinedMessages" not in unmapped and unmapped["recentPublishTopics"] == "1 entry"
     assert "brokerAddress" in report.imported_fields
     assert "connectionOptions/clientId" in report.imported_fields
     warnings = "\n".join(report.warnings)
     assert "not confirmed against a real MQTT.fx file" in warnings and "connectionOptions/keystoreFile" in warnings
-    assert "saved publish messages were not imported" in warnings
+    assert "1 saved message(s) went to the publish editor's saved messages" in warnings
+    assert [s.topic_filter for s in result.items[0].profile.subscriptions] == ["s/ds"]
+    (saved,) = result.items[0].saved_messages
+    assert (saved.name, saved.topic, saved.payload, saved.qos, saved.retain) == (
+        "create device", "s/us", "100,Device 0001,c8y_MQTTDevice", 0, False)
     assert "3 password(s)" in warnings
     assert "unmapped" not in report.summary() and "not mapped" in report.summary()
 
@@ -114,7 +119,7 @@ def test_other_xml_is_refused(raw: bytes, words: str) -> None:
 
 def test_mqttx_self_signed_connection() -> None:
     result = import_mqttx(sample("mqttx-export.json").read_bytes(), "mqttx-export.json")
-    assert [i.profile.name for i in result.items] == ["Self-signed device", "Plain local"]
+    assert [i.profile.name for i in result.items] == ["Self-signed device", "Websocket test", "Plain local"]
     item = result.items[0]
     profile, tls = item.profile, item.profile.tls
     assert tls.mode is TlsMode.SELF_SIGNED
@@ -131,17 +136,36 @@ def test_mqttx_self_signed_connection() -> None:
     assert unmapped["properties.requestResponseInformation"] == "True"
     assert unmapped["will.properties"] == "{'willDelayInterval': 5}"
     assert "properties" not in unmapped
-    assert "subscriptions were not imported" in "\n".join(item.report.warnings)
-    ((name, why),) = result.skipped
-    assert name == "Websocket test" and "WebSocket" in why
+    assert [(s.topic_filter, s.qos) for s in profile.subscriptions] == [("s/ds", 1)]
+    assert result.skipped == ()
+    websocket = result.items[1].profile
+    assert websocket.transport is Transport.WEBSOCKETS and websocket.url == "ws://broker.example.com:8083/mqtt"
 
 
-def test_mqttx_reject_unauthorized_false_is_reported_not_obeyed() -> None:
+def test_mqttx_reject_unauthorized_false_is_carried_over_with_a_warning() -> None:
     result = import_mqttx(sample("mqttx-export.json").read_bytes())
-    plain = result.items[1]
-    assert plain.profile.tls.verify_hostname
-    assert dict(plain.report.unmapped_fields)["rejectUnauthorized"] == "False"
-    assert any("always verifies the server" in w for w in plain.report.warnings)
+    plain = result.items[2]
+    assert plain.profile.tls.skip_server_verification
+    assert "rejectUnauthorized" in plain.report.imported_fields
+    assert any("once TLS is on" in w for w in plain.report.warnings)
+    assert not result.items[0].profile.tls.skip_server_verification  # rejectUnauthorized: true
+
+
+def test_mqttx_wss_alpn_and_sent_messages() -> None:
+    entry = {"name": "aws", "host": "wss://iot.example.com", "port": 443, "path": "mqtt", "certType": "self",
+             "ca": "/c/ca.pem", "cert": "/c/d.pem", "key": "/c/d.key", "ALPNProtocols": "x-amzn-mqtt-ca, mqtt",
+             "messages": [{"topic": "a", "payload": "1", "qos": 1, "retain": False, "out": True},
+                          {"topic": "a", "payload": "1", "qos": 1, "retain": False, "out": True},
+                          {"topic": "b", "payload": "2", "out": False}]}
+    (item,) = import_mqttx(json.dumps(entry).encode()).items
+    assert item.profile.url == "wss://iot.example.com:443/mqtt"
+    assert item.profile.tls.alpn_protocols == ("x-amzn-mqtt-ca", "mqtt")
+    assert [(m.topic, m.payload, m.qos) for m in item.saved_messages] == [("a", "1", 1)]
+    assert any("1 received message(s) are history" in w for w in item.report.warnings)
+    entry["ALPNProtocols"] = "bad one"
+    (item,) = import_mqttx(json.dumps({**entry, "ALPNProtocols": ["has space"]}).encode()).items
+    assert item.profile.tls.alpn_protocols == () and any("ALPNProtocols not imported" in w
+                                                         for w in item.report.warnings)
 
 
 def test_mqttx_inline_pem_and_single_object() -> None:

@@ -6,6 +6,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from workbench.errors import InvalidInputError
@@ -115,6 +116,37 @@ class MessageRing:
         if subscription:
             self.per_subscription[subscription] = self.per_subscription.get(subscription, 0) + 1
         return message
+
+    def extend(self, items: list[tuple[Any, ...]]) -> list[ConsoleMessage]:
+        """Add a batch of ``append`` argument tuples at once (the console's per-tick delivery); returns the messages.
+
+        A batch longer than the capacity keeps only its newest ``capacity`` messages: the caller counts the rest.
+        """
+        capacity = self.capacity
+        if len(items) > capacity:
+            items = items[-capacity:]
+        seq = self._next_seq
+        added = [ConsoleMessage(seq + i, *item) for i, item in enumerate(items)]
+        self._next_seq = seq + len(added)
+        self.evicted += max(0, len(self._items) + len(added) - capacity)
+        self._items.extend(added)
+        counts = self.per_subscription
+        for message in added:
+            if message.subscription:
+                counts[message.subscription] = counts.get(message.subscription, 0) + 1
+        return added
+
+    def newest(self, count: int) -> list[ConsoleMessage]:
+        """The newest ``count`` messages kept, oldest first."""
+        count = min(count, len(self._items))
+        if count <= 0:
+            return []
+        return list(islice(self._items, len(self._items) - count, None))
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next message gets (everything below it has arrived)."""
+        return self._next_seq
 
     def clear(self) -> None:
         """Forget every message (counts per subscription too)."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 import struct
 from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import jks
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyasn1.error import PyAsn1Error
@@ -20,9 +21,25 @@ from workbench.errors import KeystoreError, KeystoreOpenError, KeystorePasswordE
 
 from .model import Entry, Keystore, PrivateKeyEntry, StoreKind, TrustedCertEntry
 
+if TYPE_CHECKING:
+    import jks
+
 KeyPasswords = Mapping[str, bytes] | Callable[[str], bytes | None] | bytes | None
-_READ_ERRORS = (jks.util.KeystoreException, ValueError, struct.error, IndexError, EOFError, PyAsn1Error,
-                UnicodeError, TypeError, AttributeError)
+
+
+def _pyjks() -> ModuleType:
+    """pyjks, imported when a JKS store is first read or written: it pulls in pycryptodome (and cffi's C parser),
+    a fifth of the GUI's cold start when imported with this module (bench/cold_start.py)."""
+    import jks
+
+    module: ModuleType = jks  # pyjks has no type information
+    return module
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What pyjks raises for a damaged file or a wrong password (besides its own exceptions)."""
+    return (_pyjks().util.KeystoreException, ValueError, struct.error, IndexError, EOFError, PyAsn1Error,
+            UnicodeError, TypeError, AttributeError)
 
 
 def key_password_for(key_passwords: KeyPasswords, alias: str) -> bytes | None:
@@ -65,6 +82,7 @@ def load_jks_store(data: bytes, password: bytes | None, key_passwords: KeyPasswo
         KeystoreOpenError: the file is damaged or truncated.
         PasswordError: a key password was given for an entry and is wrong.
     """
+    jks = _pyjks()
     kind_name = "JCEKS" if data[:4] == jks.MAGIC_NUMBER_JCEKS else "JKS"
     try:
         raw = jks.KeyStore.loads(data, _text(password) if password is not None else None)
@@ -73,7 +91,7 @@ def load_jks_store(data: bytes, password: bytes | None, key_passwords: KeyPasswo
             f"Could not open the {kind_name} keystore: the password does not match",
             ("The store password is wrong.", "The file was altered or damaged after it was written."),
         ) from exc
-    except _READ_ERRORS as exc:
+    except _read_errors() as exc:
         raise KeystoreOpenError(
             f"Could not read the {kind_name} keystore",
             ("The file is damaged or truncated.", "The store password may be wrong.", f"Details: {exc}"),
@@ -100,7 +118,7 @@ def _key_entry(alias: str, item: jks.PrivateKeyEntry, key_passwords: KeyPassword
                                    sealed=item._encrypted)
         try:
             item.decrypt(_text(own_password))
-        except _READ_ERRORS as exc:
+        except _read_errors() as exc:
             raise PasswordError(f"The key password for '{alias}' is wrong",
                                 ("Give the password set with keytool -keypass for this entry.",)) from exc
     try:
@@ -134,13 +152,14 @@ def dump_jks_store(store: Keystore, password: bytes) -> bytes:
         seen[alias] = entry.alias
         items.append(_jks_item(alias, entry, password))
     try:
-        saved: bytes = jks.KeyStore.new("jks", items).saves(_text(password))
+        saved: bytes = _pyjks().KeyStore.new("jks", items).saves(_text(password))
         return saved
-    except _READ_ERRORS as exc:
+    except _read_errors() as exc:
         raise KeystoreError("Could not write the JKS keystore", (str(exc),)) from exc
 
 
 def _jks_item(alias: str, entry: Entry, password: bytes) -> jks.AbstractKeystoreEntry:
+    jks = _pyjks()
     stamp = _millis(entry.created)
     if isinstance(entry, TrustedCertEntry):
         item = jks.TrustedCertEntry.new(alias, entry.cert.public_bytes(serialization.Encoding.DER))

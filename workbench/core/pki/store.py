@@ -407,6 +407,13 @@ class CAStore:
                                 "WHERE j.state IN (?, ?) ORDER BY j.created", OPEN_JOB_STATES)
         return [self._job(r) for r in rows]
 
+    def published_targets(self) -> list[Path]:
+        """Where finished output jobs put their files (issued device folders, fleet folders), newest first: the
+        certificate lifecycle view looks there for the devices' keys and keystores."""
+        rows = self._db.execute("SELECT target, MAX(created) AS last FROM output_jobs WHERE state = ? "
+                                "GROUP BY target ORDER BY last DESC", (JOB_PUBLISHED,))
+        return [Path(r["target"]) for r in rows]
+
     def job_certificates(self, job_id: str) -> list[IssuedRecord]:
         """The certificates a job recorded."""
         rows = self._db.execute("SELECT * FROM certificates WHERE job_id = ? ORDER BY id", (job_id,))

@@ -7,8 +7,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from workbench.errors import PlatformRequestError
 
 
@@ -70,6 +68,8 @@ def decode_token(raw: str) -> DeviceToken:
     Raises:
         PlatformRequestError: the text is not a JWT.
     """
+    import jwt  # here, not at import: PyJWT is not needed to draw the first window (bench/cold_start.py)
+
     token = raw.strip()
     try:
         header = jwt.get_unverified_header(token)
@@ -86,6 +86,8 @@ def verify_with_jwks(token: DeviceToken, jwks: dict[str, Any] | str) -> DeviceTo
     Raises:
         PlatformRequestError: no key matches, or the signature or the time claims are invalid.
     """
+    import jwt
+
     keys = json.loads(jwks) if isinstance(jwks, str) else jwks
     try:
         key_set = jwt.PyJWKSet.from_dict(keys)

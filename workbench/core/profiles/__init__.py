@@ -35,9 +35,11 @@ from .parts import (
     ProfileKind,
     ProxyKind,
     ProxySettings,
+    Subscription,
     TlsMode,
     TlsSettings,
     TlsVersion,
+    Transport,
 )
 from .report import ImportedProfile, ImportResult, ProfileImportReport
 from .secrets import NO_KEYRING_MESSAGE, SERVICE_NAME, SecretStore
@@ -71,9 +73,11 @@ __all__ = [
     "ProxySettings",
     "SecretName",
     "SecretStore",
+    "Subscription",
     "TlsMode",
     "TlsSettings",
     "TlsVersion",
+    "Transport",
     "builtin_profiles",
     "client_id_from_certificate",
     "client_id_from_common_name",

@@ -82,3 +82,22 @@ def ensure_builtin_profiles(store: ProfileStore, endpoints: LocalPlatformEndpoin
         store.save(profile, secrets)
         created.append(profile)
     return created
+
+
+def point_builtin_at_demo(store: ProfileStore, endpoints: LocalPlatformEndpoints, keystore_password: str) -> bool:
+    """Point the built-in certificate-device profile at the demo device and the platform's current port; a profile
+    the user aimed at another keystore is kept as it is. True when the profile was (re)written."""
+    (platform, *_rest) = builtin_profiles(endpoints)
+    current = store.load(platform.id) if store.exists(platform.id) else None
+    untouched = current is None or bool(current.missing()) or current.tls.client_keystore_file in (
+        "", endpoints.keystore_file)
+    if not untouched:
+        return False
+    if current is not None:  # keep what the user set beyond the demo's files and the platform's address
+        platform = current.with_changes(broker_host=platform.broker_host, broker_port=platform.broker_port,
+                                        client_id=platform.client_id, tls=platform.tls,
+                                        rest_base_url=platform.rest_base_url)
+    store.save(platform, ProfileSecrets(trusted_keystore_password=keystore_password,
+                                        client_keystore_password=keystore_password,
+                                        client_key_pair_password=keystore_password))
+    return True

@@ -19,15 +19,19 @@ from .parts import (
     MqttVersion,
     ProfileKind,
     ProxySettings,
+    Subscription,
     TlsMode,
     TlsSettings,
+    Transport,
     check_port,
     check_range,
+    check_topic_filter,
 )
 
 SCHEMA_VERSION = 2
 DEFAULT_MQTT_PORT = 1883
 DEFAULT_MQTTS_PORT = 8883
+DEFAULT_WEBSOCKET_PATH = "/mqtt"  # mosquitto's docs, MQTTX, EMQX, HiveMQ and AWS IoT all use /mqtt
 PROXY_NOTE_SHORT = "it needs the PySocks package; the connection will say if it is unsupported"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -114,6 +118,12 @@ class ConnectionProfile:
     tls: TlsSettings = field(default_factory=TlsSettings)
     mqtt5: Mqtt5ConnectProperties = field(default_factory=Mqtt5ConnectProperties)
     rest_base_url: str = ""
+    transport: Transport = Transport.TCP
+    websocket_path: str = DEFAULT_WEBSOCKET_PATH
+    subscriptions: tuple[Subscription, ...] = ()
+    # (subscription filter, payload decoder) pairs the console and `workbench mqtt sub` decode with, e.g.
+    # ('spBv1.0/#', 'sparkplug') or ('plant/#', 'protobuf:/path/plant.proto:plant.Reading')
+    payload_decoders: tuple[tuple[str, str], ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -135,6 +145,14 @@ class ConnectionProfile:
         if self.rest_base_url and not re.match(r"^https?://[^\s/]+", self.rest_base_url):
             raise ProfileError(f"REST base URL {self.rest_base_url!r} is not an http(s) URL",
                                ("Use a URL such as 'https://tenant.example.com' or 'http://127.0.0.1:8111'.",))
+        for topic_filter, decoder in self.payload_decoders:
+            check_topic_filter(topic_filter, "The filter of a payload decoder")
+            if not decoder.strip():
+                raise ProfileError(f"The payload decoder for '{topic_filter}' is empty",
+                                   ("Choose a decoder such as 'cbor', 'sparkplug' or 'protobuf:<file>:<Type>'.",))
+        if not self.websocket_path.startswith("/") or any(ch.isspace() for ch in self.websocket_path):
+            raise ProfileError(f"WebSocket path {self.websocket_path!r} is not a URL path",
+                               ("Start it with '/' and leave out spaces, e.g. '/mqtt'.",))
         if self.schema_version != SCHEMA_VERSION:
             raise ProfileError(f"Profile schema version {self.schema_version} is not {SCHEMA_VERSION}",
                                ("Load older profiles through the store, which migrates them.",))
@@ -148,9 +166,19 @@ class ConnectionProfile:
         """True when the connection is encrypted."""
         return self.tls.enabled
 
+    @property
+    def url(self) -> str:
+        """Where the profile connects, as one URL (mqtts://host:8883, wss://host:443/mqtt), for lists and logs."""
+        host = f"[{self.broker_host}]" if ":" in self.broker_host else self.broker_host
+        path = self.websocket_path if self.transport is Transport.WEBSOCKETS else ""
+        return f"{self.transport.scheme(self.uses_tls)}://{host}:{self.broker_port}{path}"
+
     def warnings(self) -> list[str]:
         """Human warnings about settings that work but are risky or ignored; the editor shows them."""
         out: list[str] = []
+        if self.uses_tls and self.tls.skip_server_verification:
+            out.append("server certificate verification is OFF: any server can pose as the broker and read "
+                       "everything, passwords included; use it only with a broken test broker")
         if self.uses_tls and not self.tls.verify_hostname:
             out.append("hostname verification is off: anyone can impersonate the broker")
         if not self.uses_tls and not _is_loopback(self.broker_host):

@@ -75,6 +75,19 @@ class ProxyKind(Enum):
     SOCKS5 = "socks5"
 
 
+class Transport(Enum):
+    """How MQTT travels: straight over TCP (mqtt/mqtts), or inside WebSocket frames (ws/wss) through HTTP proxies
+    and port 443; TLS applies to both the same way."""
+
+    TCP = "tcp"
+    WEBSOCKETS = "websockets"
+
+    def scheme(self, tls: bool) -> str:
+        """The URL scheme MQTTX and the brokers' docs use: mqtt, mqtts, ws or wss."""
+        return {(Transport.TCP, False): "mqtt", (Transport.TCP, True): "mqtts",
+                (Transport.WEBSOCKETS, False): "ws", (Transport.WEBSOCKETS, True): "wss"}[(self, tls)]
+
+
 class ProfileKind(Enum):
     """What a profile points at; decides the defaults the UI offers (token panel, REST URL)."""
 
@@ -106,6 +119,40 @@ def check_topic_name(topic: str, what: str) -> None:
         raise ProfileError(f"{what} '{topic}' contains a wildcard or NUL", ("Wildcards are for subscriptions only.",))
     if len(topic.encode("utf-8")) > 65535:
         raise ProfileError(f"{what} is longer than 65535 bytes", ("Shorten the topic.",))
+
+
+def check_topic_filter(topic_filter: str, what: str) -> None:
+    """A filter to subscribe to: not empty, no NUL, '#' only last and '+'/'#' only as whole levels (MQTT 4.7.1)."""
+    if not topic_filter:
+        raise ProfileError(f"{what} is empty", ("Enter a topic filter such as 's/ds' or 'sensors/#'.",))
+    if "\x00" in topic_filter or len(topic_filter.encode("utf-8")) > 65535:
+        raise ProfileError(f"{what} '{topic_filter}' contains NUL or is too long", ("Use a shorter filter.",))
+    levels = topic_filter.split("/")
+    for index, level in enumerate(levels):
+        if ("+" in level and level != "+") or ("#" in level and (level != "#" or index != len(levels) - 1)):
+            raise ProfileError(f"{what} '{topic_filter}' uses a wildcard inside a level",
+                               ("'+' must fill a whole level and '#' must be the whole last level, e.g. 'a/+/c/#'.",))
+
+
+def check_alpn_protocol(name: str) -> None:
+    """An ALPN protocol id (RFC 7301): 1 to 255 bytes; we also keep it printable so it can be typed and listed."""
+    if not name or len(name.encode("utf-8")) > 255 or not name.isprintable() or any(c in name for c in " ,"):
+        raise ProfileError(f"ALPN protocol {name!r} is not valid",
+                           ("Give protocol names such as 'x-amzn-mqtt-ca' or 'mqtt', one each, without spaces or "
+                            "commas (1 to 255 characters).",))
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A topic filter the profile subscribes to: carried over from MQTT.fx and MQTTX, used by `workbench mqtt sub`
+    when no topic is given."""
+
+    topic_filter: str
+    qos: int = 0
+
+    def __post_init__(self) -> None:
+        check_topic_filter(self.topic_filter, "Subscription filter")
+        check_range(self.qos, 0, 2, "Subscription QoS")
 
 
 @dataclass(frozen=True)
@@ -190,12 +237,16 @@ class TlsSettings:
     max_version: TlsVersion = TlsVersion.V13
     sni_override: str = ""
     verify_hostname: bool = True
+    alpn_protocols: tuple[str, ...] = ()
+    skip_server_verification: bool = False
 
     def __post_init__(self) -> None:
         if self.min_version == TlsVersion.V13 and self.max_version == TlsVersion.V12:
             raise ProfileError("TLS minimum version 1.3 is above the maximum 1.2", ("Set minimum ≤ maximum.",))
         if any(ch.isspace() for ch in self.sni_override):
             raise ProfileError(f"SNI server name '{self.sni_override}' contains spaces", ("Use a plain host name.",))
+        for name in self.alpn_protocols:
+            check_alpn_protocol(name)
 
     @property
     def enabled(self) -> bool:
@@ -204,6 +255,7 @@ class TlsSettings:
 
     def missing(self) -> list[str]:
         """What the chosen mode still needs before a connection can be tried, in the UI's words."""
+        trust_fields = {"ca_file", "keystore_file", "trusted_keystore_alias"}
         need: dict[TlsMode, list[tuple[str, str]]] = {
             TlsMode.CA_FILE: [("ca_file", "CA certificate file")],
             TlsMode.SELF_SIGNED: [
@@ -218,4 +270,6 @@ class TlsSettings:
                 ("client_key_pair_alias", "Client key-pair alias"),
             ],
         }
-        return [label for attr, label in need.get(self.mode, []) if not str(getattr(self, attr)).strip()]
+        wanted = [(attr, label) for attr, label in need.get(self.mode, [])
+                  if not (self.skip_server_verification and attr in trust_fields)]  # nothing to verify with
+        return [label for attr, label in wanted if not str(getattr(self, attr)).strip()]

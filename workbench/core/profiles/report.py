@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.core.console.saved_messages import SavedMessage
+
 from .model import ConnectionProfile, ProfileSecrets
 
 
@@ -33,6 +35,7 @@ class ImportedProfile:
     profile: ConnectionProfile
     secrets: ProfileSecrets
     report: ProfileImportReport
+    saved_messages: tuple[SavedMessage, ...] = ()  # the publish editor's saved messages (MQTT.fx, MQTTX)
 
 
 @dataclass(frozen=True)

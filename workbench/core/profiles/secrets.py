@@ -47,6 +47,8 @@ KEPT_PHRASE = {
     StoreKind.VAULT: "kept in the encrypted vault",
     StoreKind.SESSION: "kept for this session only",
 }
+# No keyring, a passphrase prompt installed, no secret needed yet: the vault question is still to come.
+UNDECIDED_PHRASE = "kept in the encrypted vault if you choose a passphrase when asked, else for this session only"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,16 @@ class VaultRequest:
 
 # Returns the passphrase, or None when the user declines (secrets are then kept for this session only).
 VaultPrompt = Callable[[VaultRequest], str | None]
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Say where secrets go without a keyring once per process, however many sessions and stores find it out."""
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 def vault_path() -> Path:
@@ -143,6 +155,16 @@ class SecretSession:
         return self._kind
 
     @property
+    def settled_kind(self) -> StoreKind | None:
+        """Where secrets go, without asking: None while the vault question waits for the first secret needed (no
+        usable keyring, a passphrase prompt installed, nothing decided yet), so texts and notices never ask."""
+        self._follow_backend()
+        if self._kind is None and self._prompt is not None and not self._declined \
+                and not _backend_is_usable(self._keyring()):
+            return None
+        return self.kind
+
+    @property
     def reason(self) -> str:
         """Why the keyring was given up (for logs and the details pane); empty when it is used."""
         return self._reason
@@ -156,24 +178,28 @@ class SecretSession:
 
     def take_notice(self) -> ProfileError | None:
         """The "session only" message, the first time it is asked for; None with a lasting store."""
-        if self.kind is not StoreKind.SESSION or self._notice_taken:
+        if self.settled_kind is not StoreKind.SESSION or self._notice_taken:
             return None
         self._notice_taken = True
         return ProfileError(NO_KEYRING_MESSAGE, NO_KEYRING_CAUSES)
 
     def _fall_back(self, reason: str) -> None:
-        if self._kind is not StoreKind.VAULT:
-            log.warning("keyring unavailable (%s)", reason)
+        was_vault = self._kind is StoreKind.VAULT
         self._reason = self._reason or reason
         self._kind = StoreKind.SESSION
         if self._declined:
+            if not was_vault:
+                _warn_once(f"no system keyring ({reason}); secrets are kept for this session only")
             return
         vault = self._open_vault()
         if vault is None:
-            log.warning("no secret vault (%s); secrets are kept for this session only",
-                        "declined" if self._prompt else "no passphrase prompt")
+            _warn_once(f"no system keyring ({reason}) and no secret vault "
+                       f"({'declined' if self._prompt else 'no passphrase prompt'}); "
+                       "secrets are kept for this session only")
             self._declined = self._prompt is not None
             return
+        if not was_vault:
+            _warn_once(f"no system keyring ({reason}); secrets are kept in the encrypted vault {self.vault_file}")
         self._vault, self._kind = vault, StoreKind.VAULT
         for key, value in self._memory.items():  # what was given before the switch is kept too
             vault.set(key, value)
@@ -289,8 +315,10 @@ class SecretStore:
 
     @property
     def kept(self) -> str:
-        """The true phrase for the texts: "kept in the system keyring", "... encrypted vault", "... session only"."""
-        return KEPT_PHRASE[self.kind]
+        """The true phrase for the texts: "kept in the system keyring", "... encrypted vault", "... session only"
+        (or both of the last two while the vault question has not been asked yet; reading it never asks)."""
+        kind = self.session.settled_kind
+        return UNDECIDED_PHRASE if kind is None else KEPT_PHRASE[kind]
 
     @property
     def degraded(self) -> bool:

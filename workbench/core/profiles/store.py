@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.core.console.saved_messages import SavedMessages
 from workbench.core.files import PRIVATE_MODE, write_atomic
 from workbench.errors import ProfileError, WorkbenchError
 from workbench.paths import config_dir
@@ -193,12 +194,21 @@ class ProfileStore:
         return ExportResult(written, len(profiles), include_secrets and count > 0, notice)
 
     def save_imported(self, result: ImportResult) -> list[ConnectionProfile]:
-        """Store what an importer produced; an id that already exists gets a fresh one (nothing is overwritten)."""
+        """Store what an importer produced; an id that already exists gets a fresh one (nothing is overwritten).
+        Saved messages go where the console's publish editor keeps them for the profile."""
         saved: list[ConnectionProfile] = []
         for item in result.items:
             profile = item.profile
             if self.exists(profile.id):
                 profile = profile.with_changes(id=new_profile_id())
             self.save(profile, item.secrets)
+            messages = SavedMessages(self.saved_messages_folder, profile.id)
+            for message in item.saved_messages:
+                messages.save(message)
             saved.append(profile)
         return saved
+
+    @property
+    def saved_messages_folder(self) -> Path:
+        """Beside the profiles folder: config_dir()/saved-messages, where the console keeps them per profile."""
+        return self._folder.parent / "saved-messages"

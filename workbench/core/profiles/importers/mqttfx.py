@@ -14,10 +14,20 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from workbench.core.console.saved_messages import SavedMessage
 from workbench.errors import ProfileError
 
 from ..model import ConnectionProfile, ProfileSecrets, SecretName, default_port
-from ..parts import LastWill, MqttVersion, ProxyKind, ProxySettings, TlsMode, TlsSettings, TlsVersion
+from ..parts import (
+    LastWill,
+    MqttVersion,
+    ProxyKind,
+    ProxySettings,
+    Subscription,
+    TlsMode,
+    TlsSettings,
+    TlsVersion,
+)
 from ..report import FieldRecorder, ImportedProfile, ImportResult
 from .common import keystore_type_for, tls_mode_from_files
 from .safe_xml import local_name, parse_xml
@@ -171,11 +181,11 @@ def _import_profile(element: ET.Element, label: str) -> ImportedProfile:
             kwargs[target] = value
     kwargs["last_will"] = _last_will(labelled, recorder)
     kwargs["proxy"] = _proxy(labelled, recorder)
+    saved = _predefined_messages(element, recorder)
+    kwargs["subscriptions"] = _recent_subscriptions(element, recorder)
     for key, (path, count) in leaves.list_sizes.items():
-        if count:
+        if count and key not in ("predefinedmessages", "recentsubscriptiontopics"):
             recorder.left(path, f"{count} entr{'y' if count == 1 else 'ies'}")
-            if key == "predefinedmessages":
-                recorder.warn("saved publish messages were not imported; copy them into the console by hand")
     leaves.report_unused()
     if labelled.used:
         recorder.warn("mapped by MQTT.fx's field label, not confirmed against a real MQTT.fx file; check: "
@@ -184,7 +194,70 @@ def _import_profile(element: ET.Element, label: str) -> ImportedProfile:
     if present:
         recorder.warn(f"{len(present)} password(s) from the file went to the secret store, not the profile")
     profile = ConnectionProfile(**kwargs)  # type: ignore[arg-type]
-    return ImportedProfile(profile, ProfileSecrets.from_mapping(secrets), recorder.report())
+    return ImportedProfile(profile, ProfileSecrets.from_mapping(secrets), recorder.report(), saved)
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in element if local_name(c.tag) == name), None)
+
+
+def _text_of(element: ET.Element | None, *path: str) -> str:
+    """The text at a path of child names (tolerant names), '' when absent; `topic` may be a leaf or hold <name>."""
+    for name in path:
+        if element is None:
+            return ""
+        element = _child(element, name)
+    if element is None:
+        return ""
+    if len(element):  # <topic><name>s/us</name></topic>
+        return _text_of(element, "name")
+    return (element.text or "").strip()
+
+
+def _qos(text: str) -> int:
+    return int(text) if text in ("0", "1", "2") else 0
+
+
+def _predefined_messages(element: ET.Element, recorder: FieldRecorder) -> tuple[SavedMessage, ...]:
+    """preDefinedMessages/message/{name, topic/name, qos, retained, payload} → the publish editor's saved messages."""
+    container = _child(element, "predefinedmessages")
+    if container is None:
+        return ()
+    saved: list[SavedMessage] = []
+    for index, message in enumerate(c for c in container if local_name(c.tag) == "message"):
+        topic = _text_of(message, "topic")
+        name = _text_of(message, "name") or f"message {index + 1}"
+        if not topic or any(ch in topic for ch in "+#"):
+            recorder.warn(f"saved message '{name}' has no usable topic and was not imported")
+            continue
+        retained = _text_of(message, "retained").lower() in ("true", "1", "yes")
+        payload = "" if (node := _child(message, "payload")) is None else (node.text or "")
+        saved = [m for m in saved if m.name != name] + [SavedMessage(name, topic, payload,
+                                                                     _qos(_text_of(message, "qos")), retained)]
+    if saved:
+        recorder.took("preDefinedMessages")
+        recorder.warn(f"{len(saved)} saved message(s) went to the publish editor's saved messages")
+    return tuple(saved)
+
+
+def _recent_subscriptions(element: ET.Element, recorder: FieldRecorder) -> tuple[Subscription, ...]:
+    """recentSubscriptionTopics/topic/{name, qos?} → the profile's subscriptions (colours are left behind)."""
+    container = _child(element, "recentsubscriptiontopics")
+    if container is None:
+        return ()
+    out: list[Subscription] = []
+    for topic in (c for c in container if local_name(c.tag) == "topic"):
+        name = _text_of(topic, "name") if len(topic) else (topic.text or "").strip()
+        try:
+            subscription = Subscription(name, _qos(_text_of(topic, "qos")))
+        except ProfileError as exc:
+            recorder.warn(f"subscription {name!r} not imported: {exc.summary}")
+            continue
+        if subscription not in out:
+            out.append(subscription)
+    if out:
+        recorder.took("recentSubscriptionTopics")
+    return tuple(out)
 
 
 def _mqtt_version(raw: str | None, recorder: FieldRecorder) -> MqttVersion:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from workbench.core.console.saved_messages import SavedMessage
 from workbench.errors import ProfileError
 
 from ..model import ConnectionProfile, ProfileSecrets, SecretName, default_port
-from ..parts import LastWill, Mqtt5ConnectProperties, MqttVersion, TlsMode, TlsSettings
+from ..parts import LastWill, Mqtt5ConnectProperties, MqttVersion, Subscription, TlsMode, TlsSettings, Transport
 from ..report import FieldRecorder, ImportedProfile, ImportResult
 
 MAX_JSON_BYTES = 50_000_000  # exports may carry message history
@@ -16,6 +17,7 @@ MAX_JSON_BYTES = 50_000_000  # exports may carry message history
 _SILENT = {"id", "createAt", "updateAt", "unreadMessageCount", "parentId", "isCollection", "orderId", "client",
            "isEdit", "children"}
 _VERSIONS = {"3.1": MqttVersion.V31, "3.1.1": MqttVersion.V311, "5.0": MqttVersion.V5, "5": MqttVersion.V5}
+MAX_SAVED_MESSAGES = 100  # MQTTX keeps every message; the sent ones become saved messages, the latest first
 _V5_FIELDS = {"sessionExpiryInterval": "session_expiry_s", "receiveMaximum": "receive_maximum",
               "maximumPacketSize": "maximum_packet_size", "topicAliasMaximum": "topic_alias_maximum"}
 
@@ -108,9 +110,8 @@ def _import_connection(entry: dict[str, Any], label: str) -> ImportedProfile:
         scheme, host = host.split("://", 1)
         protocol = protocol or scheme
     protocol = (protocol or "mqtt").lower()
-    if protocol in ("ws", "wss"):
-        raise ProfileError(f"it uses MQTT over WebSocket ({protocol})",
-                           ("The workbench connects over TCP (mqtt/mqtts); enter a TCP port by hand.",))
+    if protocol not in ("mqtt", "mqtts", "ws", "wss"):
+        raise ProfileError(f"it uses the protocol '{protocol}'", ("Use mqtt, mqtts, ws or wss.",))
     if not host:
         raise ProfileError("it has no host", ("Enter the broker address by hand.",))
     tls = _tls(read, protocol)
@@ -138,10 +139,14 @@ def _import_connection(entry: dict[str, Any], label: str) -> ImportedProfile:
         read.leave("clientIdWithTime", "MQTTX appended a timestamp to this client id; the workbench uses it as written")
     read.done.add("clientIdWithTime")
     read.leave("reconnectPeriod")
-    read.leave("subscriptions", "subscriptions were not imported; subscribe again in the console")
-    read.leave("messages", "message history was not imported")
-    if protocol in ("mqtt", "mqtts"):
+    if protocol in ("ws", "wss"):
+        kwargs["transport"] = Transport.WEBSOCKETS
+        path = read.get("path", str) or "/mqtt"
+        kwargs["websocket_path"] = path if path.startswith("/") else f"/{path}"
+    else:
         read.done.add("path")  # only meaningful for WebSocket
+    kwargs["subscriptions"] = _subscriptions(read)
+    saved = _sent_messages(read)
     kwargs["last_will"] = _will(read)
     kwargs["mqtt5"] = _properties(read)
     password = read.get("password", str)
@@ -150,12 +155,64 @@ def _import_connection(entry: dict[str, Any], label: str) -> ImportedProfile:
     read.rest()
     profile = ConnectionProfile(**kwargs)
     secrets = ProfileSecrets.from_mapping({SecretName.MQTT_PASSWORD: password})
-    return ImportedProfile(profile, secrets, recorder.report())
+    return ImportedProfile(profile, secrets, recorder.report(), saved)
+
+
+def _subscriptions(read: _Reader) -> tuple[Subscription, ...]:
+    """MQTTX's subscriptions (topic, qos); its colours, aliases and v5 options have no place yet."""
+    raw = read.entry.get("subscriptions")
+    read.done.add("subscriptions")
+    if not isinstance(raw, list) or not raw:
+        return ()
+    out: list[Subscription] = []
+    for item in raw:
+        topic = item.get("topic") if isinstance(item, dict) else None
+        qos = item.get("qos", 0) if isinstance(item, dict) else 0
+        try:
+            subscription = Subscription(str(topic or ""), qos if isinstance(qos, int) else 0)
+        except ProfileError as exc:
+            read.recorder.warn(f"subscription {topic!r} not imported: {exc.summary}")
+            continue
+        if subscription not in out:
+            out.append(subscription)
+    if out:
+        read.recorder.took("subscriptions")
+    return tuple(out)
+
+
+def _sent_messages(read: _Reader) -> tuple[SavedMessage, ...]:
+    """The messages this connection published in MQTTX (`out: true`), newest first and once each, become saved
+    messages; received messages are history and stay behind."""
+    raw = read.entry.get("messages")
+    read.done.add("messages")
+    if not isinstance(raw, list) or not raw:
+        return ()
+    seen: set[tuple[str, str, int, bool]] = set()
+    saved: list[SavedMessage] = []
+    for item in reversed(raw):
+        if not isinstance(item, dict) or not item.get("out") or not isinstance(item.get("topic"), str):
+            continue
+        payload = str(item["payload"]) if isinstance(item.get("payload"), str) else ""
+        qos = int(item["qos"]) if item.get("qos") in (0, 1, 2) else 0
+        key: tuple[str, str, int, bool] = (str(item["topic"]), payload, qos, bool(item.get("retain")))
+        if key in seen or not item["topic"] or any(ch in item["topic"] for ch in "+#"):
+            continue
+        seen.add(key)
+        saved.append(SavedMessage(f"MQTTX {len(saved) + 1}: {item['topic']}", *key))
+        if len(saved) == MAX_SAVED_MESSAGES:
+            break
+    received = sum(1 for item in raw if isinstance(item, dict) and not item.get("out"))
+    if saved:
+        read.recorder.took("messages")
+        read.recorder.warn(f"{len(saved)} sent message(s) became saved messages of the publish editor")
+    if received:
+        read.recorder.warn(f"{received} received message(s) are history and were not imported")
+    return tuple(saved)
 
 
 def _tls(read: _Reader, protocol: str) -> TlsSettings:
     ssl_on = read.get("ssl", bool)
-    enabled = bool(ssl_on) or protocol == "mqtts"
+    enabled = bool(ssl_on) or protocol in ("mqtts", "wss")
     cert_type = read.get("certType", str) or ""
     files: dict[str, Any] = {}  # TlsSettings keyword arguments: the three file paths
     for key, target in (("ca", "ca_file"), ("cert", "client_certificate_file"), ("key", "client_key_file")):
@@ -166,15 +223,18 @@ def _tls(read: _Reader, protocol: str) -> TlsSettings:
             files[target] = str(read.get(key, str))
         else:
             read.done.add(key)
-    if read.entry.get("rejectUnauthorized") is False:
-        read.leave("rejectUnauthorized", "MQTTX skipped server certificate checks (rejectUnauthorized: false); the "
-                   "workbench always verifies the server: add the broker's CA file instead")
+    skip = read.entry.get("rejectUnauthorized") is False
     read.done.add("rejectUnauthorized")
-    read.leave("ALPNProtocols")
+    if skip:
+        read.recorder.took("rejectUnauthorized")
+        read.recorder.warn("server certificate verification is OFF, as in MQTTX (rejectUnauthorized: false); turn "
+                           "it on once the broker's CA file is set" if enabled else
+                           "rejectUnauthorized: false was kept: it skips server certificate checks once TLS is on")
+    extra: dict[str, Any] = {"skip_server_verification": skip, "alpn_protocols": _alpn(read)}
     if not enabled:
         if files or cert_type:
             read.recorder.warn("SSL/TLS is off in MQTTX; the certificate settings were kept but TLS stays off")
-        return TlsSettings(mode=TlsMode.NONE, **files)
+        return TlsSettings(mode=TlsMode.NONE, **files, **extra)
     if cert_type == "self":
         mode = TlsMode.SELF_SIGNED if files.get("client_certificate_file") or files.get("client_key_file") else (
             TlsMode.CA_FILE if files.get("ca_file") else TlsMode.CA_SIGNED_SERVER)
@@ -182,7 +242,24 @@ def _tls(read: _Reader, protocol: str) -> TlsSettings:
         mode = TlsMode.CA_SIGNED_SERVER
         if cert_type not in ("", "server"):
             read.recorder.warn(f"certType '{cert_type}' is not known; system trust (CA signed server) was used")
-    return TlsSettings(mode=mode, **files)
+    return TlsSettings(mode=mode, **files, **extra)
+
+
+def _alpn(read: _Reader) -> tuple[str, ...]:
+    """MQTTX's ALPNProtocols: a list, or one comma-separated string."""
+    raw = read.entry.get("ALPNProtocols")
+    read.done.add("ALPNProtocols")
+    names = raw if isinstance(raw, list) else str(raw).replace(" ", ",").split(",") if raw else []
+    out = tuple(str(n).strip() for n in names if str(n).strip())
+    try:
+        TlsSettings(alpn_protocols=out)
+    except ProfileError as exc:
+        read.recorder.warn(f"ALPNProtocols not imported: {exc.summary}")
+        read.recorder.left("ALPNProtocols", raw)
+        return ()
+    if out:
+        read.recorder.took("ALPNProtocols")
+    return out
 
 
 def _will(read: _Reader) -> LastWill | None:
