@@ -24,7 +24,8 @@ def test_pages_are_wired(qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, t
     qtbot.addWidget(window)
     window.show()
     assert window.pages.count() == len(AREAS)
-    pages = (bench.onboarding, bench.connections, bench.certificates, bench.keystores, bench.pop, bench.local_platform)
+    pages = (bench.onboarding, bench.connections, bench.certificates, bench.keystores, bench.pop, bench.fleet,
+             bench.local_platform)
     assert [window.pages.widget(i) for i in range(len(AREAS))] == list(pages)
     try:
         bench.platform.start()

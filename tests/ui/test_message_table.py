@@ -21,12 +21,17 @@ def test_ring_capacity_bounds_the_rows_and_counts_evictions(qtbot: QtBot) -> Non
     model = MessageTableModel(MessageRing(100), flush_ms=10)
     counts: list[tuple[int, int, int, int]] = []
     model.counts_changed.connect(lambda *c: counts.append(c))
-    for i in range(250):
+    for i in range(250):  # more than the buffer holds in one tick: the oldest 150 never reach it, and are counted
         model.add_message("in", f"t/{i}", b"x")
     model.flush()
     assert model.rowCount() == 100
     assert model.message(0).topic == "t/150"
-    assert counts[-1] == (100, 100, 150, 0)
+    assert counts[-1] == (100, 100, 0, 0) and model.dropped_capacity == 150
+    for i in range(30):  # in later ticks the oldest shown rows leave the buffer (shown, so not dropped)
+        model.add_message("in", f"u/{i}", b"x")
+        model.flush()
+    assert counts[-1] == (100, 100, 30, 0) and model.message(0).topic == "t/180"
+    assert model.shown_total == 130 and model.dropped_capacity == 150 and model.dropped_paused == 0
 
 
 def test_filter_pause_resume_and_clear(qtbot: QtBot) -> None:
@@ -44,3 +49,39 @@ def test_filter_pause_resume_and_clear(qtbot: QtBot) -> None:
     assert model.rowCount() == 6 and model.pending == 0
     model.clear()
     assert model.rowCount() == 0 and len(model.ring) == 0
+
+
+def test_messages_lost_while_paused_are_counted_with_the_reason(qtbot: QtBot) -> None:
+    model = MessageTableModel(MessageRing(100), flush_ms=10)
+    drops: list[tuple[int, int]] = []
+    model.drops_changed.connect(lambda *d: drops.append(d))
+    for i in range(40):
+        model.add_message("in", f"t/{i}", b"x")
+    model.flush()
+    model.set_paused(True)
+    for tick in range(5):  # 5 ticks of 50 while paused: 250 arrive, the ring keeps 100, 150 never reach the screen
+        for i in range(50):
+            model.add_message("in", f"p/{tick}/{i}", b"x")
+        model.flush()
+    assert model.rowCount() == 40 and model.pending == 100
+    assert model.dropped_paused == 150 and drops[-1] == (0, 150)
+    model.set_paused(False)
+    assert model.rowCount() == 100 and model.message(0).topic == "p/3/0"
+    received = 40 + 250
+    assert model.shown_total + model.dropped_paused + model.dropped_capacity == received  # nothing lost unsaid
+    model.clear()
+    assert drops[-1] == (0, 0)
+
+
+def test_every_consumer_gets_one_batch_per_tick_from_the_same_feed(qtbot: QtBot) -> None:
+    model = MessageTableModel(MessageRing(1000), flush_ms=10_000)  # the test drives the ticks
+    batches: list[list[str]] = []
+    model.feed.batch.connect(lambda added: batches.append([m.topic for m in added]))  # e.g. a topic tree
+    for i in range(300):
+        model.add_message("in", f"t/{i % 3}", b"x")
+    model.flush()
+    model.add_message("out", "s/us", b"y")
+    model.flush()
+    model.flush()  # nothing queued: no empty batch
+    assert [len(b) for b in batches] == [300, 1] and batches[1] == ["s/us"]
+    assert model.rowCount() == 301 and model.feed.received == 301

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .certificates.page import CertificatesPage
 from .connections.page import ConnectionsPage
+from .fleet.page import FleetPage
 from .keystore_editor.page import KeystoresPage
 from .local_platform.page import LocalPlatformPage
 from .local_platform_control import LocalPlatformControl
@@ -27,6 +28,7 @@ class Workbench:
     pop: PopPage
     local_platform: LocalPlatformPage
     onboarding: OnboardingPage
+    fleet: FleetPage
 
     def inspect(self, area: str, detail: str) -> None:
         """Show a result on its page: a CA or certificate by name, a profile, or just the area."""
@@ -58,11 +60,12 @@ def build_workbench(platform: LocalPlatformControl | None = None, first_run: boo
         window=MainWindow(), platform=platform, connections=connections, certificates=CertificatesPage(),
         keystores=KeystoresPage(),
         pop=PopPage(), local_platform=LocalPlatformPage(platform),
-        onboarding=OnboardingPage(connections.profiles.store))
+        onboarding=OnboardingPage(connections.profiles.store), fleet=FleetPage())
     window = bench.window
     for title, page in (("Onboarding", bench.onboarding), ("Connections", connections),
                         ("Certificates", bench.certificates), ("Keystores", bench.keystores),
-                        ("Proof of Possession", bench.pop), ("Local Platform", bench.local_platform)):
+                        ("Proof of Possession", bench.pop), ("Fleet", bench.fleet),
+                        ("Local Platform", bench.local_platform)):
         window.set_page(title, page)
     if first_run:
         window.show_area("Onboarding")
@@ -73,11 +76,19 @@ def build_workbench(platform: LocalPlatformControl | None = None, first_run: boo
     onboarding.inspect.connect(bench.inspect)
     certificates.store_changed.connect(pop.reload_cas)
     connections.connection_count_changed.connect(window.set_connection_count)
-    platform.state_changed.connect(window.set_platform_status)
+    platform.state_changed.connect(lambda text: window.set_platform_status(text, platform.phase))
+
+    def run_demo() -> None:
+        window.show_area("Onboarding")
+        bench.onboarding.demo()
+
+    window.demo_requested.connect(run_demo)  # the sidebar's "Run the demo", from any page
     welcome = onboarding.welcome
     platform.state_changed.connect(lambda text: welcome.set_platform_state(platform.phase, text))
     welcome.set_platform_state(platform.phase, "not started")
     welcome.start_requested.connect(platform.start)
+    welcome.demo_button.setProperty("primary", True)  # the first thing to click, in the theme's accent
+    welcome.demo_button.style().polish(welcome.demo_button)
     onboarding.demo_panel.connected_changed.connect(window.set_demo_connected)
     window.closed.connect(platform.stop)  # Ctrl+Q, the window's close button, SIGTERM: the platform child stops
     window.refreshers.update({
@@ -85,7 +96,7 @@ def build_workbench(platform: LocalPlatformControl | None = None, first_run: boo
         "Proof of Possession": pop.reload_cas, "Local Platform": bench.local_platform.refresh_certificates})
     window.open_keystore = bench.keystores.toolbar.open.click
     window.add_close_guard(bench.keystores.maybe_close)
-    for page in (connections, onboarding, pop, certificates, bench.keystores):
+    for page in (connections, onboarding, pop, certificates, bench.keystores, bench.fleet):
         platform.ready.connect(page.set_local_platform)
     platform.demo_ready.connect(connections.profiles.add_demo_device)
     return bench

@@ -1,4 +1,5 @@
-"""The app's lifecycle outside the pages: which page a launch opens on, and a clean quit on SIGTERM or SIGINT.
+"""The app's lifecycle outside the pages: which page a launch opens on, a keystore the OS hands over (macOS's
+QFileOpenEvent), and a clean quit on SIGTERM or SIGINT.
 
 Python runs a signal handler only when the interpreter gets control, and Qt's event loop is C++: the handler's
 wakeup byte goes to a socket that a QSocketNotifier watches, so the handler runs at once and closes the window
@@ -13,7 +14,8 @@ import signal
 import socket
 from collections.abc import Callable
 
-from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtCore import QEvent, QObject, QSocketNotifier, QTimer
+from PySide6.QtGui import QFileOpenEvent
 
 from workbench.services.first_run import is_first_run, mark_welcomed
 
@@ -31,6 +33,48 @@ def welcome_once() -> bool:
         with contextlib.suppress(OSError):  # a read-only config folder: the welcome shows again next time
             mark_welcomed()
     return first
+
+
+class FileOpenFilter(QObject):
+    """macOS hands a keystore double-clicked in the Finder (or dropped on the Dock icon) to the running app as a
+    QFileOpenEvent, not as a command-line argument: this opens it the way `workbench store.p12` does.
+
+    Installed on the QApplication before the window exists; files that arrive before `deliver_to` wait for it.
+    """
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._open: Callable[[str], None] | None = None
+        self._pending: list[str] = []
+
+    def deliver_to(self, open_path: Callable[[str], None]) -> None:
+        """Open files with this from now on (and the ones that came before, once the event loop runs)."""
+        self._open = open_path
+        pending, self._pending = self._pending, []
+        for path in pending:
+            QTimer.singleShot(0, lambda path=path: open_path(path))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Take FileOpen events; let every other event through."""
+        if event.type() != QEvent.Type.FileOpen or not isinstance(event, QFileOpenEvent):
+            return False
+        path = event.file() or event.url().toLocalFile()
+        if not path:
+            return False
+        log.info("file open event: %s", path)
+        if self._open is None:
+            self._pending.append(path)
+        else:
+            open_path = self._open
+            QTimer.singleShot(0, lambda: open_path(path))  # after the event: opening may ask for a password
+        return True
+
+
+def install_file_open(app: QObject) -> FileOpenFilter:
+    """The QFileOpenEvent filter on the application; call `deliver_to` once the window can open files."""
+    file_filter = FileOpenFilter(app)
+    app.installEventFilter(file_filter)
+    return file_filter
 
 
 def install_quit_signals(window: MainWindow) -> Callable[[], None]:

@@ -5,20 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from workbench import __version__
+from workbench.paths import resource_path
+from workbench.ui import theme
+from workbench.ui.widgets.icons import icon
+from workbench.ui.widgets.page_header import PageHeader
 
 # Each area, in navigation order, with the tooltip that says what it holds.
 AREAS: tuple[tuple[str, str], ...] = (
@@ -32,13 +40,36 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("Keystores", "Keystore editor for PKCS#12 and JKS keystores and truststores that keytool and openssl read."),
     ("Proof of Possession", "Sign a platform's verification code with your CA key, exactly as "
                             "'openssl dgst -sha256 -sign key | openssl base64 -A' does."),
+    ("Fleet", "The fleet simulator: many certificate devices, each with its own identity, connect, get tokens, send "
+              "measurements and answer operations; live figures, Start/Stop and chaos."),
     ("Local Platform", "The bundled local platform: MQTT over mutual TLS and a REST API that emulate the cloud "
                        "platform's certificate onboarding, with tenants, devices and a live event log."),
 )
 
+# Each area's page header: the icon name (widgets/icons.py) and one sentence; the AREAS text is its tooltip.
+HEADERS: dict[str, tuple[str, str]] = {
+    "Onboarding": ("Onboarding", "Start here: run the demo, or take your own device from a new CA to live data, "
+                                 "step by step."),
+    "Connections": ("Connections", "Connection profiles and a live MQTT console: MQTT 3.1.1 and 5 over mutual TLS, "
+                                   "several connections at once."),
+    "Certificates": ("Certificates", "Your CAs and everything they issued: create with New, or drop a PEM, DER, "
+                                     "PKCS#12 or JKS file here to inspect it."),
+    "Keystores": ("Keystores", "Open, edit and convert PKCS#12 and JKS keystores and truststores that keytool and "
+                               "openssl read."),
+    "Proof of Possession": ("Proof of Possession", "Prove to the platform that you hold the CA's private key by "
+                                                   "signing its verification code."),
+    "Local Platform": ("Local Platform", "The cloud's side on this machine: MQTT over mutual TLS, REST, tenants, "
+                                         "devices and a live event log."),
+    "Fleet": ("Fleet", "Rehearse a fleet: every device connects with its own certificate; watch what they "
+                              "see, and how they recover."),
+}
+
+# The status bar's dot: which status a phase of the local platform shows in (theme.Colours' status set).
+PHASE_STATUS: dict[str, theme.Status] = {"running": "ok", "starting": "info", "failed": "error", "stopped": "neutral"}
+
 SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Ctrl+1 … Ctrl+6", "Go to an area (Onboarding, Connections, Certificates, Keystores, Proof of Possession, "
-                        "Local Platform)"),
+    ("Ctrl+1 … Ctrl+7", "Go to an area (Onboarding, Connections, Certificates, Keystores, Proof of Possession, "
+                        "Fleet, Local Platform)"),
     ("Ctrl+O", "Open a keystore (on the Keystores page)"),
     ("Ctrl+S", "Save the keystore (Keystores page)"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo a keystore edit"),
@@ -53,14 +84,54 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
 )
 
 
+class StatusDot(QLabel):
+    """A coloured dot before a status bar text: ok, warn, error, info or neutral, in the theme's status colours."""
+
+    def __init__(self, status: theme.Status = "neutral") -> None:
+        super().__init__("●")
+        self.setObjectName("status_dot")
+        self.set_status(status)
+
+    def set_status(self, status: theme.Status) -> None:
+        """Show a status; the application stylesheet colours it (and recolours it with the theme)."""
+        if self.property("status") == status:
+            return
+        self.setProperty("status", status)
+        self.setToolTip({"ok": "OK", "warn": "Needs attention", "error": "Failed", "info": "In progress",
+                         "neutral": "Off"}[status])
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def status(self) -> str:
+        """The status on show."""
+        return str(self.property("status"))
+
+
+def platform_status_of(text: str, phase: str | None = None) -> theme.Status:
+    """The status colour for the local platform's state: from its phase, or from the words when no phase is known."""
+    if phase in PHASE_STATUS:
+        status = PHASE_STATUS[phase]
+        return "warn" if status == "ok" and "(" in text else status  # running, but the demo device was not prepared
+    lowered = text.lower()
+    if lowered.startswith("running"):
+        return "warn" if "(" in text else "ok"
+    if lowered.startswith(("starting", "stopping")):
+        return "info"
+    if lowered.startswith(("not running", "failed", "not reset")):
+        return "error"
+    return "neutral"
+
+
 class MainWindow(QMainWindow):
-    """Navigation on the left, the selected area's page on the right, platform and connection state below.
+    """Navigation on the left, the selected area's header and page on the right, platform and connection state below.
 
     Signals:
         closed: the window closed (every close guard agreed): the app stops what it started.
+        demo_requested: the sidebar's "Run the demo" (from any page): the assembly runs the Onboarding demo.
     """
 
     closed = Signal()
+    demo_requested = Signal()
 
     def __init__(self, pages: dict[str, QWidget] | None = None) -> None:
         super().__init__()
@@ -75,10 +146,9 @@ class MainWindow(QMainWindow):
         self.navigation = QListWidget()
         self.navigation.setMinimumWidth(170)
         self.navigation.setObjectName("navigation")
-        self.navigation.setStyleSheet(
-            "#navigation { font-size: 11pt; border: none; }"
-            "#navigation::item { padding: 9px 12px; }"
-        )
+        self.navigation.setIconSize(QSize(20, 20))
+        self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
+        self.navigation.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.pages = QStackedWidget()
         given = pages or {}
         for index, (title, description) in enumerate(AREAS):
@@ -86,21 +156,113 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{description} (Ctrl+{index + 1})")
             self.navigation.addItem(item)
             self.pages.addWidget(given.get(title) or QWidget())  # an empty slot until set_page fills it
-        self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
+            if title in given:
+                self._absorb_page_title(title, given[title])
+        self.header = PageHeader()
+        self.navigation.currentRowChanged.connect(self._on_area_changed)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.navigation)
-        self.splitter.addWidget(self.pages)
+        self.splitter.setObjectName("shell")
+        self.splitter.setHandleWidth(1)
+        self.splitter.addWidget(self._sidebar())
+        self.splitter.addWidget(self._content())
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([190, 1010])
+        self.splitter.setCollapsible(0, False)
+        self.splitter.setSizes([200, 1000])
         self.setCentralWidget(self.splitter)
+        self._paint_icons()
+        self.platform_dot = StatusDot()
         self.platform_status = QLabel("Local platform: not started")
+        self.connection_dot = StatusDot()
         self.connection_status = QLabel("Connections: none")
-        for label in (self.platform_status, self.connection_status):
-            label.setMinimumWidth(label.fontMetrics().horizontalAdvance("Local platform: running on 127.0.0.1:65535"))
-        self.statusBar().addPermanentWidget(self.platform_status)
-        self.statusBar().addPermanentWidget(self.connection_status)
+        self.platform_status.setMinimumWidth(
+            self.platform_status.fontMetrics().horizontalAdvance("Local platform: running on 127.0.0.1:65535"))
+        self.connection_status.setMinimumWidth(
+            self.connection_status.fontMetrics().horizontalAdvance("Connections: 10 (one is the demo device)"))
+        for dot, label in ((self.platform_dot, self.platform_status), (self.connection_dot, self.connection_status)):
+            self.statusBar().addPermanentWidget(dot)
+            self.statusBar().addPermanentWidget(label)
         self._build_menus()
         self._restore_layout()
+        self._on_area_changed(self.navigation.currentRow())
+
+    def _sidebar(self) -> QWidget:
+        """The app's name, the areas with their icons, and the demo one click away from every page."""
+        sidebar = QWidget()
+        sidebar.setObjectName("sidebar")
+        sidebar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        brand_icon = QLabel()
+        brand_icon.setPixmap(QIcon(str(resource_path("icons", "workbench.svg"))).pixmap(QSize(28, 28)))
+        brand = QLabel("Onboarding Workbench")
+        brand.setObjectName("brand")
+        brand_sub = QLabel("X.509 devices, MQTT, PKI")
+        brand_sub.setObjectName("brand_sub")
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        names.addWidget(brand)
+        names.addWidget(brand_sub)
+        top = QHBoxLayout()
+        top.setContentsMargins(12, 12, 12, 10)
+        top.setSpacing(8)
+        top.addWidget(brand_icon)
+        top.addLayout(names, 1)
+        self.demo_button = QPushButton("Run the demo")
+        self.demo_button.setObjectName("sidebar_demo")
+        self.demo_button.setProperty("primary", True)
+        self.demo_button.setToolTip("The whole onboarding in seconds on the local platform, ending on live data from "
+                                    "a simulated device (opens the Onboarding page)")
+        self.demo_button.clicked.connect(self.demo_requested)
+        layout = QVBoxLayout(sidebar)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(top)
+        layout.addWidget(self.navigation, 1)
+        bottom = QVBoxLayout()
+        bottom.setContentsMargins(12, 8, 12, 12)
+        bottom.addWidget(self.demo_button)
+        layout.addLayout(bottom)
+        return sidebar
+
+    def _content(self) -> QWidget:
+        """The header of the area on show above its page."""
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.pages, 1)
+        return content
+
+    def _paint_icons(self) -> None:
+        """The navigation's icons in the theme's colours (called again when the theme changes)."""
+        colours = theme.current()
+        for row in range(self.navigation.count()):
+            item = self.navigation.item(row)
+            item.setIcon(icon(item.text(), colours.muted, active=colours.accent_text))
+        if hasattr(self, "demo_button"):
+            self.demo_button.setIcon(icon("demo", "#ffffff"))
+
+    def _on_area_changed(self, row: int) -> None:
+        """Show the area's page and its header."""
+        row = max(row, 0)
+        self.pages.setCurrentIndex(row)
+        title, description = AREAS[row]
+        icon_name, subtitle = HEADERS.get(title, (title, description))
+        self.header.set_area(title, subtitle, f"{subtitle}\n\n{description}", icon_name)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Recolour the icons when the theme (the application palette) changes."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._paint_icons()
+
+    def _absorb_page_title(self, title: str, page: QWidget) -> None:
+        """The header names the area: a page's own heading label for the same title is hidden so it is not said
+        twice (and the page keeps the height for its content)."""
+        for label in page.findChildren(QLabel):
+            text = label.text().lstrip()
+            if any(text.startswith(f"<{tag}>{title}</{tag}>") for tag in ("h1", "h2", "h3")):
+                label.hide()
+                label.setProperty("absorbed_by_header", True)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -123,6 +285,18 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
             action.triggered.connect(lambda _=False, row=index: self.navigation.setCurrentRow(row))
             go.addAction(action)
+        view = self.menuBar().addMenu("&View")
+        theme_menu = view.addMenu("Theme")
+        theme_menu.setIcon(icon("theme"))
+        self.theme_actions = QActionGroup(self)
+        chosen = theme.requested_theme()
+        for choice, label in (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark")):
+            action = QAction(label, self, checkable=True)
+            action.setChecked(choice == chosen)
+            action.setData(choice)
+            action.triggered.connect(lambda _=False, c=choice: self.choose_theme(c))
+            self.theme_actions.addAction(action)
+            theme_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         shortcuts = QAction("Keyboard shortcuts", self)
         shortcuts.setShortcut(QKeySequence("F1"))
@@ -135,14 +309,22 @@ class MainWindow(QMainWindow):
         """Ask before closing (unsaved keystore edits): the window closes only when every guard says yes."""
         self._close_guards.append(guard)
 
+    def choose_theme(self, choice: str) -> bool:
+        """View → Theme: follow the system, or light or dark for this app (remembered); returns whether dark is on."""
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return False
+        return theme.choose(app, choice)
+
     def set_page(self, title: str, page: QWidget) -> None:
-        """Put an area's page in its slot."""
+        """Put an area's page in its slot, under the area's header."""
         index = [a[0] for a in AREAS].index(title)
         old = self.pages.widget(index)
         assert old is not None  # every area's slot holds a page from the start
         self.pages.insertWidget(index, page)
         self.pages.removeWidget(old)
         old.deleteLater()
+        self._absorb_page_title(title, page)
         if self.navigation.currentRow() == index:
             self.pages.setCurrentIndex(index)
 
@@ -151,9 +333,12 @@ class MainWindow(QMainWindow):
         titles = [a[0] for a in AREAS]
         self.navigation.setCurrentRow(titles.index(title))
 
-    def set_platform_status(self, text: str) -> None:
-        """The local platform's state in the status bar."""
+    def set_platform_status(self, text: str, phase: str | None = None) -> None:
+        """The local platform's state in the status bar, with a dot in its status colour (from `phase` when known:
+        starting, running, failed or stopped)."""
         self.platform_status.setText(f"Local platform: {text}")
+        self.platform_status.setToolTip(f"Local platform: {text}")
+        self.platform_dot.set_status(platform_status_of(text, phase))
 
     def set_connection_count(self, count: int) -> None:
         """How many MQTT connections the Connections page has open."""
@@ -170,6 +355,7 @@ class MainWindow(QMainWindow):
         demo = "" if not self._demo_connections else " (demo device)" if not self._connections else \
             " (one is the demo device)"
         self.connection_status.setText(f"Connections: {total or 'none'}{demo}")
+        self.connection_dot.set_status("ok" if total else "neutral")
 
     def current_area(self) -> str:
         """The title of the area on show."""

@@ -16,10 +16,10 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QTreeWidgetItemIterator,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -32,8 +32,10 @@ from workbench.services.certificates import certificate_status
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.certificates import store_actions
 from workbench.ui.certificates.details_view import CertificateDetails
+from workbench.ui.certificates.lifecycle_panel import LifecyclePanel
 from workbench.ui.certificates.toolbar import CertificatesToolbar
 from workbench.ui.errors import run_action
+from workbench.ui.widgets.fit import scroll_layout
 from workbench.ui.widgets.problem_label import MessageLine
 
 STATUS_COLOURS = {"valid": "#2e7d32", "expiring soon": "#ef6c00", "expired": "#c62828", "revoked": "#c62828"}
@@ -53,7 +55,7 @@ class CertificatesPage(QWidget):
         self.platform_info: LocalPlatformInfo | None = None
         self.wizard: QWidget | None = None  # the open certificate wizard (the toolbar opens it)
         self.fleet_dialog: QWidget | None = None
-        layout = QVBoxLayout(self)
+        layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
         layout.addWidget(QLabel("<h2>Certificates</h2>Your CAs and everything they issued. Create certificates "
                                 "with <b>New</b>; drop a PEM, DER, PKCS#12 or JKS file here to inspect it."))
         self.toolbar = CertificatesToolbar(self, self)
@@ -77,7 +79,13 @@ class CertificatesPage(QWidget):
         split.addWidget(self.tree)
         split.addWidget(self.details)
         split.setSizes([600, 600])
-        layout.addWidget(split, 1)
+        self.tabs = QTabWidget()  # the store tree, and the lifecycle of every device certificate (issue #17)
+        self.tabs.addTab(split, "CA store")
+        self.lifecycle = LifecyclePanel(self.workspace, lambda label: self.toolbar.ask_password(label))
+        self.lifecycle.renewed.connect(self.refresh_keep_selection)
+        self.tabs.addTab(self.lifecycle, "Lifecycle")
+        self.tabs.currentChanged.connect(lambda index: self.lifecycle.refresh() if index == 1 else None)
+        layout.addWidget(self.tabs, 1)
         self.message = MessageLine("certificates_message")  # problems in the shared ProblemLabel style
         layout.addWidget(self.message)
         self.opened = QTreeWidgetItem(["Opened files"])
@@ -239,3 +247,4 @@ class CertificatesPage(QWidget):
     def set_local_platform(self, info: LocalPlatformInfo) -> None:
         """The running local platform, for the fleet dialog's CSV upload."""
         self.platform_info = info
+        self.lifecycle.set_local_platform(info)

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QMessageBox,
     QWidget,
@@ -21,6 +20,7 @@ from workbench.core.pki.crl import REASONS
 from workbench.errors import WorkbenchError
 from workbench.ui.errors import run_action
 from workbench.ui.widgets.buttons import action_button, ask_password, menu_button
+from workbench.ui.widgets.fit import FlowLayout
 
 from . import store_actions
 
@@ -63,8 +63,7 @@ class CertificatesToolbar(QWidget):
     def __init__(self, page: CertificatesPageFace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.page = page
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        row = FlowLayout(self)  # the buttons wrap onto a second line on a narrow window
         self.new = menu_button("New", [(label, lambda _=False, k=kind: self.open_wizard(k))
                                              for kind, label in WIZARD_KINDS])
         self.new.setToolTip("Create a CA, an intermediate, a device or server certificate, or sign a CSR")
@@ -84,7 +83,6 @@ class CertificatesToolbar(QWidget):
         for widget in (self.new, self.fleet, self.open, self.chain, self.revoke, self.crl, self.export,
                        self.password):
             row.addWidget(widget)
-        row.addStretch(1)
 
     def update_enabled(self) -> None:
         """Revoke needs an issued certificate; CRL and export need a CA."""

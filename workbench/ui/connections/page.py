@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -21,8 +21,11 @@ from workbench.core.profiles import ProfileStore
 from workbench.services.local_platform import LocalPlatformInfo
 from workbench.services.mqtt_session import SessionSettings, SessionState
 from workbench.ui.connections.profiles_panel import ProfilesPanel
-from workbench.ui.console.console_widget import ConsoleWidget
 from workbench.ui.dialogs.connection_dialog import ConnectionDialog
+from workbench.ui.widgets.fit import scroll_layout
+
+if TYPE_CHECKING:  # the console (payload codecs, charts, templates) is imported with the first connection: at import
+    from workbench.ui.console.console_widget import ConsoleWidget  # it is a fifth of the window's cold start
 
 
 class ConnectionsPage(QWidget):
@@ -36,7 +39,8 @@ class ConnectionsPage(QWidget):
 
     def __init__(self, profiles: ProfileStore | None = None) -> None:
         super().__init__()
-        layout = QVBoxLayout(self)
+        layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
+        layout.setContentsMargins(4, 4, 4, 4)  # the console needs every line of a 1280x800 screen
         bar = QHBoxLayout()
         bar.addWidget(QLabel("<h2>Connections</h2>"))
         bar.addStretch(1)
@@ -60,6 +64,8 @@ class ConnectionsPage(QWidget):
         empty.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideMiddle)  # long client ids and hosts: the tab's tooltip has all
+        self.tabs.setUsesScrollButtons(True)
         self.tabs.tabCloseRequested.connect(self._on_tab_close_requested)
         self.stack.addWidget(empty)
         self.stack.addWidget(self.tabs)
@@ -69,7 +75,8 @@ class ConnectionsPage(QWidget):
         split = QSplitter()
         split.addWidget(self.profiles)
         split.addWidget(self.stack)
-        split.setSizes([260, 940])
+        split.setStretchFactor(1, 1)  # a wider window widens the console; the profiles keep their width
+        split.setSizes([250, 950])
         layout.addWidget(split, 1)
 
     def open_console(self, settings: SessionSettings, connect: bool = True, rest_url: str = "",
@@ -80,8 +87,11 @@ class ConnectionsPage(QWidget):
             settings.host in ("localhost", "127.0.0.1")
         if not rest_url and on_local and local is not None:
             rest_url = local.rest_url
+        from workbench.ui.console.console_widget import ConsoleWidget
+
         console = ConsoleWidget(settings, rest_url=rest_url, profile_id=profile_id)
         index = self.tabs.addTab(console, f"{settings.client_id} @ {settings.broker}")
+        self.tabs.setTabToolTip(index, f"{settings.client_id} @ {settings.broker}")
         self.tabs.setCurrentIndex(index)
         self.stack.setCurrentWidget(self.tabs)
         console.state_changed.connect(lambda state, c=console: self._on_console_state(c, state))
@@ -124,6 +134,8 @@ class ConnectionsPage(QWidget):
         self.connection_count_changed.emit(sum(c.session.state is SessionState.CONNECTED for c in self.consoles()))
 
     def _on_tab_close_requested(self, index: int) -> None:
+        from workbench.ui.console.console_widget import ConsoleWidget
+
         console = self.tabs.widget(index)
         assert isinstance(console, ConsoleWidget)
         console.shutdown()

@@ -23,15 +23,14 @@ from PySide6.QtWidgets import (
 from workbench.core.profiles import (
     ConnectionProfile,
     LocalPlatformEndpoints,
-    ProfileKind,
     ProfileSecrets,
     ProfileStore,
-    builtin_profiles,
     ensure_builtin_profiles,
     import_mqttfx,
     import_mqttx,
     import_workbench_export,
 )
+from workbench.core.profiles.defaults import point_builtin_at_demo
 from workbench.errors import WorkbenchError
 from workbench.services.first_run import DemoDevice
 from workbench.services.local_platform import LocalPlatformInfo
@@ -55,10 +54,15 @@ class ProfilesPanel(QWidget):
         super().__init__()
         self.store = store or ProfileStore()
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Profiles</b>"))
         self.notice = NoticeLine()  # "no keyring": one line, the full text behind its details link
         layout.addWidget(self.notice)
         self.list = QListWidget()
+        self.list.setWordWrap(True)  # a long profile name wraps onto a second line instead of being cut off
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.itemDoubleClicked.connect(lambda _item: self.connect_selected())
         layout.addWidget(self.list, 1)
         grid = QGridLayout()
@@ -87,7 +91,8 @@ class ProfilesPanel(QWidget):
             missing = profile.missing()
             item = QListWidgetItem(profile.name + (" (incomplete)" if missing else ""))
             item.setData(Qt.ItemDataRole.UserRole, profile.id)
-            item.setToolTip(f"{profile.broker_host}:{profile.broker_port} as {profile.client_id or '(any id)'}"
+            item.setToolTip(f"{profile.name}\n{profile.broker_host}:{profile.broker_port} as "
+                            f"{profile.client_id or '(any id)'}"
                             + (f"\nstill needs: {', '.join(missing)}" if missing else ""))
             self.list.addItem(item)
             if profile.id == select:
@@ -205,14 +210,7 @@ class ProfilesPanel(QWidget):
         return created
 
     def add_demo_device(self, demo: DemoDevice) -> None:
-        """Point the built-in certificate-device profile at the demo device (a user's own edits are kept)."""
-        for profile in builtin_profiles(demo.endpoints):
-            current = self.store.load(profile.id) if self.store.exists(profile.id) else None
-            untouched = current is None or current.missing() or current.tls.client_keystore_file in (
-                "", demo.endpoints.keystore_file)
-            if profile.kind is ProfileKind.LOCAL_PLATFORM and untouched:
-                password = demo.keystore_password
-                self.store.save(profile, ProfileSecrets(trusted_keystore_password=password,
-                                                        client_keystore_password=password,
-                                                        client_key_pair_password=password))
+        """Point the built-in certificate-device profile at the demo device (a user's own edits are kept): the same
+        rule `workbench mqtt --profile` applies (`core/profiles/defaults.point_builtin_at_demo`, its one home)."""
+        point_builtin_at_demo(self.store, demo.endpoints, demo.keystore_password)
         self.refresh()

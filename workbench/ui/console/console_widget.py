@@ -6,6 +6,7 @@ gets the session and a PanelContext (never the console), and the console wires t
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -15,9 +16,14 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabW
 from workbench.core.console.messages import MessageRing
 from workbench.errors import WorkbenchError
 from workbench.services.mqtt_session import MqttSession, SessionSettings, SessionState
+from workbench.services.smartrest_templates import decode_lines
 from workbench.ui.models.message_table import MessageTableModel
+from workbench.ui.smartrest.library import TemplateLibrary
+from workbench.ui.smartrest.template_editor import TemplateEditor
+from workbench.ui.widgets.fit import ElidedLabel
 from workbench.ui.widgets.problem_label import ProblemLabel
 
+from .charts import ChartPanel
 from .message_view import MessageView
 from .panel_api import PanelContext
 from .publish_panel import PublishPanel
@@ -25,6 +31,7 @@ from .session_bridge import SessionBridge
 from .status_panels import HandshakePanel, SysPanel
 from .subscribe_panel import SubscribePanel
 from .token_panel import TokenPanel
+from .topics_tab import TopicsTab
 
 
 class ConsoleWidget(QWidget):
@@ -50,9 +57,15 @@ class ConsoleWidget(QWidget):
         self.problem = ProblemLabel("console_problem")
         layout.addWidget(self.problem)
         context = PanelContext(settings, self.show_problem)
-        self.subscribe_panel = SubscribePanel(self.session, context)
-        self.publish_panel = PublishPanel(self.session, context, profile_id)
+        self.subscribe_panel = SubscribePanel(self.session, context, profile_id)
+        # the SmartREST 2.0 collections this console knows: edited beside it, offered by the publish helper,
+        # decoding s/uc and s/dc lines in the detail pane
+        self.templates = TemplateLibrary(self)
+        self.publish_panel = PublishPanel(self.session, context, profile_id, templates=self.templates)
         self.message_view = MessageView(self.model, self.show_problem, self.subscribe_panel.muted)
+        self.message_view.detail.line_decoder = lambda topic, text: decode_lines(self.templates.collections(),
+                                                                                 topic, text)
+        self.template_editor = TemplateEditor(self.templates, self.session, self.subscribe_panel.subscribe_to)
         self.tools = QTabWidget()
         self.token_panel: TokenPanel | None = None
         self.handshake_panel: HandshakePanel | None = None
@@ -71,7 +84,16 @@ class ConsoleWidget(QWidget):
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(self.tools)
         main.addWidget(top)
-        main.addWidget(self.message_view)
+        self.topics = TopicsTab(self.session, context, profile_id)
+        self.charts = ChartPanel(self.topics.decoder_for, self.show_problem)
+        self.message_view.detail.payload_decoder = self.topics.decoder_for  # the filter's decoder: "Decoded" view
+        self.views = QTabWidget()  # the messages, the topic tree and the charts share the console's main area
+        self.views.setObjectName("console_views")
+        self.views.addTab(self.message_view, "Messages")
+        self.views.addTab(self.topics, "Topics")
+        self.views.addTab(self.charts, "Charts")
+        self.views.addTab(self.template_editor, "SmartREST templates")
+        main.addWidget(self.views)
         main.setSizes([200, 260, 520])
         layout.addWidget(main, 1)
         self._wire()
@@ -88,6 +110,12 @@ class ConsoleWidget(QWidget):
         subscribe = self.subscribe_panel
         subscribe.subscriptions_changed.connect(self._on_subscriptions_changed)
         subscribe.muted_changed.connect(self.message_view.refilter)
+        subscribe.subscriptions_changed.connect(lambda: self.topics.set_filters(subscribe.filters()))
+        subscribe.decoder_chosen.connect(self.topics.choose_decoder)  # applied and remembered in the profile there
+        self.topics.decoders_changed.connect(lambda: subscribe.show_decoders(self.topics.decoders.choices))
+        subscribe.show_decoders(self.topics.decoders.choices)
+        self.model.feed.batch.connect(self.topics.on_batch)  # the table's batched delivery, one call per tick
+        self.model.feed.batch.connect(self.charts.on_batch)
         self.publish_panel.published.connect(
             lambda topic, data, qos, retain, shown: self.model.add_message("out", topic, data, qos, retain, shown))
         self.model.counts_changed.connect(lambda *_: subscribe.show_counts(self.model.ring.per_subscription))
@@ -105,7 +133,21 @@ class ConsoleWidget(QWidget):
         s = self.settings
         tls = "mutual TLS" if s.tls is not None else "plain TCP"
         version = {3: "3.1", 4: "3.1.1", 5: "5.0"}[s.protocol]
-        bar.addWidget(QLabel(f"<b>{s.broker}</b> as <b>{s.client_id}</b> · MQTT {version} · {tls}"))
+        # one line each, eliding with the full text as tooltip: a long host or client id never widens the page,
+        # and the bar's height never depends on its width (the console's splitters cannot follow that)
+        summary = ElidedLabel(f"{s.broker} as {s.client_id} · MQTT {version} · {tls}")
+        summary.setObjectName("console_summary")
+        about = QVBoxLayout()  # the summary, and under it any warning: the row stays as narrow as the summary
+        about.setSpacing(0)
+        about.addWidget(summary)
+        if s.tls is not None and s.tls.verify_mode == ssl.CERT_NONE:  # the profile's "skip server verification"
+            self.insecure_label = ElidedLabel("⚠ Server certificate NOT verified")
+            self.insecure_label.setObjectName("insecure_tls_warning")
+            self.insecure_label.setStyleSheet("QLabel { color: #b3261e; font-weight: bold; }")
+            self.insecure_label.setToolTip("This profile skips server certificate verification: any server can pose "
+                                           "as the broker. Turn it off in the profile's TLS tab.")
+            about.addWidget(self.insecure_label)
+        bar.addLayout(about, 10)  # most of the row: one line each on a wide window
         bar.addStretch(1)
         self.state_label = QLabel("disconnected")
         bar.addWidget(self.state_label)
@@ -124,6 +166,7 @@ class ConsoleWidget(QWidget):
         """Stop the session and its network thread before the widget goes away (no callbacks into dead Qt objects)."""
         self.publish_panel.stop_repeat()
         self.bridge.detach()
+        self.model.feed.stop()
         if self.session.state is not SessionState.DISCONNECTED:
             self.session.disconnect()
 
@@ -163,6 +206,7 @@ class ConsoleWidget(QWidget):
         self.disconnect_button.setEnabled(state in (SessionState.CONNECTED, SessionState.CONNECTING))
         self.subscribe_panel.set_connected(connected)
         self.publish_panel.set_connected(connected)
+        self.template_editor.set_connected(connected)
 
     def _on_subscriptions_changed(self) -> None:
         self.model.colours.update(self.subscribe_panel.colours())

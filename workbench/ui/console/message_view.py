@@ -40,6 +40,7 @@ class MessageView(QWidget):
         self._show_problem = show_problem
         self._muted = muted
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)  # a tab of the console's views, as Topics and Charts: no inner margin
         bar = QHBoxLayout()
         self.topic_filter = QLineEdit()
         self.topic_filter.setPlaceholderText("show topics matching…")
@@ -82,10 +83,18 @@ class MessageView(QWidget):
         split.addWidget(self.detail)
         split.setSizes([560, 440])
         layout.addWidget(split, 1)
+        status = QHBoxLayout()
         self.counts = QLabel("no messages yet")
-        layout.addWidget(self.counts)
+        status.addWidget(self.counts, 1)
+        self.dropped = QLabel()  # messages received but never shown, with the reason; hidden while there are none
+        self.dropped.setObjectName("console_dropped")
+        self.dropped.setStyleSheet("color: #b35c00;")
+        self.dropped.setVisible(False)
+        status.addWidget(self.dropped)
+        layout.addLayout(status)
         self.model.rowsInserted.connect(self._on_rows_inserted)
         self.model.counts_changed.connect(self._on_counts_changed)
+        self.model.drops_changed.connect(self._on_drops_changed)
 
     def refilter(self) -> None:
         """Apply the topic filter, the payload search and the muted subscriptions to the table."""
@@ -102,10 +111,29 @@ class MessageView(QWidget):
     def _on_counts_changed(self, shown: int, kept: int, evicted: int, pending: int) -> None:
         parts = [f"{shown:,} shown", f"{kept:,} kept"]
         if evicted:
-            parts.append(f"{evicted:,} dropped (buffer full)")
+            parts.append(f"{evicted:,} older left the buffer")
         if pending:
             parts.append(f"{pending:,} new while paused")
         self.counts.setText(" · ".join(parts))
+
+    def _on_drops_changed(self, over_capacity: int, paused: int) -> None:
+        parts = []
+        if over_capacity:
+            parts.append(f"{over_capacity:,} dropped: over capacity")
+        if paused:
+            parts.append(f"{paused:,} dropped: paused")
+        self.dropped.setText(" · ".join(parts))
+        self.dropped.setVisible(bool(parts))
+        capacity = self.model.ring.capacity
+        self.dropped.setToolTip("\n".join(
+            ["Messages received but never shown:"]
+             + ([f"Over capacity ({over_capacity:,}): more messages arrived at once than the buffer holds "
+                 f"({capacity:,}) before the console could take them; the oldest were let go."] if over_capacity
+                else [])
+             + ([f"Paused ({paused:,}): they arrived while the view was paused and fell out of the buffer "
+                 f"({capacity:,} messages) before you resumed. Pause for shorter, or narrow the subscriptions."]
+                if paused else [])
+             + ["Clear (Ctrl+L) resets the counts."]))
 
     def _on_rows_inserted(self) -> None:
         if not self.table.selectionModel().hasSelection():

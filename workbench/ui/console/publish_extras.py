@@ -9,12 +9,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLineEdit, QMenu, QPushButton, QSpinBox, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
 
 from workbench import paths
 from workbench.core.console.saved_messages import SavedMessage, SavedMessages
+from workbench.core.platform_client.smartrest import STATIC_TEMPLATES
 from workbench.errors import WorkbenchError
+from workbench.services.smartrest_templates import describe_templates
 from workbench.ui.errors import run_action
+from workbench.ui.smartrest.library import TemplateLibrary
 
 
 class MessageEditor(Protocol):
@@ -30,12 +43,18 @@ class MessageEditor(Protocol):
 
 
 class PublishProperties(QWidget):
-    """Content type, response topic, correlation data, message expiry and user properties (MQTT 5 only)."""
+    """Content type, response topic, correlation data, message expiry and user properties (MQTT 5 only).
+
+    Signals:
+        changed: a field was edited (the publish panel counts the filled ones in its tab title).
+    """
+
+    changed = Signal()
 
     def __init__(self) -> None:
         super().__init__()
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        grid = QGridLayout(self)  # two columns: every field stays readable in half a console
+        grid.setContentsMargins(0, 4, 0, 0)
         self.content_type = QLineEdit()
         self.content_type.setPlaceholderText("content type")
         self.response_topic = QLineEdit()
@@ -46,10 +65,28 @@ class PublishProperties(QWidget):
         self.expiry.setRange(0, 2_147_483_647)
         self.expiry.setSpecialValueText("no expiry")
         self.expiry.setSuffix(" s")
+        self.expiry.setToolTip("Message expiry interval")
         self.user_properties = QLineEdit()
         self.user_properties.setPlaceholderText("user properties: key=value; key2=value2")
-        for widget in (self.content_type, self.response_topic, self.correlation, self.expiry, self.user_properties):
-            row.addWidget(widget)
+        # two rows of placeholders-as-labels; the tooltip names the field and shows a long value whole
+        places = ((self.content_type, 0, 0, 1), (self.response_topic, 0, 1, 1), (self.correlation, 0, 2, 1),
+                  (self.expiry, 1, 0, 1), (self.user_properties, 1, 1, 2))
+        for widget, row, column, span in places:
+            grid.addWidget(widget, row, column, 1, span)
+            if isinstance(widget, QLineEdit):
+                name = widget.placeholderText()
+                widget.setToolTip(name)
+                widget.textChanged.connect(self.changed)
+                widget.textChanged.connect(lambda text, w=widget, n=name: w.setToolTip(f"{n}: {text}" if text else n))
+        self.expiry.valueChanged.connect(self.changed)
+        for column in range(3):
+            grid.setColumnStretch(column, 1)
+        grid.setRowStretch(2, 1)
+
+    def count_set(self) -> int:
+        """How many properties are filled in (the tab's title shows it while the payload is on top)."""
+        props, user = self.properties()
+        return len(props) + len(user)
 
     def properties(self) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
         """What to send: the PUBLISH properties and the user properties."""
@@ -110,3 +147,43 @@ class SavedMessagesButton(QPushButton):
     def load_message(self, message: SavedMessage) -> None:
         """Put a saved message into the publish editor."""
         self._editor.load_message(message)
+
+
+class SmartRestTemplatesButton(QToolButton):
+    """The SmartREST helper: the static templates (topic s/us) and, next to them, each custom collection the console
+    knows (topic s/uc/<X-ID>, the fields its request templates expect), rebuilt each time the menu opens."""
+
+    def __init__(self, insert: Callable[[str, str], object], library: TemplateLibrary | None = None) -> None:
+        super().__init__()
+        self._insert = insert
+        self.library = library
+        self.setText("SmartREST ")
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setToolTip("Insert a SmartREST line: a static template (s/us) or one of this console's custom "
+                        "templates (s/uc/<X-ID>)")
+        self.setMenu(QMenu(self))
+        self.menu().aboutToShow.connect(self.rebuild)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Static templates first, then one submenu per known collection."""
+        menu = self.menu()
+        menu.clear()
+        menu.setToolTipsVisible(True)
+        for code, (name, fields) in STATIC_TEMPLATES.items():
+            action = menu.addAction(f"{code}  {name}")
+            action.setToolTip(", ".join(fields))
+            action.triggered.connect(lambda _=False, c=code, f=fields: self._insert(
+                "s/us", ",".join([c, *(f"<{x}>" for x in f)])))
+        collections = self.library.collections() if self.library is not None else {}
+        if collections:
+            menu.addSeparator()
+        for xid, collection in sorted(collections.items()):
+            sub = menu.addMenu(f"Custom: {xid}")
+            sub.setObjectName(f"custom_templates_{xid}")
+            sub.setToolTipsVisible(True)
+            for msg_id, what, values in describe_templates(collection):
+                action = sub.addAction(f"{msg_id}  {what}")
+                action.setToolTip(", ".join(values) or "no values")
+                action.triggered.connect(lambda _=False, x=xid, m=msg_id, f=tuple(values): self._insert(
+                    f"s/uc/{x}", ",".join([m, *(f"<{v}>" for v in f)])))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from cryptography import x509
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from workbench.core.tls import HandshakeReport
@@ -44,6 +45,7 @@ class SysPanel(QWidget):
         self.table = QTreeWidget()
         self.table.setHeaderLabels(["Topic", "Value"])
         self.table.setColumnWidth(0, 360)
+        self.table.setMinimumHeight(40)
         layout.addWidget(self.table, 1)
         self.rows: dict[str, QTreeWidgetItem] = {}
 
@@ -91,6 +93,7 @@ class HandshakePanel(QWidget):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["What", "Details"])
         self.tree.setColumnWidth(0, 220)
+        self.tree.setMinimumHeight(40)
         layout.addWidget(self.tree, 1)
 
     def inspect(self) -> asyncio.Task[None]:
@@ -112,7 +115,8 @@ class HandshakePanel(QWidget):
         self.tree.clear()
         verified = "verified against the profile's trust" if self._settings.trust else "not verified here"
         self.summary.setText(f"✓ {r.version}, {r.cipher}; server chain {verified}")
-        top = [("Protocol", r.version), ("Cipher", r.cipher), ("SNI sent", r.server_name or f"{r.host} (host)"),
+        top = [("Protocol", r.version), ("Cipher", r.cipher), ("SNI sent", sni_text(r)),
+               ("Certificate the server chose", chosen_text(r)),
                ("Client certificate requested", "yes" if r.client_cert_requested else "no"),
                ("Client certificate sent", self._client())]
         for what, detail in top:
@@ -134,3 +138,28 @@ class HandshakePanel(QWidget):
         if identity is None:
             return "none"
         return f"{identity.chain[0].subject.rfc4514_string()} (+{len(identity.chain) - 1} chain certificate(s))"
+
+
+def sni_text(report: HandshakeReport) -> str:
+    """The SNI name sent, saying whether it is the profile's override or the host itself."""
+    if report.server_name and report.server_name != report.host:
+        return f"{report.server_name} (the profile's SNI override; connected to {report.host})"
+    return f"{report.server_name or report.host} (host)"
+
+
+def chosen_text(report: HandshakeReport) -> str:
+    """The server's leaf with its SAN DNS names, and whether it names the SNI sent (a virtual-host server picks
+    its certificate by that name; one that does not name it is the server's default)."""
+    if not report.chain:
+        return "none sent"
+    leaf = report.chain[0]
+    try:
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName)
+    except x509.ExtensionNotFound:
+        names = []
+    sent = (report.server_name or report.host).lower()
+    fits = any(n.lower() == sent or (n.startswith("*.") and "." in sent and sent.split(".", 1)[1] == n[2:].lower())
+               for n in names)
+    verdict = f"names {sent}" if fits else f"does not name {sent} (the server's default certificate?)"
+    return f"{leaf.subject.rfc4514_string()}; SAN {', '.join(names) or 'none'}; {verdict}"

@@ -31,6 +31,7 @@ from workbench.core.platform_client.tokens import DeviceToken, decode_token
 from workbench.services.mqtt_session import SessionState
 from workbench.services.platform_http import PlatformHttp
 from workbench.ui.errors import run_action, spawn
+from workbench.ui.widgets.fit import ElidedLabel
 
 from .panel_api import ConsoleSession, PanelContext
 
@@ -43,44 +44,51 @@ class TokenPanel(QGroupBox):
 
     def __init__(self, session: ConsoleSession, context: PanelContext, subscribe_to: Callable[[str], object],
                  rest_url: str = "") -> None:
-        super().__init__("Device token")
+        super().__init__()  # untitled: the tab above it already says "Device token"
         self._session = session
         self._context = context
         self._subscribe_to = subscribe_to
         self.token: DeviceToken | None = None
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)  # controls on the left, the decoded token takes the rest of the height
+        layout.setContentsMargins(6, 6, 6, 6)
+        controls = QVBoxLayout()
         row = QHBoxLayout()
         self.request_button = QPushButton("Request token")
         self.request_button.setToolTip("Subscribe to s/dat and publish an empty message to s/uat")
         self.request_button.clicked.connect(self.request)
+        self.copy_button = QPushButton("Copy as Bearer header")
+        self.copy_button.clicked.connect(self.copy)
+        row.addWidget(self.request_button)
+        row.addWidget(self.copy_button)
+        row.addStretch(1)
+        controls.addLayout(row)
+        row = QHBoxLayout()
         self.refresh_box = QCheckBox("Refresh at half-life")
         self.refresh_box.setToolTip("Ask again at issued-at + lifetime/2: before that the platform returns the "
                                     "same token")
-        self.copy_button = QPushButton("Copy as Bearer header")
-        self.copy_button.clicked.connect(self.copy)
-        self.countdown = QLabel("no token yet")
-        row.addWidget(self.request_button)
+        self.countdown = ElidedLabel("no token yet")
         row.addWidget(self.refresh_box)
-        row.addWidget(self.copy_button)
-        row.addStretch(1)
-        row.addWidget(self.countdown)
-        layout.addLayout(row)
-        self.claims = QPlainTextEdit()
-        self.claims.setReadOnly(True)
-        self.claims.setMaximumHeight(150)
-        self.claims.setPlaceholderText("The decoded header and claims appear here (shown, not trusted).")
-        layout.addWidget(self.claims)
-        try_row = QHBoxLayout()
+        row.addWidget(self.countdown, 1)
+        controls.addLayout(row)
         self.rest_url = QLineEdit(rest_url)
         self.rest_url.setPlaceholderText("REST URL, e.g. https://localhost:8443 or https://tenant.cumulocity.com")
+        self.rest_url.setToolTip("The platform's REST URL for the try-out call")
         self.try_button = QPushButton("Try it: GET /user/currentUser")
         self.try_button.clicked.connect(self.try_it)
         self.try_result = QLabel()
         self.try_result.setWordWrap(True)
-        try_row.addWidget(self.rest_url, 1)
-        try_row.addWidget(self.try_button)
-        layout.addLayout(try_row)
-        layout.addWidget(self.try_result)
+        row = QHBoxLayout()
+        row.addWidget(self.rest_url, 1)
+        row.addWidget(self.try_button)
+        controls.addLayout(row)
+        controls.addWidget(self.try_result)
+        controls.addStretch(1)
+        layout.addLayout(controls, 3)
+        self.claims = QPlainTextEdit()
+        self.claims.setReadOnly(True)
+        self.claims.setMinimumHeight(40)
+        self.claims.setPlaceholderText("The decoded header and claims appear here (shown, not trusted).")
+        layout.addWidget(self.claims, 2)
         self._tick = QTimer(self)
         self._tick.timeout.connect(self._update_countdown)
         self._refresh = QTimer(self)

@@ -31,6 +31,7 @@ from workbench.core.profiles import (
     ProxySettings,
     TlsMode,
     TlsSettings,
+    Transport,
     client_id_from_certificate,
     default_port,
 )
@@ -108,11 +109,22 @@ class ProfileEditor(EditorTabs, QDialog):
         self.username = QLineEdit(p.username)
         self.password = password_field()
         self.password.setText(secrets.mqtt_password or "")
+        self.transport = QComboBox()
+        self.transport.addItem("TCP (mqtt:// or mqtts://)", Transport.TCP)
+        self.transport.addItem("WebSocket (ws:// or wss://)", Transport.WEBSOCKETS)
+        self.transport.setCurrentIndex(list(Transport).index(p.transport))
+        self.websocket_path = QLineEdit(p.websocket_path)
+        self.websocket_path.setToolTip("The broker's MQTT WebSocket path (mosquitto, EMQX, HiveMQ, AWS IoT: /mqtt)")
+        self.websocket_path.setEnabled(p.transport is Transport.WEBSOCKETS)
+        self.transport.currentIndexChanged.connect(
+            lambda _i: self.websocket_path.setEnabled(self.transport.currentData() is Transport.WEBSOCKETS))
         self.rest_url = QLineEdit(p.rest_base_url)
         self.rest_url.setPlaceholderText("https://tenant.cumulocity.com (for the token panel's 'try it')")
         form.addRow("Profile name", self.name)
         form.addRow("Broker address", self.host)
         form.addRow("Broker port", self.port)
+        form.addRow("Transport", self.transport)
+        form.addRow("WebSocket path", self.websocket_path)
         form.addRow("Client id", row)
         form.addRow("MQTT version", self.version)
         form.addRow("Connect timeout (s)", self.timeout)
@@ -164,7 +176,9 @@ class ProfileEditor(EditorTabs, QDialog):
                           client_keystore_file=self.client_keystore.text().strip(),
                           client_key_pair_alias=self.key_pair_alias.text().strip(), client_keystore_type=kind,
                           min_version=self.min_tls.currentData(), max_version=self.max_tls.currentData(),
-                          sni_override=self.sni.text().strip(), verify_hostname=self.verify_hostname.isChecked())
+                          sni_override=self.sni.text().strip(), verify_hostname=self.verify_hostname.isChecked(),
+                          alpn_protocols=tuple(n.strip() for n in self.alpn.text().split(",") if n.strip()),
+                          skip_server_verification=self.skip_verification.isChecked())
         will = None
         if self.will_topic.text().strip():
             will = LastWill(self.will_topic.text().strip(), self.will_payload.toPlainText(),
@@ -180,7 +194,8 @@ class ProfileEditor(EditorTabs, QDialog):
             connect_timeout_s=self.timeout.value(), keep_alive_s=self.keepalive.value(),
             clean_session=self.clean.isChecked(), auto_reconnect=self.reconnect.isChecked(),
             max_inflight=self.inflight.value(), username=self.username.text().strip(), last_will=will,
-            tls=tls, mqtt5=v5, rest_base_url=self.rest_url.text().strip(), proxy=proxy)
+            tls=tls, mqtt5=v5, rest_base_url=self.rest_url.text().strip(), proxy=proxy,
+            transport=self.transport.currentData(), websocket_path=self.websocket_path.text().strip())
         secrets = ProfileSecrets(mqtt_password=self.password.text() or None,
                                  key_password=self.key_password.text() or None,
                                  trusted_keystore_password=self.trusted_password.text() or None,

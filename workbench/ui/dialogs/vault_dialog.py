@@ -1,10 +1,14 @@
-"""The passphrase of the encrypted secret vault, asked once at start-up on a machine without a system keyring: create
-the vault (passphrase twice), unlock it, or keep passwords for this session only (said plainly on the button)."""
+"""The passphrase of the encrypted secret vault on a machine without a system keyring: create the vault (passphrase
+twice), unlock it, or keep passwords for this session only (said plainly on the button). It is asked when a secret is
+first needed, not at start-up, so a first-time user meets the window and its welcome first; the question always
+opens on the GUI thread, also when the secret is needed by a job on a worker thread."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QMessageBox, QWidget
 
 from workbench.core.profiles.secrets import SecretStore, VaultPrompt, VaultRequest
@@ -79,11 +83,67 @@ def qt_vault_prompt(parent: Callable[[], QWidget | None]) -> VaultPrompt:
     return ask
 
 
-def open_secret_store(parent: QWidget | None = None, prompt: VaultPrompt | None = None) -> SecretStore:
-    """Decide the session's secret store before any page reads a secret: the keyring when there is one, else the
-    vault after the dialog, else this session only (also when the vault cannot be opened, which is said)."""
+class _Relay(QObject):
+    """Lives on the GUI thread; a worker's question arrives through a queued signal and is answered there."""
+
+    asked = Signal(object)
+
+    def __init__(self, ask: VaultPrompt) -> None:
+        super().__init__()
+        self._ask = ask
+        self.asked.connect(self._on_asked, Qt.ConnectionType.QueuedConnection)
+
+    def _on_asked(self, job: _Question) -> None:
+        try:
+            job.answer = self._ask(job.request)
+        finally:
+            job.done.set()
+
+
+class _Question:
+    """One question from a worker thread, and its answer."""
+
+    def __init__(self, request: VaultRequest) -> None:
+        self.request = request
+        self.answer: str | None = None
+        self.done = threading.Event()
+
+
+def on_gui_thread(ask: VaultPrompt) -> VaultPrompt:
+    """`ask` runs on the GUI thread whoever calls: directly there, else the calling worker waits for the answer (a
+    modal dialog opened from a worker thread would crash Qt). Create it on the GUI thread. A worker whose question
+    cannot be answered because the app is closing gets None (session only)."""
+    relay = _Relay(ask)
+    gui_thread = relay.thread()
+
+    def ask_anywhere(request: VaultRequest) -> str | None:
+        if QThread.currentThread() is gui_thread:
+            return ask(request)
+        question = _Question(request)
+        relay.asked.emit(question)
+        while not question.done.wait(0.5):
+            app = QCoreApplication.instance()
+            if app is None or app.closingDown():
+                return None
+        return question.answer
+
+    ask_anywhere.relay = relay  # type: ignore[attr-defined]  # kept alive as long as the prompt
+    return ask_anywhere
+
+
+def install_vault_prompt(parent: Callable[[], QWidget | None] = lambda: None,
+                         prompt: VaultPrompt | None = None) -> SecretStore:
+    """Prepare the session's secret store without asking anything yet: with no system keyring, the vault passphrase
+    is asked (on the GUI thread) when a secret is first needed; pages read where secrets go without asking."""
     store = SecretStore()
-    store.session.set_vault_prompt(prompt or qt_vault_prompt(lambda: parent))
+    store.session.set_vault_prompt(on_gui_thread(prompt or qt_vault_prompt(parent)))
+    return store
+
+
+def open_secret_store(parent: QWidget | None = None, prompt: VaultPrompt | None = None) -> SecretStore:
+    """Decide the session's secret store now (and ask, when there is no keyring): the keyring when there is one,
+    else the vault after the dialog, else this session only (also when the vault cannot be opened, which is said)."""
+    store = install_vault_prompt(lambda: parent, prompt)
     try:
         store.kind  # noqa: B018 - the first look decides (and asks)
     except WorkbenchError as exc:

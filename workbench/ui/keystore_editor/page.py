@@ -9,7 +9,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QShortcut, QUndoStack
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QPushButton, QWidget
 
 from workbench import paths
 from workbench.core.keystore import keytool_equivalents as kt
@@ -24,6 +24,7 @@ from workbench.ui.keystore_editor.actions import SUFFIX, StoreActions
 from workbench.ui.keystore_editor.commands import EditorState, StoreEdit
 from workbench.ui.keystore_editor.entry_details import EntryDetailsDialog
 from workbench.ui.keystore_editor.toolbar import KeystoreToolbar
+from workbench.ui.widgets.fit import scroll_layout
 from workbench.ui.widgets.problem_label import MessageLine
 
 
@@ -40,10 +41,11 @@ class KeystoresPage(StoreActions, QWidget):
         self.setAcceptDrops(True)
         self.undo = QUndoStack(self)
         self.undo.cleanChanged.connect(self._on_clean_changed)
-        layout = QVBoxLayout(self)
+        layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
         layout.addWidget(QLabel("<h2>Keystores</h2>PKCS#12 and JKS keystores and truststores that keytool and "
                                 "openssl read. Open one, or drop it here; every change can be undone."))
         self.title = QLabel()
+        self.title.setWordWrap(True)  # the folder wraps (and is the tooltip) instead of widening the window
         layout.addWidget(self.title)
         self.toolbar = KeystoreToolbar(self, self)
         layout.addWidget(self.toolbar)
@@ -94,6 +96,7 @@ class KeystoresPage(StoreActions, QWidget):
         self.title.setText(f"<b>{name}{star}</b> · {self.state.store.kind.label} · "
                            f"{entries.count_entries(len(self.state.store))}"
                            + (f" · {self.state.path.parent}" if self.state.path else ""))
+        self.title.setToolTip(str(self.state.path) if self.state.path else "")
 
     def _where(self) -> tuple[str | Path, StoreKind]:
         assert self.state is not None

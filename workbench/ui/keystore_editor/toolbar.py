@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLineEdit,
     QMessageBox,
@@ -19,6 +18,7 @@ from workbench.core.keystore.model import PrivateKeyEntry, StoreKind
 from workbench.services import certificates
 from workbench.ui.errors import run_action
 from workbench.ui.widgets.buttons import action_button, ask_password, menu_button
+from workbench.ui.widgets.fit import FlowLayout
 
 from . import dialogs
 
@@ -70,8 +70,7 @@ class KeystoreToolbar(QWidget):
     def __init__(self, page: KeystoreEditing, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.page = page
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        row = FlowLayout(self)  # the buttons wrap onto a second line on a narrow window
         self.open = action_button("Open…", self._on_open)
         self.new = menu_button("New", [("PKCS#12 store", lambda: page.new_store(StoreKind.PKCS12)),
                                       ("JKS store", lambda: page.new_store(StoreKind.JKS))])
@@ -100,7 +99,6 @@ class KeystoreToolbar(QWidget):
         for widget in (self.open, self.new, self.save, self.save_as, self.undo, self.redo, self.add, self.rename,
                        self.delete, self.passwords, self.export, self.convert, self.device):
             row.addWidget(widget)
-        row.addStretch(1)
         self.undo.setEnabled(False)
         self.redo.setEnabled(False)
 

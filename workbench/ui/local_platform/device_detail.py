@@ -67,6 +67,7 @@ class DeviceDetail(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
         self.title = QLabel("Select a device to see its measurements, events, alarms and operations.")
+        self.title.setWordWrap(True)  # a long device name wraps instead of widening the page
         self.create_button = QPushButton("Create operation…")
         self.create_button.setEnabled(False)
         bar.addWidget(self.title, 1)

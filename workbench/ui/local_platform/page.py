@@ -14,9 +14,8 @@ import json
 import ssl
 from pathlib import Path
 
-import aiohttp
 from cryptography import x509
-from PySide6.QtWidgets import QLabel, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QTabWidget, QWidget
 
 from workbench import paths
 from workbench.core.platform_client.requests import basic_authorization
@@ -28,8 +27,10 @@ from workbench.ui.local_platform.link import PlatformLink
 from workbench.ui.local_platform.status_panel import StatusPanel
 from workbench.ui.local_platform.tenants_panel import TenantsPanel
 from workbench.ui.local_platform.truststore_dialog import TruststoreDialog
+from workbench.ui.local_platform.virtual_hosts import VirtualHostsPanel
 from workbench.ui.local_platform.why_dialog import WhyDialog, explain
 from workbench.ui.local_platform_control import LocalPlatformControl
+from workbench.ui.widgets.fit import scroll_layout
 
 __all__ = ["COLUMNS", "KIND_COLOURS", "LocalPlatformPage"]
 TRUST_KINDS = ("certificate_", "pop_completed", "sessions_closed")
@@ -47,7 +48,7 @@ class LocalPlatformPage(QWidget):
         self.link: PlatformLink | None = None
         self.why_dialog: WhyDialog | None = None
         self._stream: asyncio.Task[None] | None = None
-        layout = QVBoxLayout(self)
+        layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
         layout.addWidget(QLabel("<h2>Local Platform</h2>The cloud's side of the guide on this machine: MQTT over "
                                 "mutual TLS, the REST API, registration and device tokens."))
         self.status = StatusPanel()
@@ -73,6 +74,8 @@ class LocalPlatformPage(QWidget):
         self.tabs.addTab(self.event_log, "Live event log")
         self.tabs.addTab(self.tenants, "Tenants and trusted certificates")
         self.tabs.addTab(self.devices, "Devices")
+        self.virtual_hosts = VirtualHostsPanel()
+        self.tabs.addTab(self.virtual_hosts, "Virtual hosts (SNI)")
         layout.addWidget(self.tabs, 1)
         control.state_changed.connect(self._state_changed)
         control.ready.connect(self.set_info)
@@ -89,6 +92,7 @@ class LocalPlatformPage(QWidget):
         self._stream = spawn(self, self._follow(info))
         self.tenants.set_link(self.link)
         self.devices.set_link(self.link)
+        self.virtual_hosts.set_link(self.link)
 
     def _state_changed(self, text: str) -> None:
         self.state.setText(text)
@@ -132,6 +136,7 @@ class LocalPlatformPage(QWidget):
         self._stop_stream()
         self.tenants.set_link(None)
         self.devices.set_link(None)
+        self.virtual_hosts.set_link(None)
 
     def _stop_stream(self) -> None:
         if self._stream is not None:
@@ -150,6 +155,8 @@ class LocalPlatformPage(QWidget):
 
     # --- event log -----------------------------------------------------------------------------------------
     async def _follow(self, info: LocalPlatformInfo) -> None:
+        import aiohttp  # here, not at import: it costs the window's cold start ~0.3 s (bench/cold_start.py)
+
         context = self.link.trust if self.link is not None else None
         headers = {"Authorization": basic_authorization("t100", "admin", info.admin_password)}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
@@ -170,6 +177,8 @@ class LocalPlatformPage(QWidget):
         kind = str(event.get("kind", ""))
         if kind.startswith(TRUST_KINDS) and event.get("tenant") == self.tenants.tenant:
             self.tenants.refresh()
+        if kind == "tenant_created":  # a new tenant domain serves its own certificate
+            self.virtual_hosts.refresh()
         if kind.startswith(DEVICE_KINDS):
             self.devices.refresh_list()
             if kind.startswith("operation_"):

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.services.local_platform import LocalPlatformInfo
+from workbench.ui.widgets.fit import ElidedLabel
 
 
 class StatusPanel(QGroupBox):
@@ -29,6 +30,7 @@ class StatusPanel(QGroupBox):
         bar = QHBoxLayout()
         self.state = QLabel("not started")
         self.state.setStyleSheet("font-weight: bold;")
+        self.state.setWordWrap(True)  # a long "not running: …" reason wraps instead of widening the page
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.restart_button = QPushButton("Restart")
@@ -41,10 +43,11 @@ class StatusPanel(QGroupBox):
             bar.addWidget(button)
         grid.addLayout(bar, 0, 0, 1, 2)
         left, right = QFormLayout(), QFormLayout()
-        self.ports = QLabel("–")
-        self.rest_url = QLabel("–")
-        self.folder = QLabel("–")
-        self.server_ca = QLabel("–")
+        # long paths and port lists elide in the middle (the full text is the tooltip and what Copy gives)
+        self.ports = ElidedLabel("–")
+        self.rest_url = ElidedLabel("–")
+        self.folder = ElidedLabel("–", mode=Qt.TextElideMode.ElideMiddle)
+        self.server_ca = ElidedLabel("–", mode=Qt.TextElideMode.ElideMiddle)
         for label in (self.ports, self.rest_url, self.folder, self.server_ca):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.truststore_button = QPushButton("Add to a truststore…")

@@ -47,7 +47,9 @@ class TenantsPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("<b>Tenant</b>"))
         self.tenant_box = QComboBox()
-        self.tenant_box.setMinimumWidth(160)
+        self.tenant_box.setMinimumWidth(120)
+        self.tenant_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.tenant_box.setMinimumContentsLength(10)
         self.tenant_box.currentIndexChanged.connect(self._tenant_picked)
         new_tenant = QPushButton("New tenant…")
         new_tenant.setToolTip("Create another tenant (for the proof-of-possession scenario); its admin password is "
@@ -72,7 +74,9 @@ class TenantsPanel(QWidget):
         self.delete_button = QPushButton("Delete…")
         self.delete_button.clicked.connect(lambda: self.delete_selected())
         self.ca_box = QComboBox()
-        self.ca_box.setMinimumWidth(220)
+        self.ca_box.setMinimumWidth(140)  # a long CA name elides in the box, never widens the page
+        self.ca_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.ca_box.setMinimumContentsLength(16)
         self.upload_button = QPushButton("Upload from CA store")
         self.upload_button.setToolTip("Upload the chosen CA of the workspace's CA store, enabled, with "
                                       "auto-registration on")
@@ -94,6 +98,7 @@ class TenantsPanel(QWidget):
         self.lifespan_apply.clicked.connect(lambda: self.apply_lifespan())
         self.lifespan_note = QLabel(f"tenant option {'/'.join(api.DEVICE_TOKEN_OPTION)} (at least {MIN_LIFESPAN} s)")
         self.lifespan_note.setStyleSheet("color: #546e7a;")
+        self.lifespan_note.setWordWrap(True)
         options.addWidget(self.lifespan)
         options.addWidget(self.lifespan_apply)
         options.addWidget(self.lifespan_note, 1)

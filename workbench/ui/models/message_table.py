@@ -3,78 +3,93 @@
 from __future__ import annotations
 
 import datetime
-import gc
-import threading
-import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
 from workbench.core.console.messages import ConsoleMessage, MessageFilter, MessageRing
 
+from .message_feed import MessageFeed
+
 COLUMNS = ("Time", "Dir", "Topic", "QoS", "Retain", "Size")
 ModelIndex = QModelIndex | QPersistentModelIndex
-
-_FREEZE_EVERY = 10_000  # messages between gc.freeze() calls
 
 
 class MessageTableModel(QAbstractTableModel):
     """Rows are the visible (filtered) messages of a MessageRing; `add_message()` is safe from any thread.
 
-    Messages are queued and applied every ``flush_ms`` on the GUI thread as one row insertion, so a flood
-    costs one model update per tick, not one per message. While paused the ring keeps filling (bounded), the
-    view stays still and `pending` counts what it will show on resume.
+    Messages arrive through a MessageFeed (its own, or one shared with other consumers such as a topic tree), one
+    batch per tick on the GUI thread, applied as one row insertion. While paused the ring keeps filling (bounded),
+    the view stays still and `pending` counts what it will show on resume.
+
+    Every message received is accounted for: shown, hidden by the view's filter (kept, shown when the filter
+    changes), pending while paused, or dropped with a reason: `dropped_capacity` (more arrived than the buffer
+    holds before the GUI could take them) or `dropped_paused` (it fell out of the buffer while the view was
+    paused, before it could be shown).
 
     Signals:
         counts_changed: (shown, total kept, evicted, pending while paused), for the status line.
+        drops_changed: (dropped over capacity, dropped while paused), whenever either grows or is reset.
     """
 
     counts_changed = Signal(int, int, int, int)
+    drops_changed = Signal(int, int)
 
-    def __init__(self, ring: MessageRing, flush_ms: int = 50, parent: QObject | None = None) -> None:
+    def __init__(self, ring: MessageRing | MessageFeed, flush_ms: int = 50, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.ring = ring
+        self.feed = ring if isinstance(ring, MessageFeed) else MessageFeed(ring, flush_ms, self)
+        self.ring = self.feed.ring
         self._rows: list[ConsoleMessage] = []
         self._head = 0  # rows before _head were evicted; compacted now and then
-        self._incoming: list[tuple[Any, ...]] = []
-        self._lock = threading.Lock()
         self._filter = MessageFilter()
         self.paused = False
         self.pending = 0
-        self._since_freeze = 0
+        self._presented = self.ring.next_seq  # every message below this was shown or hidden by the filter
+        self.shown_total = 0  # messages put on screen (each counted once)
+        self.hidden_total = 0  # messages the filter kept off the screen when they arrived
+        self.dropped_paused = 0
         self.colours: dict[str, Any] = {}  # subscription filter -> QColor, for the rows it brought in
-        self._timer = QTimer(self)
-        self._timer.setInterval(flush_ms)
-        self._timer.timeout.connect(self.flush)
-        self._timer.start()
+        self.feed.batch.connect(self._on_batch)
+        self._reported_capacity_drops = 0
 
     # --- feeding -----------------------------------------------------------------------------------------
     # Not named `submit`: QAbstractItemModel.submit() is a virtual slot views call; overriding it crashes Qt.
     def add_message(self, direction: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
-               properties: dict[str, Any] | None = None, subscription: str = "") -> None:
+                    properties: dict[str, Any] | None = None, subscription: str = "") -> None:
         """Queue a message from any thread (paho's network thread calls this)."""
-        item = (time.time(), direction, topic, payload, qos, retain, properties, subscription)
-        with self._lock:
-            self._incoming.append(item)
+        self.feed.add(direction, topic, payload, qos, retain, properties, subscription)
 
     def flush(self) -> None:
-        """Apply queued messages: ring first (bounded), then the visible rows in one insertion."""
-        with self._lock:
-            batch, self._incoming = self._incoming, []
-        if not batch:
-            return
-        added = [self.ring.append(*item) for item in batch]
-        self._since_freeze += len(added)
-        if self._since_freeze >= _FREEZE_EVERY:
-            # Buffered messages leave the cyclic GC's scans (refcounting still frees them when they are evicted):
-            # with 100,000 of them a full collection would pause the GUI for 50-80 ms (bench/console.py).
-            gc.freeze()
-            self._since_freeze = 0
+        """Apply what is queued now instead of at the next tick."""
+        self.feed.flush()
+
+    @property
+    def dropped_capacity(self) -> int:
+        """Messages let go before they reached the buffer: more arrived at once than it holds."""
+        return self.feed.dropped_capacity
+
+    def _on_batch(self, added: list[ConsoleMessage]) -> None:
+        if self.feed.dropped_capacity != self._reported_capacity_drops:
+            self._reported_capacity_drops = self.feed.dropped_capacity
+            self._emit_drops()
         if self.paused:
-            self.pending += len(added)
+            self._account_paused()
         else:
-            self._show([m for m in added if self._filter.accepts(m)] if self._filter.active else added)
+            shown = [m for m in added if self._filter.accepts(m)] if self._filter.active else added
+            self.shown_total += len(shown)
+            self.hidden_total += len(added) - len(shown)
+            self._presented = self.ring.next_seq
+            self._show(shown)
         self._emit_counts()
+
+    def _account_paused(self) -> None:
+        """Messages that fell out of the ring while paused, never shown, are counted as dropped (paused)."""
+        lost = self.ring.first_seq - self._presented
+        if lost > 0:
+            self.dropped_paused += lost
+            self._presented = self.ring.first_seq
+            self._emit_drops()
+        self.pending = self.ring.next_seq - self._presented
 
     def _show(self, new: list[ConsoleMessage]) -> None:
         self._drop_evicted()
@@ -106,19 +121,34 @@ class MessageTableModel(QAbstractTableModel):
         self._rebuild()
 
     def set_paused(self, paused: bool) -> None:
-        """Freeze the view; resume shows what arrived meanwhile (as far as the ring kept it)."""
+        """Freeze the view; resume shows what arrived meanwhile (as far as the ring kept it; the rest is counted)."""
+        if paused == self.paused:
+            return
         self.paused = paused
         if not paused:
+            self._account_paused()
+            for message in self.ring.newest(self.pending):
+                if self._filter.accepts(message):
+                    self.shown_total += 1
+                else:
+                    self.hidden_total += 1
             self.pending = 0
+            self._presented = self.ring.next_seq
             self._rebuild()
 
     def clear(self) -> None:
-        """Forget every message."""
+        """Forget every message and every count."""
+        self.feed.flush()  # what is queued now belongs to what the user clears
         self.beginResetModel()
         self.ring.clear()
         self._rows, self._head, self.pending = [], 0, 0
+        self._presented = self.ring.next_seq
+        self.shown_total = self.hidden_total = self.dropped_paused = 0
         self.endResetModel()
+        self.feed.reset_counts()
+        self._reported_capacity_drops = 0
         self._emit_counts()
+        self._emit_drops()
 
     def _rebuild(self) -> None:
         self.beginResetModel()
@@ -129,6 +159,9 @@ class MessageTableModel(QAbstractTableModel):
 
     def _emit_counts(self) -> None:
         self.counts_changed.emit(self.rowCount(), len(self.ring), self.ring.evicted, self.pending)
+
+    def _emit_drops(self) -> None:
+        self.drops_changed.emit(self.dropped_capacity, self.dropped_paused)
 
     def message(self, row: int) -> ConsoleMessage:
         """The message behind a row (for the detail pane and exports)."""

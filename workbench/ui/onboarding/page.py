@@ -3,7 +3,8 @@
 Each step says what it did and how long it took, links to the page where its result can be inspected, and shows
 the openssl/keytool/curl equivalent for people who must document it. After an error, "Run again" resumes with the
 same CA once the cause is fixed. Demo mode runs it all with sensible names and ends on live data from a simulated
-device, for customer demos.
+device, for customer demos. The path choice picks the customer-managed CA (the guide), the platform CA (EST) or the
+password device with bootstrap registration; each has its own checklist and equivalents.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -32,20 +34,35 @@ from PySide6.QtWidgets import (
 
 from workbench import paths
 from workbench.core.pki.keys import KeySpec, describe_key
+from workbench.core.platform_client.tokens import DeviceToken
 from workbench.core.profiles import ConnectionProfile, ProfileSecrets, ProfileStore, TlsMode, TlsSettings
 from workbench.errors import WorkbenchError
 from workbench.services.ca_passwords import remember_ca_password, stored_ca_password
+from workbench.services.cert_lifecycle import EstTarget
 from workbench.services.local_platform import LocalPlatformInfo
-from workbench.services.onboarding import Onboarding, OnboardingOptions, OnboardingReport, StepResult
-from workbench.services.simulated_device import SimulatedDevice
+from workbench.services.onboarding import (
+    BOOTSTRAP,
+    CUSTOMER_CA,
+    PATHS,
+    PLATFORM_CA,
+    Onboarding,
+    OnboardingOptions,
+    OnboardingReport,
+    StepResult,
+)
+from workbench.services.simulated_device import CertificateRenewal, SimulatedDevice
 from workbench.ui.errors import spawn
 from workbench.ui.onboarding.demo_panel import DemoPanel
-from workbench.ui.onboarding.steps import LINKS, STEPS, KeyFacts, equivalent, spec_description
+from workbench.ui.onboarding.steps import LINKS, PATH_STEPS, STEPS, KeyFacts, equivalent, spec_description
 from workbench.ui.onboarding.welcome import WelcomeHeader
 from workbench.ui.platform_target import PlatformTarget
+from workbench.ui.widgets.fit import scroll_layout
 from workbench.ui.widgets.problem_label import MessageLine
 
-TITLES = dict(STEPS)
+TITLES = dict(STEPS)  # the customer-CA path's titles (each path's: PATH_STEPS)
+PATH_LABELS = {CUSTOMER_CA: "Customer CA (your CA, upload, proof of possession)",
+               PLATFORM_CA: "Platform CA (EST with a one-time password)",
+               BOOTSTRAP: "Password device (bootstrap registration)"}
 DEMO_NAMES: dict[str, Any] = {"new_ca_name": "ACME Smart Buildings Root CA", "organization": "ACME Smart Buildings"}
 
 
@@ -71,7 +88,7 @@ class OnboardingPage(QWidget):
         self.flow: Onboarding | None = None
         self.details: dict[str, str] = {}
         self.keystore_password: str | None = None
-        layout = QVBoxLayout(self)
+        layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
         self.welcome = WelcomeHeader()  # where a first run lands: the demo, your own device, the platform's state
         self.welcome.demo_requested.connect(self.demo)
         self.welcome.own_requested.connect(self.own_device)
@@ -81,6 +98,13 @@ class OnboardingPage(QWidget):
         self.target = PlatformTarget(self.profiles.secrets)
         layout.addWidget(self.target)
         form = QFormLayout()
+        self.path = QComboBox()
+        for key, label in PATH_LABELS.items():
+            self.path.addItem(label, key)
+            self.path.setItemData(self.path.count() - 1, PATHS[key], Qt.ItemDataRole.ToolTipRole)
+        self.path.setToolTip("Which onboarding to rehearse; each has its own steps below")
+        self.path.currentIndexChanged.connect(lambda _index: self._build_items())
+        form.addRow("Path", self.path)
         self.device_id = QLineEdit(f"demo-device-{secrets.token_hex(2)}")
         self.device_id.setToolTip("The certificate's CN; the device connects as d:<CN>")
         form.addRow("Device id (CN)", self.device_id)
@@ -109,11 +133,8 @@ class OnboardingPage(QWidget):
         self.checklist.currentItemChanged.connect(self._on_step_selected)
         self.checklist.itemDoubleClicked.connect(lambda _item, _col: self.show_selected())
         self.items: dict[str, QTreeWidgetItem] = {}
-        for key, title in STEPS:
-            item = QTreeWidgetItem([f"○ {title}", "", ""])
-            item.setData(0, Qt.ItemDataRole.UserRole, key)
-            self.checklist.addTopLevelItem(item)
-            self.items[key] = item
+        self.titles: dict[str, str] = dict(STEPS)
+        self._build_items()
         bottom = QWidget()
         below = QVBoxLayout(bottom)
         below.setContentsMargins(0, 0, 0, 0)
@@ -150,17 +171,31 @@ class OnboardingPage(QWidget):
             return self.task
         self.demo_panel.stop()
         self.details.clear()
-        for key, title in STEPS:
-            item = self.items[key]
-            item.setText(0, f"○ {title}")
-            item.setText(1, "")
-            item.setText(2, "")
-            item.takeChildren()
+        self._build_items()
         self.run_button.setEnabled(False)
         self.demo_button.setEnabled(False)
         self.status.setText("running…")
         self.task = spawn(self, self._onboard(demo), self._ran, self._run_failed)
         return self.task
+
+    def selected_path(self) -> str:
+        """The chosen onboarding path (a key of services.onboarding.PATHS)."""
+        return str(self.path.currentData() or CUSTOMER_CA)
+
+    def _build_items(self) -> None:
+        """The checklist of the chosen path, every step still open."""
+        steps = PATH_STEPS[self.selected_path()]
+        self.titles = dict(steps)
+        self.checklist.clear()
+        self.items.clear()
+        for key, title in steps:
+            item = QTreeWidgetItem([f"○ {title}", "", ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, key)
+            self.checklist.addTopLevelItem(item)
+            self.items[key] = item
+        if hasattr(self, "equivalent"):  # built after the checklist in __init__
+            self.equivalent.clear()
+            self.link.setEnabled(False)
 
     def own_device(self) -> None:
         """"Onboard my own device": the target and device name come first, then Run."""
@@ -204,6 +239,8 @@ class OnboardingPage(QWidget):
                                         ca_password=ca_password.encode(), keystore_password=keystore_password.encode(),
                                         ca_name=self.ca_name, device_id=device, server_trust=trust,
                                         jwks=self.target.is_local(), keep_connection=demo,
+                                        certificate_validity=600 if demo and self.target.is_local() else 0,  # #17
+                                        path=self.selected_path(),
                                         **(DEMO_NAMES if demo and not self.ca_name else {}))
             self.flow = Onboarding(options, self._show)
             report = await self.flow.run()
@@ -213,8 +250,11 @@ class OnboardingPage(QWidget):
             remember_ca_password(self.flow.ca_name, ca_password.encode(), self.profiles.secrets)
         if report.ok:
             self.target.remember()
-            self.status.setText(f"✓ Device {device} is onboarded; its profile is in Connections.")
-            if demo and self.flow.connection is not None and self.flow.token is not None:
+            where = ("its credentials went to the device only" if self.flow.o.path == BOOTSTRAP else
+                     "its profile is in Connections")
+            self.status.setText(f"✓ Device {device} is onboarded; {where}.")
+            if demo and self.flow.connection is not None and (self.flow.token is not None or
+                                                              self.flow.received is not None):
                 self._start_demo(device)
         else:
             failed = report.steps[-1]
@@ -223,12 +263,25 @@ class OnboardingPage(QWidget):
         return report
 
     def _start_demo(self, device: str) -> None:
-        assert self.flow is not None and self.flow.connection is not None and self.flow.token is not None
-        simulated = SimulatedDevice(self.flow.connection, self.flow.token, jwks=self.flow.jwks)
+        assert self.flow is not None and self.flow.connection is not None
+        token = self.flow.token
+        received = self.flow.received
+        if token is None:  # a password device has no token: nothing to renew, the demo panel says so
+            assert received is not None
+            token = DeviceToken("", {}, {"sub": received.user})
+        renewal = None
+        if self.flow.o.path == PLATFORM_CA and self.flow.identity is not None:  # renews live at 75 % (issue #17)
+            renewal = CertificateRenewal(EstTarget(self.target.rest_url(), tuple(self.target.server_trust())),
+                                         self.out_dir / device, self.flow.identity)
+        simulated = SimulatedDevice(self.flow.connection, token, jwks=self.flow.jwks, renewal=renewal)
         self.demo_panel.show()
         self.demo_panel.start(simulated, device)
-        self.status.setText(f"✓ Device {device} is onboarded and sends live data below; its profile is in "
-                            "Connections.")
+        if self.flow.token is None:
+            self.demo_panel.token = None  # the panel's countdown keeps this text
+            self.demo_panel.countdown.setText(f"Password device {received.login if received else ''}: Basic "
+                                              "credentials, no token to renew")
+        where = "" if self.flow.o.path == BOOTSTRAP else "; its profile is in Connections"
+        self.status.setText(f"✓ Device {device} is onboarded and sends live data below{where}.")
 
     def _show(self, result: StepResult) -> None:
         self._mark(result.step, result.ok, result.message.split("; ")[0] if result.step == "device" else
@@ -237,10 +290,12 @@ class OnboardingPage(QWidget):
             self.details["device"] = self.device_id.text().strip()
             self._mark("keystores", True, result.message.partition("; ")[2], "")
             self._save_profile(*self._profile_args)
+        elif result.step == "keystores" and result.ok:  # the platform-CA path writes the same folder layout
+            self._save_profile(*self._profile_args)
 
     def _mark(self, key: str, ok: bool, message: str, took: str, causes: tuple[str, ...] = ()) -> None:
         item = self.items[key]
-        item.setText(0, f"{'✓' if ok else '✗'} {TITLES[key]}")
+        item.setText(0, f"{'✓' if ok else '✗'} {self.titles[key]}")
         item.setText(1, message)
         item.setToolTip(1, message)
         item.setText(2, took)
@@ -282,7 +337,8 @@ class OnboardingPage(QWidget):
         self.link.setText(f"{text} ({area}) →")
         self.link.setEnabled(self.items[key].text(0).startswith("✓"))
         url = self.target.rest_url() or "<url>"
-        self.equivalent.setPlainText(equivalent(key, self.key_facts(), url=url, device=self.device_id.text()))
+        self.equivalent.setPlainText(equivalent(key, self.key_facts(), url=url, device=self.device_id.text(),
+                                                path=self.selected_path()))
 
     def key_facts(self) -> KeyFacts:
         """The key types, CA subject and validities of the last run (the run's defaults before one)."""

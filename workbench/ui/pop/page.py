@@ -39,6 +39,7 @@ from workbench.services.local_platform import LocalPlatformInfo
 from workbench.ui.errors import run_action, spawn
 from workbench.ui.platform_target import PlatformTarget
 from workbench.ui.pop.verification_tab import VerificationCertificateTab
+from workbench.ui.widgets.fit import scroll_layout
 from workbench.ui.widgets.problem_label import MessageLine
 
 
@@ -51,7 +52,7 @@ class PopPage(QWidget):
         self.secrets = secrets or SecretStore()
         self.signature: PopSignature | None = None
         self.certificate: x509.Certificate | None = None
-        outer = QVBoxLayout(self)
+        outer = scroll_layout(self)  # scrolls rather than grow the window on a small screen
         outer.addWidget(QLabel("<h2>Proof of Possession</h2>Prove to the platform that you hold the CA's private "
                                "key: sign its verification code with that key."))
         self.tabs = QTabWidget()

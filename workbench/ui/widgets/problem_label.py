@@ -3,14 +3,18 @@ look on every page: the wizard's live checks, the Local Platform panels, the fle
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QLabel
 
 from workbench.errors import WorkbenchError
+from workbench.ui import theme
 from workbench.ui.dialogs.problem_dialog import problem_html
 
-STYLE = ("QLabel { background: #fdecea; color: #8e1b1b; border: 1px solid #f5c2c0; border-radius: 4px; "
-         "padding: 4px 8px; }")
+# The theme's problem colours for light and dark; the label's "dark" property picks one (set from the palette).
+STYLE = "".join(
+    f"QLabel{selector} {{ background: {c.problem_bg}; color: {c.problem_fg}; border: 1px solid {c.problem_border}; "
+    "border-radius: 4px; padding: 4px 8px; }"
+    for selector, c in (("", theme.LIGHT), ('[dark="true"]', theme.DARK)))
 
 
 class ProblemLabel(QLabel):
@@ -23,7 +27,17 @@ class ProblemLabel(QLabel):
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setStyleSheet(STYLE)
+        self.setProperty("dark", theme.current().dark)
         self.hide()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow the theme: the light or the dark problem colours."""
+        super().changeEvent(event)
+        changed = event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if changed and self.property("dark") != theme.current().dark:
+            self.setProperty("dark", theme.current().dark)
+            self.style().unpolish(self)
+            self.style().polish(self)
 
     def show_error(self, error: WorkbenchError | str | None) -> None:
         """Show what went wrong and the likely causes; nothing (or '') hides the label."""
