@@ -2,8 +2,18 @@
 token over s/uat and one measurement; connects/s, token round trip p50/p99 and the platform's memory.
 
 The platform runs as its own process (as the workbench starts it); the devices are a tiny asyncio MQTT 3.1.1
-client, so the figures measure the platform, not a client library. Where mosquitto is installed, the same
-client and certificates measure its plain mTLS connect rate in the same run, as a reference.
+client, so the figures measure the platform, not a client library. Each round onboards fresh devices (the first
+connect auto-registers them, so a device onboards once); the figures are medians of --rounds rounds (the
+platform's database grows from round to round, as it would). The peer, in the same run: mosquitto (configured as
+its manual advises: set_tcp_nodelay true, no persistence, warnings only; bench/benchlib.py) with the same client and
+certificates, mTLS connect → CONNACK → DISCONNECT only (it has no token or measurements), interleaved with the same
+connect-only crowd on our platform (devices already registered): ours, mosquitto, ours, mosquitto, ...
+What is parallel: the platform (one asyncio thread + its TLS handshake threads) and mosquitto (one thread) are
+their own processes and both run throughout (the one not measured idles); the client is one asyncio process with
+--concurrency connections in flight, sharing the cores with the broker it measures.
+
+Run: python bench/local_platform_onboarding.py [--devices 1000] [--concurrency 250] [--paced 10] [--rounds 3]
+[--quick]
 """
 
 from __future__ import annotations
@@ -31,6 +41,9 @@ from cryptography.x509.oid import NameOID
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+import benchlib  # noqa: E402
+
 PEM = serialization.Encoding.PEM
 
 
@@ -214,73 +227,100 @@ def rest(port: int, ca: Path, password: str, method: str, path: str, body: objec
         return json.loads(answer.read() or b"null")
 
 
-def mosquitto_connects(folder: Path, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey,
-                       contexts_for: dict[str, Path], concurrency: int) -> float | None:
-    """mosquitto's mTLS connect rate with the same client and device certificates (connect only)."""
-    if shutil.which("mosquitto") is None:
-        return None
-    from tests.support.mosquitto import run_mosquitto
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    server = _cert("localhost", key, ca, ca_key, server=True)
-    (folder / "mosq-ca.pem").write_bytes(ca.public_bytes(PEM))
-    (folder / "mosq-server.pem").write_bytes(server.public_bytes(PEM))
-    (folder / "mosq-server.key").write_bytes(_key_pem(key))
-    (folder / "mosq-server.key").chmod(0o600)
-    with run_mosquitto(folder, tls=(folder / "mosq-ca.pem", folder / "mosq-server.pem",
-                                    folder / "mosq-server.key")) as running:
-        contexts = {d: _context(folder, d, folder / "mosq-ca.pem") for d in contexts_for}
-        wall, connects, _rtts, failures = asyncio.run(crowd(running.tls_port, contexts, concurrency, full=False))
-    return len(connects) / wall if not failures else None
-
-
 def main() -> int:
-    """Run the crowd and print the figures; non-zero exit if any device failed."""
+    """Run the crowds round by round, interleave the connect-only comparison, print medians; non-zero exit if any
+    device failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=250)
     parser.add_argument("--paced", type=int, default=10,
                         help="concurrency of a second crowd (fresh devices) that measures latency off saturation")
+    parser.add_argument("--paced-devices", type=int, default=200)
+    benchlib.add_arguments(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.devices, args.concurrency, args.paced, args.paced_devices, args.rounds = 20, 10, 2, 6, 1
+    benchlib.begin(f"local platform onboarding crowd: {args.devices:,} devices, {args.concurrency} at a time, "
+                   f"{args.rounds} rounds (medians)",
+                   "platform (asyncio + TLS handshake threads) and mosquitto (one thread) in their own processes; "
+                   f"one asyncio client process with {args.concurrency} connections in flight", args)
     folder = Path(tempfile.mkdtemp(prefix="bench-platform-"))
     started = time.perf_counter()
-    ca, ca_key, all_ids = issue_devices(folder, args.devices + 200)
-    ids, paced_ids = all_ids[:args.devices], all_ids[args.devices:]
+    per_round = args.devices + args.paced_devices
+    ca, ca_key, all_ids = issue_devices(folder, per_round * args.rounds)
     print(f"issued {len(all_ids):,} EC P-256 device certificates in {time.perf_counter() - started:.1f} s (not timed)")
+    key = ec.generate_private_key(ec.SECP256R1())
+    (folder / "mosq-ca.pem").write_bytes(ca.public_bytes(PEM))
+    (folder / "mosq-server.pem").write_bytes(_cert("localhost", key, ca, ca_key, server=True).public_bytes(PEM))
+    (folder / "mosq-server.key").write_bytes(_key_pem(key))
+    (folder / "mosq-server.key").chmod(0o600)
     process, ports, server_ca, password = start_platform()
+    failures = 0
+    figures: dict[str, list[float]] = {}
+
+    def keep(name: str, value: float) -> None:
+        figures.setdefault(name, []).append(value)
+
     try:
         rest(ports["https"], server_ca, password, "POST", "/tenant/tenants/t100/trusted-certificates",
              {"name": "Bench CA", "status": "ENABLED", "autoRegistrationEnabled": True,
               "certInPemFormat": ca.public_bytes(PEM).decode()})
         idle, _ = memory_mib(process.pid)
-        contexts = {d: _context(folder, d, server_ca) for d in ids}
-        wall, connects, rtts, failures = asyncio.run(crowd(ports["mqtts"], contexts, args.concurrency, full=True))
+        with benchlib.mosquitto(folder, (folder / "mosq-ca.pem", folder / "mosq-server.pem",
+                                         folder / "mosq-server.key")) as peer:
+            assert peer.tls_port is not None
+            for round_ in range(args.rounds):
+                chunk = all_ids[round_ * per_round:(round_ + 1) * per_round]
+                ids, paced_ids = chunk[:args.devices], chunk[args.devices:]
+                contexts = {d: _context(folder, d, server_ca) for d in ids}
+                wall, connects, rtts, failed = asyncio.run(crowd(ports["mqtts"], contexts, args.concurrency, True))
+                paced = {d: _context(folder, d, server_ca) for d in paced_ids}
+                _wall, _connects, paced_rtts, paced_failed = asyncio.run(crowd(ports["mqtts"], paced, args.paced,
+                                                                               True))
+                failures += failed + paced_failed
+                keep("onboardings/s", len(connects) / wall)
+                for label, values in (("saturated", rtts), ("paced", paced_rtts)):
+                    p50, _p95, p99 = _percentiles(values)
+                    keep(f"{label} p50", p50)
+                    keep(f"{label} p99", p99)
+                # connect only, interleaved: ours (devices registered by now), then mosquitto, same client and ids
+                wall, connects, _rtts, failed = asyncio.run(crowd(ports["mqtts"], contexts, args.concurrency, False))
+                keep("ours connects/s", len(connects) / wall)
+                failures += failed
+                mosq = {d: _context(folder, d, folder / "mosq-ca.pem") for d in ids}
+                wall, connects, _rtts, failed = asyncio.run(crowd(peer.tls_port, mosq, args.concurrency, False))
+                keep("mosquitto connects/s", len(connects) / wall)
+                failures += failed
+                print(f"  round {round_ + 1}: {figures['onboardings/s'][-1]:,.0f} onboardings/s, token p50 "
+                      f"{figures['saturated p50'][-1]:.1f} ms saturated / {figures['paced p50'][-1]:.1f} ms paced; "
+                      f"connect only {figures['ours connects/s'][-1]:,.0f}/s vs mosquitto "
+                      f"{figures['mosquitto connects/s'][-1]:,.0f}/s; {benchlib.load()}", flush=True)
         rss, peak = memory_mib(process.pid)
-        paced = {d: _context(folder, d, server_ca) for d in paced_ids}
-        _wall, _connects, paced_rtts, paced_failures = asyncio.run(crowd(ports["mqtts"], paced, args.paced, True))
-        failures += paced_failures
         found = rest(ports["https"], server_ca, password, "GET", "/measurement/measurements?pageSize=1"
                      "&withTotalElements=true")
         total = found["statistics"].get("totalElements", 0) if isinstance(found, dict) else 0
-        ours = len(connects) / wall
-        print(f"platform: {len(connects):,} of {len(ids):,} devices, {args.concurrency} concurrent, in {wall:.1f} s: "
-              f"{ours:,.0f} onboardings/s (mTLS connect + auto-registration + token + measurement)")
-        for label, values in ((f"{args.concurrency} concurrent (loop saturated by TLS handshakes)", rtts),
-                              (f"{args.paced} concurrent, {len(paced_ids)} fresh devices", paced_rtts)):
-            p50, p95, p99 = _percentiles(values)
-            print(f"token round trip (s/uat → 71,<jwt>), {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-                  f"p99 {p99:.1f} ms; target p50 ≤ 10 ms: {'met' if p50 <= 10 else 'NOT met'}")
-        print(f"platform memory: {idle:.0f} MiB idle, {rss:.0f} MiB after, peak {peak:.0f} MiB; "
-              f"{total:,} measurements stored")
     finally:
         process.terminate()
         process.communicate(timeout=30)
-    reference = mosquitto_connects(folder, ca, ca_key, dict.fromkeys(ids, folder), args.concurrency)
-    if reference is not None:
-        plain = asyncio.run(_connect_only_rate(ids, folder, args.concurrency, ca))
-        print(f"mosquitto (same client and certificates, connect only): {reference:,.0f} connects/s; "
-              f"our platform connect only: {plain:,.0f} connects/s ({plain / reference:.2f}×)")
-    shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def m(name: str) -> float:
+        return benchlib.median(figures[name])
+
+    print(f"platform: {m('onboardings/s'):,.0f} onboardings/s (median; mTLS connect + auto-registration + token + "
+          f"measurement), {args.devices:,} devices {args.concurrency} at a time; runs "
+          f"{benchlib.runs_text(figures['onboardings/s'], '{:.0f}')}")
+    for label, what in (("saturated", f"{args.concurrency} concurrent (loop saturated by TLS handshakes)"),
+                        ("paced", f"{args.paced} concurrent, {args.paced_devices} fresh devices")):
+        print(f"token round trip (s/uat → 71,<jwt>), {what}: p50 {m(label + ' p50'):.1f} ms, p99 "
+              f"{m(label + ' p99'):.1f} ms (medians); target p50 ≤ 10 ms: "
+              f"{'met' if m(label + ' p50') <= 10 else 'NOT met'}")
+    print(f"mTLS connect → CONNACK → DISCONNECT, {args.concurrency} concurrent, same client and certificates: ours "
+          f"{m('ours connects/s'):,.0f}/s, mosquitto {m('mosquitto connects/s'):,.0f}/s "
+          f"({benchlib.ratio(m('ours connects/s'), m('mosquitto connects/s'))}; medians, interleaved)")
+    print(f"platform memory: {idle:.0f} MiB idle, {rss:.0f} MiB after, peak {peak:.0f} MiB; {total:,} measurements "
+          "stored")
+    benchlib.end()
     return 1 if failures or total < 1 else 0
 
 
@@ -291,23 +331,6 @@ def _percentiles(values: list[float]) -> tuple[float, float, float]:
     ordered = sorted(values)
     pick = lambda q: ordered[min(int(len(ordered) * q), len(ordered) - 1)] * 1000  # noqa: E731
     return statistics.median(ordered) * 1000, pick(0.95), pick(0.99)
-
-
-async def _connect_only_rate(ids: list[str], folder: Path, concurrency: int, ca: x509.Certificate) -> float:
-    """Our platform's connect-only rate (auto-registration already done), for the mosquitto comparison."""
-    process, ports, server_ca, password = await asyncio.to_thread(start_platform)
-    try:
-        await asyncio.to_thread(rest, ports["https"], server_ca, password, "POST",
-                                "/tenant/tenants/t100/trusted-certificates",
-                                {"name": "Bench CA", "status": "ENABLED", "autoRegistrationEnabled": True,
-                                 "certInPemFormat": ca.public_bytes(PEM).decode()})
-        contexts = {d: _context(folder, d, server_ca) for d in ids}
-        await crowd(ports["mqtts"], contexts, concurrency, full=False)  # first pass registers the devices
-        wall, connects, _rtts, _failures = await crowd(ports["mqtts"], contexts, concurrency, full=False)
-        return len(connects) / wall
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
 
 
 if __name__ == "__main__":

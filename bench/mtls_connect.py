@@ -4,6 +4,10 @@ Both brokers run at once and the runs are interleaved (ours, mosquitto, ours, mo
 machine's load hits both alike; the figures are medians of ROUNDS runs. mosquitto is configured as its manual
 advises for latency-bound clients (`set_tcp_nodelay true`; without it every connect waits ~40 ms on Nagle and
 delayed ACKs) and logs only errors and warnings (our broker does not log each connect either).
+What runs in parallel: ours is one process (its asyncio loop + N TLS handshake threads), mosquitto one thread; the
+client is this process with 4 threads of blocking ssl connects; all share the machine's cores (printed).
+
+Run: python bench/mtls_connect.py [--threads 2] [--rounds 3] [--quick]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import benchlib
 from cryptography.hazmat.primitives import serialization
 
 from embedded_broker.mqtt.limits import Limits
@@ -147,7 +152,13 @@ def main() -> None:
     parser.add_argument("--threads", default=str(Limits().tls_handshake_threads),
                         help="comma-separated TLS handshake thread counts of our broker to compare (default: ours)")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--quick", action="store_true", help="a smoke run with small loads: figures not to quote")
     args = parser.parse_args()
+    global CONNECTS
+    if args.quick:
+        CONNECTS, args.rounds = 20, 1
+    print(f"machine: {benchlib.machine()}" + ("; --quick: a smoke run, do not quote these figures" if args.quick
+                                               else ""))
     if shutil.which("mosquitto") is None:
         sys.exit("mosquitto is not installed")
     with tempfile.TemporaryDirectory() as tmp:

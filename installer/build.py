@@ -129,7 +129,11 @@ def wrap_windows(dist: Path, version: str) -> list[Path]:
 
 
 def wrap_macos(dist: Path, version: str) -> list[Path]:
-    """The .dmg around Workbench.app (sign and notarise before shipping; see installer/README.md)."""
+    """The .dmg around Workbench.app, signed inside out first when WORKBENCH_CODESIGN_IDENTITY names a Developer ID
+    (then notarise; see installer/README.md)."""
+    identity = os.environ.get("WORKBENCH_CODESIGN_IDENTITY")
+    if identity:
+        subprocess.run(["sh", str(ROOT / "installer" / "macos" / "sign_app.sh"), identity], check=True)
     subprocess.run(["sh", str(ROOT / "installer" / "macos" / "make_dmg.sh"), version], check=True)
     return [dist / f"workbench-{version}-macos.dmg"]
 
@@ -157,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     from installer.licences import write_notice
 
     write_notice(bundle)
+    shutil.copy(ROOT / "LICENSE", bundle / "LICENSE.txt")  # the app's own licence (Apache-2.0), beside the notices
     if args.target == "linux":
         made = wrap_linux(bundle, icons, args.dist, __version__)
     elif args.target == "windows":

@@ -15,6 +15,8 @@ _LICENCE_FILE = re.compile(r"(^|/)(LICEN[CS]E|COPYING|NOTICE|AUTHORS)[^/]*$", re
 EXTRA_NOTES = {
     "pyside6-essentials": "with the Qt 6 libraries (LGPL-3.0-only), dynamically linked and replaceable in the "
                           "bundle folder",
+    "qtawesome": "the bundle carries its Material Design Icons 6 font only: Apache-2.0, "
+                 "https://github.com/Templarian/MaterialDesign-Webfont/blob/master/LICENSE",
 }
 
 

@@ -4,6 +4,9 @@ Windows, the Inno Setup script's associations and version, and the macOS script'
 from __future__ import annotations
 
 import ast
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,3 +79,107 @@ def test_the_frozen_gui_starts_the_platform_with_its_console_twin_on_windows(tmp
 def test_the_spec_builds_a_windowed_gui_and_a_console_twin_on_windows() -> None:
     spec = (ROOT / "installer" / "workbench.spec").read_text(encoding="utf-8")
     assert "console=not WINDOWS" in spec and 'name=f"{NAME}-cli", console=True' in spec
+
+
+def test_the_project_licence_is_apache_2_and_the_windows_installer_shows_it() -> None:
+    licence = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in licence and "Version 2.0, January 2004" in licence
+    assert "END OF TERMS AND CONDITIONS" in licence and 'license = { text = "Apache-2.0" }' in (
+        ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    iss = (ROOT / "installer" / "windows" / "workbench.iss").read_text(encoding="utf-8")
+    assert "LicenseFile=..\\..\\LICENSE\n" in iss and "THIRD-PARTY-LICENSES.txt" in iss  # the list stays, as a file
+
+
+def test_the_windows_installer_is_64_bit_offers_the_cli_on_the_path_and_shows_the_self_test() -> None:
+    iss = (ROOT / "installer" / "windows" / "workbench.iss").read_text(encoding="utf-8")
+    assert "ArchitecturesAllowed=x64compatible\n" in iss and "ArchitecturesInstallIn64BitMode=x64compatible\n" in iss
+    tasks = [line for line in iss.splitlines() if line.startswith('Name: "addtopath"')]
+    assert len(tasks) == 1 and "Flags: unchecked" in tasks[0]  # offered, not ticked
+    path_entries = [line for line in iss.splitlines() if "Tasks: addtopath" in line]
+    assert len(path_entries) == 2 and all('ValueData: "{olddata};{app}"' in line for line in path_entries)
+    assert "procedure CurUninstallStepChanged" in iss and "ChangesEnvironment=yes" in iss  # taken out again
+    self_test = next(line for line in iss.splitlines() if "--self-test" in line and line.startswith("Filename"))
+    assert "workbench-cli.exe" in self_test and "pause" in self_test and "runhidden" not in self_test
+    # Inno Setup doubles quotes inside a quoted parameter: cmd gets /c ""<exe>" --self-test & echo. & pause"
+    parameters = self_test.split('Parameters: "', 1)[1].split('"; ', 1)[0].replace('""', '"')
+    assert parameters == '/c ""{app}\\workbench-cli.exe" --self-test & echo. & pause"'
+
+
+def test_macos_signing_is_inside_out_with_the_hardened_runtime_and_entitlements() -> None:
+    import plistlib
+
+    entitlements = plistlib.loads((ROOT / "installer" / "macos" / "entitlements.plist").read_bytes())
+    assert entitlements == {"com.apple.security.cs.allow-unsigned-executable-memory": True}
+    script = (ROOT / "installer" / "macos" / "sign_app.sh").read_text(encoding="utf-8")
+    commands = [line for line in script.splitlines() if "codesign" in line and not line.lstrip().startswith("#")]
+    assert commands and not any("--deep" in line for line in commands)
+    assert "--options runtime" in script and '--entitlements "$entitlements"' in script
+    for linux_only in ("apt-get", "dpkg", "readlink -f", "sed -i "):
+        assert linux_only not in script
+    assert "sign_app.sh" in (ROOT / "installer" / "macos" / "make_dmg.sh").read_text(encoding="utf-8")
+
+
+def test_the_ci_workflow_runs_ci_run_on_linux_and_builds_on_windows_and_macos() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "build.yml").read_text(encoding="utf-8")
+    linux = workflow.split("\n  linux:", 1)[1].split("\n  windows:", 1)[0]
+    assert "run: .ci/run" in linux and "python:3.11-bookworm" in linux  # the same script and system as here
+    assert "windows-" in workflow and "macos-14" in workflow and "macos-13" in workflow
+    assert workflow.count("--self-test") >= 4
+    assert "\t" not in workflow
+
+
+def test_deb_depends_keep_computed_versions_and_add_the_xcb_packages() -> None:
+    from installer.linux_deb import XCB_PACKAGES, merge_depends
+
+    merged = merge_depends("libc6 (>= 2.36), libxcb-cursor0 (>= 0.0.99), libgl1", ("libxcb-cursor0", "libegl1"))
+    assert merged.split(", ") == ["libc6 (>= 2.36)", "libegl1", "libgl1", "libxcb-cursor0 (>= 0.0.99)"]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for package in XCB_PACKAGES:  # what CI installs is what the package asks for
+        assert package in ci
+
+
+@pytest.mark.skipif(not (shutil.which("dpkg-deb") and shutil.which("dpkg-shlibdeps")),
+                    reason="needs dpkg-deb and dpkg-shlibdeps (Debian/Ubuntu, package dpkg-dev)")
+def test_a_deb_depends_on_the_system_libraries_its_bundle_does_not_carry(tmp_path: Path) -> None:
+    """A fake bundle: /usr/bin/openssl as the executable, with libssl and libcrypto carried in _internal."""
+    from installer.linux_deb import build_deb
+
+    bundle = tmp_path / "workbench"
+    (bundle / "_internal").mkdir(parents=True)
+    shutil.copy("/usr/bin/openssl", bundle / "workbench")
+    for line in subprocess.run(["ldd", "/usr/bin/openssl"], capture_output=True, text=True, check=True).stdout \
+            .splitlines():
+        if "libssl" in line or "libcrypto" in line:
+            shutil.copy(line.split("=>")[1].split("(")[0].strip(), bundle / "_internal")
+    (bundle / "THIRD-PARTY-LICENSES.txt").write_text("notices\n")
+    icon = tmp_path / "icon.png"
+    icon.write_bytes(b"\x89PNG\r\n\x1a\n")
+    deb = build_deb(bundle, icon, "[Desktop Entry]\nExec=workbench\n", tmp_path / "dist", "1.2.0.dev3", "x86_64")
+    assert deb is not None and deb.name == "workbench_1.2.0~dev3_amd64.deb"
+    depends = subprocess.run(["dpkg-deb", "--field", str(deb), "Depends"], capture_output=True, text=True,
+                             check=True).stdout
+    assert re.search(r"\blibc6 \(>= 2\.\d+\)", depends), depends  # versioned from libc6's symbols file
+    assert "libssl" not in depends, depends  # the bundle carries it
+    assert "libxcb-cursor0" in depends and "libegl1" in depends
+    contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True,
+                              check=True).stdout
+    assert "./usr/share/doc/workbench/copyright" in contents and "./usr/share/doc/workbench/changelog.gz" in contents
+    extracted = tmp_path / "x"
+    subprocess.run(["dpkg-deb", "--raw-extract", str(deb), str(extracted)], check=True)
+    copyright_text = (extracted / "usr" / "share" / "doc" / "workbench" / "copyright").read_text()
+    paragraphs = [p for p in copyright_text.split("\n\n") if p.strip()]
+    assert paragraphs[0].startswith("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/")
+    licences = {line.split(":", 1)[1].strip() for p in paragraphs for line in p.splitlines()
+                if line.startswith("License:")}
+    assert licences == {"Apache-2.0", "bundled-components"}  # every short name used has its text paragraph
+    md5sums = (extracted / "DEBIAN" / "md5sums").read_text()
+    assert "  opt/workbench/workbench\n" in md5sums and "usr/share/doc/workbench/copyright" in md5sums
+    assert oct((extracted / "opt" / "workbench" / "workbench").stat().st_mode & 0o777) == "0o755"
+
+
+def test_the_self_tests_payload_check_compiles_a_proto_with_a_well_known_import() -> None:
+    from workbench.cli.self_test import CHECKS, SELF_TEST_PROTO
+
+    assert 'import "google/protobuf/timestamp.proto"' in SELF_TEST_PROTO  # needs grpc_tools' _proto folder
+    check = dict(CHECKS)["payloads"]
+    assert check({}).startswith("Protobuf from a .proto compiled now")

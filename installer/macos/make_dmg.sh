@@ -1,7 +1,8 @@
 #!/bin/sh
 # Wraps dist/Workbench.app (made by `python installer/build.py --target macos` on a Mac) into a .dmg.
-# Signing and notarisation (needs an Apple Developer ID; see installer/README.md) run before this step:
-#   codesign --deep --force --options runtime --sign "Developer ID Application: NAME (TEAMID)" dist/Workbench.app
+# Signing (needs an Apple Developer ID; see installer/README.md) runs before this step, notarisation after it:
+#   sh installer/macos/sign_app.sh "Developer ID Application: NAME (TEAMID)"   (hardened runtime + entitlements.plist)
+#   codesign --force --timestamp --sign "Developer ID Application: NAME (TEAMID)" dist/workbench-<version>-macos.dmg
 #   xcrun notarytool submit dist/workbench-<version>-macos.dmg --keychain-profile PROFILE --wait
 #   xcrun stapler staple dist/workbench-<version>-macos.dmg
 set -eu
