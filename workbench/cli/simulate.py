@@ -1,5 +1,6 @@
 """`workbench simulate`: rehearse a fleet of certificate devices against the local platform, a tenant or any broker,
-with a one-line live display, a clean Ctrl+C, `--json` for CI and `--locustfile` for runs spread over machines."""
+with a one-line live display, a clean Ctrl+C, `--json` for CI, `--locustfile` for runs spread over machines, and
+certificate renewal of an EST-enrolled fleet (`--enroll N --renew-cert-at 0.75`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError
 from workbench.paths import default_workspace
 from workbench.services.ca_passwords import CAPasswords
+from workbench.services.cert_lifecycle import check_fraction
 from workbench.services.fleet_simulator import (
     LOCUSTFILE,
     PATTERNS,
@@ -28,6 +30,7 @@ from workbench.services.fleet_simulator import (
     RunOptions,
     Simulator,
     Target,
+    enroll_over_est,
     fleet_from_csv,
     fleet_from_folder,
     fleet_from_ids,
@@ -47,16 +50,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("simulate", help="run a fleet of simulated certificate devices (load and recovery rehearsal)",
                        description="Each device connects with its own certificate as d:<CN>, gets a token over "
                                    "s/uat, renews it at half-life, sends measurements, answers operations and "
-                                   "reconnects with backoff. Ctrl+C stops cleanly and prints the summary.")
+                                   "reconnects with backoff; with --renew-cert-at, devices enrolled over EST renew "
+                                   "their certificates too. Ctrl+C stops cleanly and prints the summary.")
     p.add_argument("--locustfile", action="store_true", help="print the path of the Locust user class and exit")
     src = p.add_argument_group("fleet (one of)")
     src.add_argument("--fleet", metavar="DIR", help="a fleet folder of `workbench fleet issue`")
     src.add_argument("--csv", metavar="FILE", help="a bulk-registration (or ids) CSV; keys from --keys DIR/<id>/")
     src.add_argument("--keys", metavar="DIR", help="with --csv: the folder of the device folders (default: beside)")
     src.add_argument("--issue", type=int, metavar="N", help="issue N devices from --ca into --out (reused if there)")
+    src.add_argument("--enroll", type=int, metavar="N",
+                     help="enroll N devices over EST with the tenant CA into --out (needs --local or --url; devices "
+                          "already there are reused); these can renew their certificates (--renew-cert-at)")
+    src.add_argument("--cert-validity", type=int, metavar="SECONDS",
+                     help="with --enroll, local platform only: the tenant CA issues certificates valid SECONDS "
+                          "(60 or more; the option local-platform/est.certificate.validity.seconds) to rehearse "
+                          "renewal in minutes")
     src.add_argument("--ca", metavar="NAME", help="with --issue: a CA of the store")
     src.add_argument("--workspace", type=Path, help="the CA store folder (default: the user's workspace)")
-    src.add_argument("--out", metavar="DIR", help="with --issue: the fleet folder")
+    src.add_argument("--out", metavar="DIR", help="with --issue or --enroll: the fleet folder")
     src.add_argument("--ids", type=int, metavar="N", help="N devices without certificates (plain MQTT only)")
     add_password_options(src, "ca_password", "the CA key (with --issue)")
     add_password_options(src, "key_password", "encrypted device keys")
@@ -73,8 +84,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tgt.add_argument("--broker", metavar="HOST:PORT", help="a standards MQTT broker: no platform flow")
     tgt.add_argument("--tls", action="store_true", help="with --broker: MQTT over TLS (the device certificates)")
     run = p.add_argument_group("run")
-    run.add_argument("--registration", choices=REGISTRATIONS, default="auto",
-                     help="auto (the CA's auto-registration, default), bulk (upload the CSV) or none")
+    run.add_argument("--registration", choices=REGISTRATIONS, default=None,
+                     help="auto (the CA's auto-registration, default), bulk (upload the CSV) or none (default with "
+                          "--enroll: enrolment registered the devices)")
     run.add_argument("--upload-ca", action="store_true",
                      help="upload the fleet's CA to the tenant (auto-registration on) when it is missing")
     run.add_argument("--interval", type=float, default=1.0, help="seconds between measurements per device")
@@ -83,6 +95,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl+C)")
     run.add_argument("--concurrency", type=int, default=16, help="TCP+TLS handshakes in flight (default 16)")
     run.add_argument("--ramp", type=float, default=0.0, help="device starts per second (default: all at once)")
+    run.add_argument("--renew-cert-at", type=float, metavar="FRACTION",
+                     help="re-enroll each device's certificate over EST once FRACTION (0..1, e.g. 0.75) of its "
+                          "validity has passed, then reconnect with it (off by default). Applies to fleets enrolled "
+                          "over EST with the tenant CA (--enroll, or their folder); a fleet issued from a CA of the "
+                          "store keeps its certificates")
     chaos = p.add_argument_group("chaos")
     chaos.add_argument("--drop", metavar="FRACTION@SECONDS", help="drop a fraction of the connections at a time")
     chaos.add_argument("--ca-off", metavar="SECONDS@AT", help="disable the fleet's CA in the tenant for a while")
@@ -103,11 +120,23 @@ def _at(text: str | None, what: str) -> tuple[float, float] | None:
             from None
 
 
-def _fleet(args: argparse.Namespace) -> Fleet:
-    chosen = [name for name in ("fleet", "csv", "issue", "ids") if getattr(args, name) is not None]
+def _fleet(args: argparse.Namespace) -> Fleet | None:
+    """The fleet, checked before anything starts; None for --enroll (enrolled once the target is known)."""
+    chosen = [name for name in ("fleet", "csv", "issue", "enroll", "ids") if getattr(args, name) is not None]
     if len(chosen) != 1:
         raise InvalidInputError("Say which fleet to simulate (one source)",
-                                ("Use --fleet DIR, --csv FILE, --issue N --ca NAME --out DIR, or --ids N.",))
+                                ("Use --fleet DIR, --csv FILE, --issue N --ca NAME --out DIR, --enroll N --out DIR, "
+                                 "or --ids N.",))
+    if args.renew_cert_at is not None:
+        check_fraction(args.renew_cert_at)
+    if args.cert_validity is not None and args.enroll is None:
+        raise InvalidInputError("--cert-validity goes with --enroll", ("It sets the validity of enrolled devices.",))
+    if args.enroll is not None:
+        if not args.out or args.enroll < 1:
+            raise InvalidInputError("--enroll N needs --out DIR (and N >= 1)", ())
+        if args.broker:
+            raise InvalidInputError("--enroll needs the platform's EST endpoints", ("Use --local or --url.",))
+        return None
     key_password = read_password(args, "key_password", required=False) \
         if args.key_password_file or args.key_password_env else None
     if args.fleet:
@@ -126,6 +155,11 @@ def _fleet(args: argparse.Namespace) -> Fleet:
             raise InvalidInputError("--ids is for a plain MQTT broker (--broker without --tls)",
                                     ("Certificate devices need a fleet: --fleet, --csv or --issue.",))
         fleet = fleet_from_ids(args.ids)
+    return _narrow(args, fleet)
+
+
+def _narrow(args: argparse.Namespace, fleet: Fleet) -> Fleet:
+    """--devices and --slice."""
     fleet = fleet.first(args.devices)
     if args.slice:
         try:
@@ -220,21 +254,37 @@ async def _main(args: argparse.Namespace, sim: Simulator, progress: _Progress) -
         progress.end()
 
 
+def _enroll(args: argparse.Namespace, target: Target, link: PlatformLink | None) -> Fleet:
+    """--enroll N: the devices enrolled over EST into --out (those already there reused)."""
+    assert link is not None  # --enroll is refused with --broker
+
+    async def main() -> Fleet:
+        async with link.session() as http:
+            return await enroll_over_est(http, args.enroll, Path(args.out), target.server_trust,
+                                         validity_seconds=args.cert_validity)
+
+    print(f"enrolling {args.enroll} devices over EST into {args.out}", file=sys.stderr, flush=True)
+    return asyncio.run(main())
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     """Check every input first, then run until Ctrl+C or --duration; exit 1 when no device ever connected."""
     if args.locustfile:
         print(LOCUSTFILE)
         return 0
-    fleet = _fleet(args)
+    chosen = _fleet(args)
     target, link, local = _target(args)
-    progress = _Progress(sys.stderr, args.events)
-    sim = Simulator(fleet, target, Behaviour(interval=args.interval, pattern=args.pattern, qos=args.qos), link,
-                    RunOptions(registration=args.registration, upload_ca=args.upload_ca,
-                               connect_concurrency=args.concurrency, ramp_per_s=args.ramp,
-                               on_request=progress.request if args.events else None))
-    print(f"simulating {len(fleet)} devices of {fleet.origin} against {target.describe()}; Ctrl+C stops",
-          file=sys.stderr, flush=True)
     try:
+        fleet = chosen if chosen is not None else _narrow(args, _enroll(args, target, link))
+        progress = _Progress(sys.stderr, args.events)
+        registration = args.registration or ("none" if args.enroll is not None else "auto")
+        sim = Simulator(fleet, target, Behaviour(interval=args.interval, pattern=args.pattern, qos=args.qos,
+                                                 renew_cert_at=args.renew_cert_at), link,
+                        RunOptions(registration=registration, upload_ca=args.upload_ca,
+                                   connect_concurrency=args.concurrency, ramp_per_s=args.ramp,
+                                   on_request=progress.request if args.events else None))
+        print(f"simulating {len(fleet)} devices of {fleet.origin} against {target.describe()}; Ctrl+C stops",
+              file=sys.stderr, flush=True)
         summary = asyncio.run(_main(args, sim, progress))
     finally:
         if local is not None and local.process is not None:

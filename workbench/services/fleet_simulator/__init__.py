@@ -12,6 +12,7 @@ from workbench.services.fleet_simulator.figures import Figures, merge, one_line
 from workbench.services.fleet_simulator.source import (
     Fleet,
     FleetDevice,
+    enroll_over_est,
     fleet_from_csv,
     fleet_from_folder,
     fleet_from_ids,
@@ -21,5 +22,5 @@ from workbench.services.fleet_simulator.source import (
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 __all__ = ["LOCUSTFILE", "PATTERNS", "REGISTRATIONS", "Behaviour", "Figures", "Fleet", "FleetDevice", "PlatformLink",
-           "RunOptions", "Simulator", "Target", "fleet_from_csv", "fleet_from_folder", "fleet_from_ids",
-           "issue_from_store", "merge", "one_line"]
+           "RunOptions", "Simulator", "Target", "enroll_over_est", "fleet_from_csv", "fleet_from_folder",
+           "fleet_from_ids", "issue_from_store", "merge", "one_line"]

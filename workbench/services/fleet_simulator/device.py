@@ -2,14 +2,18 @@
 loop's callbacks), so a thousand devices share one thread; only the blocking TCP + TLS connect runs on a small pool.
 
 Per device: mutual TLS as `d:<CN>`, a token over `s/uat` → `71,<jwt>` on `s/dat`, renewal at half-life, SmartREST
-measurements at the chosen rate and pattern, operations answered (`510` → `501` EXECUTING → `503` SUCCESSFUL), and
-reconnects with exponential backoff and jitter after a drop.
+measurements at the chosen rate and pattern, operations answered (`510` → `501` EXECUTING → `503` SUCCESSFUL),
+reconnects with exponential backoff and jitter after a drop, and (an EST-enrolled device, when asked) certificate
+renewal: re-enrolment over EST once a fraction of the validity has passed, the folder rewritten, a reconnect with the
+new certificate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import dataclasses
+import datetime as dt
 import logging
 import math
 import random
@@ -26,8 +30,9 @@ from cryptography import x509
 from workbench.core.mqtt_errors import connack_error
 from workbench.core.platform_client.smartrest import parse_error_line, parse_line, parse_token_line
 from workbench.core.platform_client.tokens import DeviceToken, decode_token
-from workbench.core.tls import client_context
+from workbench.core.tls import ClientIdentity, client_context
 from workbench.errors import WorkbenchError
+from workbench.services.cert_lifecycle import EstTarget, reenroll, renewal_due
 from workbench.services.fleet_simulator.figures import Figures, error_reason
 from workbench.services.fleet_simulator.source import FleetDevice
 
@@ -67,6 +72,8 @@ class Behaviour:
     backoff_min: float = 0.5
     backoff_max: float = 30.0
     topic: str = "s/us"
+    renew_cert_at: float | None = None  # EST devices re-enroll once this fraction of the validity passed; None: off
+    cert_retry: float = 30.0  # seconds after a failed certificate renewal before the next try (while still valid)
 
 
 class _ErrorCatcher:
@@ -101,8 +108,14 @@ class SimulatedFleetDevice:
 
     def __init__(self, spec: FleetDevice, target: Target, behaviour: Behaviour, figures: Figures,
                  pool: cf.Executor, gate: asyncio.Semaphore, *, hooks: DeviceHooks | None = None,
-                 clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
+                 clock: Callable[[], float] = time.time, rng: random.Random | None = None,
+                 renewal: EstTarget | None = None) -> None:
         self.spec = spec
+        self.renewal = renewal  # the platform's EST side; None: this device keeps its certificate
+        self.cert_renewals = 0
+        self._cert_retry_at = 0.0
+        self._cert_expired = False
+        self._reconnect = False
         self.target = target
         self.behaviour = behaviour
         self.figures = figures
@@ -161,6 +174,10 @@ class SimulatedFleetDevice:
                         await self._register()
                     self._set("connected")
                     await self._serve()
+                    if self._reconnect and not self._stopping:  # a renewed certificate: a new session, no backoff
+                        self._reconnect = False
+                        self._close_socket(goodbye=True)
+                        continue
                     if not self._stopping:
                         self.figures.count("drops")
                         self._fail("connection", time.monotonic(), self._lost_reason())
@@ -291,8 +308,9 @@ class SimulatedFleetDevice:
             self._loop.remove_writer(self._fd)
         self._fd = None
 
-    def _close_socket(self) -> None:
-        """Forget the connection: unregister first (on the loop), then let paho close the socket."""
+    def _close_socket(self, goodbye: bool = False) -> None:
+        """Forget the connection: unregister first (on the loop), then let paho close the socket (a clean stop and a
+        reconnect after renewal say goodbye with DISCONNECT)."""
         client, self.client = self.client, None
         self._unregister()
         if client is not None:
@@ -303,7 +321,7 @@ class SimulatedFleetDevice:
             sock = client.socket()
             if sock is not None:
                 try:
-                    if self._stopping and self.state == "connected":
+                    if (self._stopping or goodbye) and self.state == "connected":
                         client.disconnect()  # a clean stop says goodbye (one small packet, written now)
                         client.loop_write()
                     sock.close()
@@ -409,6 +427,9 @@ class SimulatedFleetDevice:
             refresh = self.token.refresh_at if self.token is not None else None
             if self.target.platform and refresh is not None and self.clock() >= refresh.timestamp():
                 await self._renew()
+            if self._certificate_due() and await self._renew_certificate():
+                self._reconnect = True
+                return
             value = round(21.5 + self.rng.uniform(-1.5, 1.5), 1)
             info = client.publish(self.behaviour.topic, MEASUREMENT.format(value=value), qos=self.behaviour.qos)
             if info.rc == mqtt.MQTT_ERR_SUCCESS:
@@ -417,3 +438,43 @@ class SimulatedFleetDevice:
                     self._sent[info.mid] = time.monotonic()
                 else:
                     self._request("publish", 0.0)
+
+    # --- certificate renewal (EST devices) -----------------------------------------------------------------------
+    def _certificate_due(self) -> bool:
+        """Renewal is on for this device, its certificate is past the fraction, and no failed try is cooling down;
+        an expired certificate is counted once and no longer tried (the platform would refuse it)."""
+        fraction = self.behaviour.renew_cert_at
+        identity = self.spec.identity
+        if self.renewal is None or fraction is None or identity is None or self.token is None or self._cert_expired:
+            return False
+        now = self.clock()
+        if now < self._cert_retry_at:
+            return False
+        moment = dt.datetime.fromtimestamp(now, dt.UTC)
+        certificate = identity.chain[0]
+        if moment >= certificate.not_valid_after_utc:
+            self._cert_expired = True
+            self.figures.error("cert renewal: the certificate expired before it was renewed")
+            return False
+        return renewal_due(certificate, fraction, moment)
+
+    async def _renew_certificate(self) -> bool:
+        """Re-enroll over EST with the device token, the folder rewritten by the lifecycle's one renewal step; the
+        next connection uses the new certificate. A failure is counted by reason and tried again later."""
+        assert self.renewal is not None and self.token is not None and self.spec.identity is not None
+        if self.spec.folder is None:
+            return False
+        started = time.monotonic()
+        try:
+            enrolled = await reenroll(self.renewal, self.spec.folder, self.spec.identity, token=self.token.raw)
+        except (WorkbenchError, OSError) as exc:
+            self._cert_retry_at = self.clock() + self.behaviour.cert_retry
+            reason = error_reason(exc).replace(self.spec.device_id, "<id>")
+            self._fail("cert_renewal", started, f"cert renewal: {reason}")
+            return False
+        self.spec = dataclasses.replace(self.spec, identity=ClientIdentity(enrolled.key, enrolled.chain))
+        self._context = None  # the next handshake presents the new certificate
+        self.cert_renewals += 1
+        self.figures.count("cert_renewals")
+        self._request("cert_renewal", time.monotonic() - started)
+        return True

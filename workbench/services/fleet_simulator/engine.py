@@ -1,5 +1,6 @@
 """The fleet simulator: registers a fleet, runs every device as an asyncio task on one loop, ticks the live figures,
-and injects chaos on demand; the CLI, the Fleet page and the Locust user all drive this one class."""
+renews the certificates of EST-enrolled devices when asked, and injects chaos on demand; the CLI, the Fleet page and
+the Locust user all drive this one class."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.responses import TrustedCertificate
 from workbench.errors import InvalidInputError, PlatformRequestError
+from workbench.services import est
+from workbench.services.cert_lifecycle import EstTarget, check_fraction
 from workbench.services.fleet_simulator.device import Behaviour, DeviceHooks, SimulatedFleetDevice, Target
 from workbench.services.fleet_simulator.figures import Figures
 from workbench.services.fleet_simulator.source import Fleet
@@ -58,6 +62,18 @@ def _sha1(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA1()).hex().lower()
 
 
+def _issued_by(certificate: x509.Certificate, cas: list[x509.Certificate]) -> bool:
+    """Signed by one of these CAs (the tenant CA: an EST-enrolled device)."""
+    for ca in cas:
+        if ca.subject == certificate.issuer:
+            try:
+                certificate.verify_directly_issued_by(ca)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return True
+    return False
+
+
 @dataclass
 class Simulator:
     """One fleet against one target; ``run`` until ``stop`` (Ctrl+C, Stop) or the duration, then a summary."""
@@ -85,6 +101,11 @@ class Simulator:
         if self.target.tls and self.target.platform and any(d.identity is None for d in self.fleet.devices):
             raise InvalidInputError("certificate devices need their keys",
                                     ("Use a fleet folder or CSV with keys, or --plain for a standards broker.",))
+        if self.behaviour.renew_cert_at is not None:
+            check_fraction(self.behaviour.renew_cert_at)
+            if self.link is None or not self.target.platform:
+                raise InvalidInputError("Certificate renewal needs the platform's EST endpoints",
+                                        ("Give --local or --url; a standards broker issues no certificates.",))
 
     # --- registration --------------------------------------------------------------------------------------------
     async def register(self) -> list[str]:
@@ -104,7 +125,10 @@ class Simulator:
         async with self.link.session() as http:
             tenant = await http.tenant_id()
             anchor = await self._anchor(http, tenant, notes)
-            if mode == "auto" and not anchor.auto_registration:
+            if mode == "auto" and anchor.raw.get("tenantCertificateAuthority") is True:
+                notes.append(f"the fleet's CA is tenant {tenant}'s own CA: its devices were registered when they "
+                             "enrolled over EST")
+            elif mode == "auto" and not anchor.auto_registration:
                 if not self.options.upload_ca:
                     raise PlatformRequestError(
                         f"Auto-registration is off for the fleet's CA '{anchor.name}' in tenant {tenant}",
@@ -159,6 +183,8 @@ class Simulator:
             The final figures with the notes (the `--json` summary).
         """
         self._stop = asyncio.Event()
+        renewable = await self._renewable() if self.behaviour.renew_cert_at is not None else set()
+        est_target = EstTarget(self.link.base_url, self.target.server_trust) if self.link is not None else None
         rng = random.Random(self.options.seed)
         self.figures.start(len(self.fleet))
         gate = asyncio.Semaphore(max(1, self.options.connect_concurrency))
@@ -166,8 +192,9 @@ class Simulator:
         pool = cf.ThreadPoolExecutor(max_workers=max(1, self.options.connect_concurrency),
                                      thread_name_prefix="fleet-connect")
         self.devices = [SimulatedFleetDevice(spec, self.target, self.behaviour, self.figures, pool, gate,
-                                             hooks=hooks, clock=self.options.clock,
-                                             rng=random.Random(rng.random())) for spec in self.fleet.devices]
+                                             hooks=hooks, clock=self.options.clock, rng=random.Random(rng.random()),
+                                             renewal=est_target if spec.device_id in renewable else None)
+                        for spec in self.fleet.devices]
         tasks: list[asyncio.Task[None]] = []
         ticker = asyncio.create_task(self._ticker(on_tick, tick))
         started = time.monotonic()
@@ -198,6 +225,32 @@ class Simulator:
         summary["fleet"] = self.fleet.origin
         summary["notes"] = list(self.notes)
         return summary
+
+    async def _renewable(self) -> set[str]:
+        """The devices whose certificates the tenant CA issued (EST-enrolled) and whose folder is known: those renew.
+
+        Raises:
+            PlatformRequestError: the platform has no tenant CA (EST off).
+            InvalidInputError: none of the fleet's devices was enrolled over EST.
+        """
+        assert self.link is not None
+        try:
+            async with EstTarget(self.link.base_url, self.target.server_trust).http() as http:
+                cas = await est.ca_certificates(http)
+        except PlatformRequestError as exc:
+            raise PlatformRequestError("Certificate renewal needs the tenant CA, and the platform lists none",
+                                       ("Certificate renewal applies to fleets enrolled over EST (--enroll N).",
+                                        exc.summary)) from exc
+        renewable = {d.device_id for d in self.fleet.devices
+                     if d.identity is not None and d.folder is not None and _issued_by(d.identity.chain[0], cas)}
+        if not renewable:
+            raise InvalidInputError("Certificate renewal applies to fleets enrolled over EST with the tenant CA",
+                                    (f"None of the {len(self.fleet)} devices has a certificate of the tenant CA.",
+                                     "Enroll a fleet with --enroll N, or run without --renew-cert-at."))
+        fraction = self.behaviour.renew_cert_at or 0.0
+        self.notes.append(f"certificate renewal: {len(renewable)} of {len(self.fleet)} devices re-enroll over EST "
+                          f"at {fraction:.0%} of their validity")
+        return renewable
 
     async def _ticker(self, on_tick: Callable[[dict[str, Any]], None] | None, tick: float) -> None:
         """Keep-alives for every device, and the figures for the front end, once per tick."""

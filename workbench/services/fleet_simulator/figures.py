@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STATES = ("idle", "connecting", "registering", "connected", "failed", "stopped")
-LATENCIES = ("connect", "token", "publish")
+LATENCIES = ("connect", "token", "publish", "cert_renewal")
 _SAMPLES = 20_000  # latency samples kept per kind (the newest); enough for stable percentiles, bounded memory
 _RATE_WINDOW = 5  # seconds the rates average over
 _CONNACK = re.compile(r"\(CONNACK (\d+): ([^)]*)\)")
@@ -114,7 +114,8 @@ class Figures:
             self.states[new] += 1
 
     def count(self, what: str, n: int = 1) -> None:
-        """Count an event (connects, messages, tokens, renewals, operations, drops) for totals and rates."""
+        """Count an event (connects, messages, tokens, renewals, cert_renewals, operations, drops) for totals and
+        rates."""
         self.counts[what] += n
         second = int(self.clock())
         if not self._buckets or self._buckets[-1][0] != second:
@@ -190,10 +191,12 @@ def one_line(snap: Mapping[str, Any]) -> str:
         value = lat.get(kind, {}).get("p99")
         return "-" if value is None else f"{value:.0f}"
 
+    renewed = snap["totals"].get("cert_renewals", 0)
+    certs = f" | cert renewals {renewed}" if renewed else ""
     top = next(iter(snap["errors"].items()), None)
     error = f" | {sum(snap['errors'].values())} errors, top: {top[0]} x{top[1]}" if top else ""
     return (f"{snap['elapsed_s']:>5.0f}s connected {s['connected']}/{snap['devices']} registering {s['registering']}"
             f" connecting {s['connecting']} failed {s['failed']} | {r['connects_per_s']:.0f} conn/s"
             f" {r['messages_per_s']:.0f} msg/s | p99 ms connect {p99('connect')} token {p99('token')}"
             f" publish {p99('publish')} | cpu {snap['process']['cpu_percent']:.0f}%"
-            f" rss {snap['process']['rss_mib']:.0f} MiB{error}")
+            f" rss {snap['process']['rss_mib']:.0f} MiB{certs}{error}")

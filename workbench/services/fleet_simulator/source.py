@@ -1,9 +1,11 @@
 """Where a simulated fleet comes from: N devices issued from a CA of the store (through the one home of fleet
-issuance), an existing fleet folder, or a bulk-registration CSV; every unusable device is named before any runs."""
+issuance), N devices enrolled over EST with the tenant CA, an existing fleet folder, or a bulk-registration CSV; every
+unusable device is named before any runs."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +19,10 @@ from workbench.core.pki.keys import KeySpec
 from workbench.core.pki.profiles import device_profile
 from workbench.core.tls import ClientIdentity, identity_from_pem
 from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.services import est
 from workbench.services.ca_passwords import CAPasswords
 from workbench.services.fleet import FleetRequest
+from workbench.services.platform_http import PlatformHttp
 from workbench.services.staged_output import MANIFEST_NAME
 from workbench.services.store_fleet import issuer_template, run_store_fleet
 
@@ -29,11 +33,13 @@ _SHOWN_PROBLEMS = 20  # problems listed one by one; the rest are counted
 
 @dataclass(frozen=True)
 class FleetDevice:
-    """One simulated device: its id (CN, client id `d:<id>`) and, for mutual TLS, its key and chain."""
+    """One simulated device: its id (CN, client id `d:<id>`), for mutual TLS its key and chain, and the folder
+    holding its files (certificate renewal rewrites them there)."""
 
     device_id: str
     identity: ClientIdentity | None = field(default=None, repr=False)
     entry: DeviceEntry | None = None
+    folder: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def _load(folder: Path, entries: Sequence[DeviceEntry], password: bytes | None, 
         except WorkbenchError as exc:
             problems.append(f"{entry.device_id}: {exc.summary}" + (f" ({exc.causes[0]})" if exc.causes else ""))
             continue
-        devices.append(FleetDevice(entry.device_id, identity, entry))
+        devices.append(FleetDevice(entry.device_id, identity, entry, folder / entry.device_id if with_keys else None))
     if problems:
         _raise_problems(f"{len(problems)} of {len(entries)} devices of {origin} cannot be used", problems)
     return Fleet(tuple(devices), origin)
@@ -169,3 +175,34 @@ def issue_from_store(workspace: Path, ca: str, count: int, out_dir: Path, passwo
         raise InvalidInputError(f"'{out_dir}' holds {len(fleet)} devices, fewer than the {count} asked for",
                                 ("Choose a new folder, or simulate the devices it has.",))
     return fleet.first(count)
+
+
+async def enroll_over_est(http: PlatformHttp, count: int, out_dir: Path,
+                          server_trust: tuple[x509.Certificate, ...] = (), *, pattern: str = "sim-{n:04d}",
+                          validity_seconds: int | None = None) -> Fleet:
+    """Enroll ``count`` devices over EST with the tenant CA into ``out_dir/<id>/`` (register with a one-time
+    password, key and CSR on the device, `simpleenroll`): the platform-CA fleet, whose certificates the simulator
+    can renew. Devices already enrolled there are reused, so a second run continues the first.
+
+    ``http``: an admin session (the tenant CA is created or found). ``validity_seconds``: local platform only, the
+    tenant option that shortens the certificates' validity (to rehearse renewal in minutes).
+
+    Raises:
+        PlatformRequestError: the platform refused (no admin rights, EST unavailable, a device id taken).
+        InvalidInputError: bad ids, or the folder's devices cannot be read back.
+    """
+    if count < 1:
+        raise InvalidInputError("--enroll needs at least one device", ("Give N >= 1.",))
+    entries = ids_from_pattern(pattern, count)
+    await est.prepare_tenant_ca(http)
+    if validity_seconds is not None:
+        await est.set_certificate_validity(http, validity_seconds)
+    for entry in entries:
+        folder = out_dir / entry.device_id
+        if (folder / KEY_FILE).is_file() and (folder / CHAIN_FILE).is_file():
+            continue  # enrolled by an earlier run
+        otp = await est.register(http, entry.device_id)
+        password = secrets.token_urlsafe(18).encode()  # per device, in its keystorePassword.txt (0600)
+        await est.enroll(http, entry.device_id, otp, est.KeySource(),
+                         est.DeviceFolder(folder, password, "pkcs12", server_trust, replace=True))
+    return _load(out_dir, entries, None, True, f"'{out_dir}' (enrolled over EST)")
