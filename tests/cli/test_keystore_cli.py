@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,22 @@ def test_tls_fetch_refused_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["tls", "fetch", f"127.0.0.1:{port}", "--json"]) == 1
     err = json.loads(capsys.readouterr().err)
     assert err["error"] == "TlsError" and "refused" in err["summary"]
+
+
+def test_an_unencrypted_pem_bundle_opens_without_a_password(files: dict[str, str], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    key, cert, bundle = tmp_path / "plain-key.pem", tmp_path / "plain-cert.pem", tmp_path / "plain.pem"
+    for args in (["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key)],
+                 ["req", "-x509", "-key", str(key), "-subj", "/CN=plain", "-days", "2", "-out", str(cert)]):
+        done = subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    bundle.write_bytes(key.read_bytes() + cert.read_bytes())
+    assert run_cli(["keystore", "list", str(bundle), "--json"]) == 0  # no terminal and no password source
+    assert json.loads(capsys.readouterr().out)["entries"][0]["alias"] == "devicekeyentry"
+    p12 = tmp_path / "plain.p12"
+    assert run_cli(["keystore", "convert", str(bundle), "--to", "pkcs12", "--out", str(p12),
+                    "--new-password-file", files["newpw"]]) == 0
+    assert read_store(p12, b"newpass22").aliases == ("devicekeyentry",)
+    capsys.readouterr()
+    assert run_cli(["keystore", "convert", str(bundle), "--to", "pkcs12", "--out", str(tmp_path / "x.p12")]) == 2
+    assert "--store-password-file" in capsys.readouterr().err  # the new store's password is asked, not invented

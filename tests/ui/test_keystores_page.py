@@ -247,3 +247,45 @@ def test_double_click_shows_the_entry_details(qtbot: QtBot, tmp_path: Path, pki:
               for i in range(dialog.details.fields.topLevelItemCount())}
     assert fields["SHA-1 fingerprint"].replace(":", "").lower() == pki.root.cert.fingerprint(hashes.SHA1()).hex()
     dialog.close()
+
+
+def _openssl(*args: str) -> None:
+    done = subprocess.run(["openssl", *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _openssl_pem_bundle(folder: Path, name: str, seal: tuple[str, ...] = ()) -> Path:
+    """A key written by openssl (sealed by ``seal``'s options, or plain) and its self-signed certificate, one file."""
+    key, cert, bundle = folder / f"{name}-key.pem", folder / f"{name}-cert.pem", folder / f"{name}.pem"
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key))
+    _openssl("req", "-x509", "-key", str(key), "-subj", f"/CN={name}", "-days", "2", "-out", str(cert))
+    if seal:
+        sealed = folder / f"{name}-sealed-key.pem"
+        _openssl("pkey", "-in", str(key), "-out", str(sealed), *seal)
+        key = sealed
+    bundle.write_bytes(key.read_bytes() + cert.read_bytes())
+    return bundle
+
+
+def test_a_pem_bundle_asks_a_password_only_when_its_key_is_encrypted(qtbot: QtBot, tmp_path: Path) -> None:
+    page = _page(qtbot, tmp_path)
+    asked: list[str] = []
+
+    def ask(label: str) -> str | None:
+        asked.append(label)
+        return "pem-pass-1"
+
+    page.toolbar.ask_password = ask
+    plain = _openssl_pem_bundle(tmp_path, "plain")
+    assert b"ENCRYPTED" not in plain.read_bytes()
+    assert page.open_file(plain), page.message.text()
+    assert asked == [] and _aliases(page) == ["devicekeyentry"]
+    (tmp_path / "pw.txt").write_text("pem-pass-1\n")
+    for name, seal in (("pkcs8", ("-aes256", "-passout", f"file:{tmp_path / 'pw.txt'}")),
+                       ("traditional", ("-traditional", "-aes256", "-passout", f"file:{tmp_path / 'pw.txt'}"))):
+        asked.clear()
+        sealed = _openssl_pem_bundle(tmp_path, name, seal)
+        assert b"ENCRYPTED" in sealed.read_bytes()
+        assert page.open_file(sealed), page.message.text()
+        assert len(asked) == 1 and sealed.name in asked[0], (name, asked)
+        assert _aliases(page) == ["devicekeyentry"]

@@ -16,7 +16,7 @@ from cryptography import x509
 from workbench.core.files import read_input_file, write_atomic
 from workbench.core.keystore import operations
 from workbench.core.keystore.codec import load_keystore
-from workbench.core.keystore.detect import detect_format
+from workbench.core.keystore.detect import detect_format, needs_password
 from workbench.core.keystore.model import DEVICE_ALIAS, TRUST_ALIAS, Keystore, PrivateKeyEntry, StoreKind
 from workbench.core.keystore.operations import Change, add_key_pair, add_trusted, convert_store
 from workbench.core.keystore.pem import split_pem
@@ -57,7 +57,7 @@ class OpenStore:
 
 @dataclass(frozen=True)
 class Opened:
-    """An open keystore, the password that opened it, and its file."""
+    """An open keystore, the password that opened it (empty for a PEM bundle that needed none), and its file."""
 
     store: Keystore
     password: bytes = field(repr=False)
@@ -74,8 +74,10 @@ def open_store(request: OpenStore, prompt: PasswordPrompt,
         KeystorePasswordError / KeystoreOpenError / UnsupportedFormatError: wrong password, damaged or garbage file.
     """
     password = request.password
-    if password is None:
-        _detect_before_asking(request.path)  # a garbage file says so before anyone types a password for it
+    if password is None and not _detect_before_asking(request.path):
+        # a PEM bundle whose key is not encrypted (or that holds certificates only): nothing to ask
+        store = operations.read_store(request.path, None, key_passwords=request.key_password)
+        return Opened(store, b"", request.path)
     label = f"Store password of '{request.path.name}'"
     while True:
         asked = password is None
@@ -96,14 +98,16 @@ def open_store(request: OpenStore, prompt: PasswordPrompt,
         return Opened(store, password, request.path)
 
 
-def _detect_before_asking(path: Path) -> None:
-    """Read the file and tell its format from the bytes, so a file that is no keystore is refused at once.
+def _detect_before_asking(path: Path) -> bool:
+    """Read the file and tell its format from the bytes, so a file that is no keystore is refused at once; True when
+    the format needs a password to open (an unencrypted PEM bundle does not).
 
     Raises:
         InvalidInputError: the file is missing or unreadable.
         UnsupportedFormatError: empty or not a keystore format we read.
     """
-    detect_format(operations.read_store_bytes(path), f"'{path.name}'")
+    data = operations.read_store_bytes(path)
+    return needs_password(data, detect_format(data, f"'{path.name}'"))
 
 
 def load_bytes(data: bytes, password: bytes | None, what: str = "The file") -> Keystore:
@@ -340,8 +344,11 @@ def convert_file(request: ConvertStore, prompt: PasswordPrompt) -> tuple[Saved, 
     if opened is None:
         return None
     change = convert_store(opened.store, request.kind)
-    saved = save_store(SaveStore(request.out, change.store, request.new_password or opened.password, request.kind,
-                                 request.legacy, replace=True))
+    # the source's password by default; an unencrypted PEM source opened without one: ask for the new store's
+    password = request.new_password or opened.password or prompt(f"Password of the new {request.out.name}", True)
+    if password is None:
+        return None
+    saved = save_store(SaveStore(request.out, change.store, password, request.kind, request.legacy, replace=True))
     return saved, change
 
 

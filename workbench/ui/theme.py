@@ -78,6 +78,20 @@ def status_colour(kind: Status) -> QColor:
     return QColor(current().status(kind))
 
 
+def readable(colour: str | QColor, colours: Colours | None = None) -> QColor:
+    """A data colour (an event kind, a plot series, a filter) that reads on the theme: its hue kept, made lighter on
+    the dark theme (darker on the light one) until it has 4.5:1 on the base, alternate and window backgrounds."""
+    k = colours or current()
+    result = QColor(colour)
+    for _ in range(60):
+        if min(contrast_ratio(result, bg) for bg in (k.base, k.alternate, k.window)) >= 4.5:
+            break
+        hue, saturation, lightness = result.hslHueF(), result.hslSaturationF(), result.lightnessF()
+        lightness = min(1.0, lightness + 0.02) if k.dark else max(0.0, lightness - 0.02)
+        result = QColor.fromHslF(max(hue, 0.0), saturation, lightness, result.alphaF())
+    return result
+
+
 def contrast_ratio(first: str | QColor, second: str | QColor) -> float:
     """The WCAG 2 contrast ratio of two colours (1 to 21); 4.5 is the floor for normal text."""
 
@@ -147,6 +161,8 @@ def stylesheet(colours: Colours) -> str:
         f"QStatusBar QLabel {{ color: {k.text}; padding: 0 2px; }}",
         # the status set, for any label: label.setProperty("status", "ok"|"warn"|"error"|"info"|"neutral")
         *(f'QLabel[status="{s}"] {{ color: {k.status(s)}; }}' for s in STATUSES),
+        *(f'QPushButton[status="{s}"] {{ color: {k.status(s)}; }}' for s in STATUSES),  # e.g. the log's "why?"
+        f'QLineEdit[invalid="true"] {{ border: 1px solid {k.error}; }}',  # an entry that cannot be used as typed
         f'QLabel[problem="true"] {{ background: {k.problem_bg}; color: {k.problem_fg}; '
         f"border: 1px solid {k.problem_border}; border-radius: 4px; padding: 4px 8px; }}",
         # primary action: button.setProperty("primary", True)

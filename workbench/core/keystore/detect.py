@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from workbench.errors import UnsupportedFormatError
 
 from .model import StoreKind
@@ -9,6 +11,8 @@ from .model import StoreKind
 JKS_MAGIC = b"\xfe\xed\xfe\xed"
 JCEKS_MAGIC = b"\xce\xce\xce\xce"
 _PFX_VERSION = b"\x02\x01\x03"  # PFX ::= SEQUENCE { version INTEGER {v3(3)}, ... }
+# A sealed PEM key: PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY", or a traditional key with "Proc-Type: 4,ENCRYPTED".
+_SEALED_PEM_KEY = re.compile(rb"-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:[ \t]*4,ENCRYPTED", re.M)
 
 
 def _looks_like_pfx(data: bytes) -> bool:
@@ -54,3 +58,11 @@ def detect_format(data: bytes, what: str = "The file") -> StoreKind:
              "BKS/UBER (Bouncy Castle) stores are not supported: convert them with keytool.",
              "The file may be damaged or truncated."))
     return kind
+
+
+def needs_password(data: bytes, kind: StoreKind) -> bool:
+    """Whether opening the store needs a password at all: PKCS#12 and JKS always ask (their integrity is sealed by
+    it), a PEM bundle only when its private key is encrypted, so a plain key + chain opens without a prompt."""
+    if kind is not StoreKind.PEM:
+        return True
+    return _SEALED_PEM_KEY.search(data) is not None

@@ -9,15 +9,17 @@ from collections.abc import Sequence
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtGui import QBrush, QFont, QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTreeWidget, QTreeWidgetItem, QWidget
 
 from workbench.core.pki.chain import cert_label
 from workbench.core.pki.lint import LintReport, Severity, lint_ca_for_upload, lint_device_chain
 from workbench.core.pki.summary import summarize
 from workbench.core.pki.textdump import text_dump
+from workbench.ui import theme
 
-SEVERITY_COLOURS = {Severity.ERROR: "#c62828", Severity.WARNING: "#ef6c00", Severity.INFO: "#1565c0"}
+SEVERITY_KINDS: dict[Severity, theme.Status] = {Severity.ERROR: "error", Severity.WARNING: "warn",
+                                                 Severity.INFO: "info"}
 NAME_COLUMN_WIDTH = 210
 SEVERITY_MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i"}
 
@@ -38,13 +40,14 @@ def lint_for(certs: Sequence[x509.Certificate], trusted: Sequence[x509.Certifica
 def lint_html(report: LintReport, heading: str) -> str:
     """One coloured line per finding with its fix under it, then the verdict."""
     rows = []
+    k = theme.current()  # the status colours of the theme on show
     for finding in report.findings:
-        colour = SEVERITY_COLOURS[finding.severity]
-        fix = f"<br><span style='color:#455a64'>fix: {html.escape(finding.fix)}</span>" if finding.fix else ""
+        colour = k.status(SEVERITY_KINDS[finding.severity])
+        fix = f"<br><span style='color:{k.muted}'>fix: {html.escape(finding.fix)}</span>" if finding.fix else ""
         rows.append(f"<p style='margin:4px 0'><span style='color:{colour}'><b>{SEVERITY_MARKS[finding.severity]} "
                     f"{finding.severity.value}</b></span> {html.escape(finding.message)}{fix}</p>")
-    verdict = ("<p style='color:#2e7d32'><b>✓ passes the platform's rules</b></p>" if report.ok else
-               f"<p style='color:#c62828'><b>✗ {len(report.errors)} problem(s) the platform refuses</b></p>")
+    verdict = (f"<p style='color:{k.ok}'><b>✓ passes the platform's rules</b></p>" if report.ok else
+               f"<p style='color:{k.error}'><b>✗ {len(report.errors)} problem(s) the platform refuses</b></p>")
     return f"<p><b>{html.escape(heading)}</b></p>{verdict}{''.join(rows) or '<p>No findings.</p>'}"
 
 
@@ -118,7 +121,7 @@ class CertificateDetails(QTabWidget):
             item.setToolTip(0, ext.name)
             item.setToolTip(1, value)
             if ext.critical:
-                item.setForeground(1, QBrush(QColor("#6a1b9a")))
+                item.setForeground(1, QBrush(theme.readable("#6a1b9a")))  # critical: purple, readable in both
         bold = QFont()
         bold.setBold(True)
         extensions.setFont(0, bold)

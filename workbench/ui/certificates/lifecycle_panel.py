@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -31,6 +31,7 @@ from workbench.errors import PasswordError, WorkbenchError
 from workbench.services import cert_lifecycle as lifecycle
 from workbench.services.ca_passwords import CAPasswords, stored_or_asked
 from workbench.services.local_platform import LocalPlatformInfo
+from workbench.ui import theme
 from workbench.ui.errors import run_action, spawn
 from workbench.ui.widgets.problem_label import MessageLine
 
@@ -136,8 +137,8 @@ class LifecyclePanel(QWidget):
             item = QTreeWidgetItem([known.device_id, f"{known.not_after:%Y-%m-%d %H:%M}", left_text(left),
                                     known.source, renewal, where])
             item.setData(0, ROLE_ITEM, known)
-            colour = "#c62828" if left < 0 or known.revoked else "#ef6c00" if left < 30 else "#2e7d32"
-            item.setForeground(2, QBrush(QColor(colour)))
+            kind: theme.Status = "error" if left < 0 or known.revoked else "warn" if left < 30 else "ok"
+            item.setForeground(2, QBrush(theme.status_colour(kind)))
             item.setToolTip(0, f"{known.device_id}\nserial {known.serial_hex}\nissuer {known.issuer}")
             item.setToolTip(4, renewal if known.method else known.why_not)
             item.setToolTip(5, where)
@@ -209,7 +210,7 @@ class LifecyclePanel(QWidget):
             self.message.show_error(WorkbenchError(f"{len(done)} renewed, {len(failed)} failed: {failed[0].summary}",
                                                    failed[0].causes))
         else:
-            self.message.setText(f"<span style='color:#2e7d32'>✓</span> renewed {text}{more}")
+            self.message.setText(f"<span style='color:{theme.current().ok}'>✓</span> renewed {text}{more}")
 
     def _failed(self, error: WorkbenchError) -> None:
         self.message.show_error(error)

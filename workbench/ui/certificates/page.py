@@ -9,7 +9,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QBrush, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -30,6 +30,7 @@ from workbench.errors import WorkbenchError
 from workbench.services import certificates
 from workbench.services.certificates import certificate_status
 from workbench.services.local_platform import LocalPlatformInfo
+from workbench.ui import theme
 from workbench.ui.certificates import store_actions
 from workbench.ui.certificates.details_view import CertificateDetails
 from workbench.ui.certificates.lifecycle_panel import LifecyclePanel
@@ -38,7 +39,7 @@ from workbench.ui.errors import run_action
 from workbench.ui.widgets.fit import scroll_layout
 from workbench.ui.widgets.problem_label import MessageLine
 
-STATUS_COLOURS = {"valid": "#2e7d32", "expiring soon": "#ef6c00", "expired": "#c62828", "revoked": "#c62828"}
+STATUS_KINDS: dict[str, theme.Status] = {"valid": "ok", "expiring soon": "warn", "expired": "error", "revoked": "error"}
 ROLE_CERT = Qt.ItemDataRole.UserRole
 ROLE_WHAT = Qt.ItemDataRole.UserRole + 1  # ("ca", name) | ("issued", ca, serial) | ("file", path, chain)
 
@@ -126,7 +127,7 @@ class CertificatesPage(QWidget):
 
     def _item(self, name: str, status: str, cert: x509.Certificate, what: tuple) -> QTreeWidgetItem:
         item = QTreeWidgetItem([name, status, format(cert.serial_number, "X"), cert.fingerprint(hashes.SHA1()).hex()])
-        item.setForeground(1, QBrush(QColor(STATUS_COLOURS.get(status, "#37474f"))))
+        item.setForeground(1, QBrush(theme.status_colour(STATUS_KINDS.get(status, "neutral"))))
         item.setData(0, ROLE_CERT, cert)
         item.setData(0, ROLE_WHAT, what)
         return item
@@ -215,7 +216,7 @@ class CertificatesPage(QWidget):
     def show_outcome(self, outcome: store_actions.Outcome) -> None:
         """A finished action, with where it wrote."""
         self.refresh_keep_selection()
-        self.message.setText(f"<span style='color:#2e7d32'>✓</span> {outcome.message}")
+        self.message.setText(f"<span style='color:{theme.current().ok}'>✓</span> {outcome.message}")
 
     def show_created(self, result: object) -> None:
         """The wizard created something: refresh and select it (a new CA, or the certificate just issued)."""

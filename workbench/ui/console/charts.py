@@ -35,8 +35,9 @@ from workbench.core.console.messages import ConsoleMessage, topic_matches
 from workbench.core.console.series import Series, decimate, to_csv
 from workbench.core.files import write_atomic
 from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.ui import theme
 from workbench.ui.errors import run_action
-from workbench.ui.widgets.live_plot import PALETTE, nice_range
+from workbench.ui.widgets.live_plot import nice_range, series_colour, translucent
 
 WINDOWS = (("1 min", 60.0), ("5 min", 300.0), ("15 min", 900.0), ("1 h", 3600.0), ("everything", 0.0))
 REPAINT_MS = 250
@@ -74,17 +75,18 @@ class DecimatedPlot(QWidget):
     def paintEvent(self, _event: QPaintEvent) -> None:
         """Frame, value grid, one decimated line per series, legend."""
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#ffffff"))
+        k = theme.current()  # the plot is drawn in the theme's colours, light or dark
+        painter.fillRect(self.rect(), QColor(k.base))
         metrics = painter.fontMetrics()
         area = QRectF(metrics.horizontalAdvance("-00000.00") + 12, 8, 0, 0)
         area.setRight(self.width() - 10)
         area.setBottom(self.height() - metrics.height() - 10)
-        painter.setPen(QPen(QColor("#b0bec5")))
+        painter.setPen(QPen(QColor(k.border)))
         painter.drawRect(area)
         span = self.time_span()
         self.drawn_points = 0
         if span is None or area.width() < 2 or area.height() < 2:
-            painter.setPen(QColor("#78909c"))
+            painter.setPen(QColor(k.muted))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "add a series, then wait for data…")
             return
         t0, t1 = span
@@ -93,7 +95,7 @@ class DecimatedPlot(QWidget):
         lows = [c.low for cols in decimated for c in cols]  # the value range from the columns: no second pass
         found = (min(lows), max(c.high for cols in decimated for c in cols)) if lows else None
         if found is None:
-            painter.setPen(QColor("#78909c"))
+            painter.setPen(QColor(k.muted))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "no points in this time window")
             return
         v_low, v_high = nice_range(*found)
@@ -105,9 +107,9 @@ class DecimatedPlot(QWidget):
 
         for i in range(5):  # value grid and labels
             value = v_low + (v_high - v_low) * i / 4
-            painter.setPen(QPen(QColor("#eceff1")))
+            painter.setPen(QPen(translucent(k.border, 130)))
             painter.drawLine(QPointF(area.left(), y(value)), QPointF(area.right(), y(value)))
-            painter.setPen(QColor("#546e7a"))
+            painter.setPen(QColor(k.muted))
             painter.drawText(QRectF(0, y(value) - metrics.height() / 2, area.left() - 6, metrics.height()),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{value:.4g}")
         painter.drawText(QRectF(area.left(), area.bottom() + 4, area.width(), metrics.height()),
@@ -124,7 +126,7 @@ class DecimatedPlot(QWidget):
                     points.append(QPointF(x, y(column.low)))
                     points.append(QPointF(x, y(column.high)))
                 points.append(QPointF(x, y(column.last)))
-            pen = QPen(QColor(PALETTE[index % len(PALETTE)]), 1)
+            pen = QPen(series_colour(index), 1)
             pen.setCosmetic(True)  # one-pixel lines take the raster engine's fast path (1.5 px strokes: 100x slower)
             painter.setPen(pen)
             painter.drawPolyline(QPolygonF(points))
@@ -135,8 +137,8 @@ class DecimatedPlot(QWidget):
             label = f"{series.name}: {last}"
             box = QRectF(area.left() + 4, area.top() + 4 + index * (metrics.height() + 2),
                          min(metrics.horizontalAdvance(label) + 8, area.width() - 8), metrics.height() + 2)
-            painter.fillRect(box, QColor(255, 255, 255, 220))
-            painter.setPen(QColor(PALETTE[index % len(PALETTE)]))
+            painter.fillRect(box, translucent(k.base, 220))
+            painter.setPen(series_colour(index))
             painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, int(box.width()) - 4))
 

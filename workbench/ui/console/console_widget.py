@@ -143,7 +143,8 @@ class ConsoleWidget(QWidget):
         if s.tls is not None and s.tls.verify_mode == ssl.CERT_NONE:  # the profile's "skip server verification"
             self.insecure_label = ElidedLabel("⚠ Server certificate NOT verified")
             self.insecure_label.setObjectName("insecure_tls_warning")
-            self.insecure_label.setStyleSheet("QLabel { color: #b3261e; font-weight: bold; }")
+            self.insecure_label.setStyleSheet("QLabel { font-weight: bold; }")
+            self.insecure_label.setProperty("status", "error")  # the theme's error colour, light or dark
             self.insecure_label.setToolTip("This profile skips server certificate verification: any server can pose "
                                            "as the broker. Turn it off in the profile's TLS tab.")
             about.addWidget(self.insecure_label)

@@ -88,7 +88,7 @@ class MessageView(QWidget):
         status.addWidget(self.counts, 1)
         self.dropped = QLabel()  # messages received but never shown, with the reason; hidden while there are none
         self.dropped.setObjectName("console_dropped")
-        self.dropped.setStyleSheet("color: #b35c00;")
+        self.dropped.setProperty("status", "warn")  # the theme's warning colour, light or dark
         self.dropped.setVisible(False)
         status.addWidget(self.dropped)
         layout.addLayout(status)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.console.decoders import DecoderSpec
 from workbench.services import mqtt_verbs, payload_codecs
+from workbench.ui import theme
 from workbench.ui.errors import run_action
 from workbench.ui.widgets.fit import FlowLayout
 
@@ -147,7 +148,7 @@ class SubscribePanel(QWidget):
                 retain_handling=self.retain_handling.currentIndex()))):
             return
         item = QTreeWidgetItem([topic_filter, str(qos), "0"])
-        colour = QColor(FILTER_COLOURS[len(self.subscriptions) % len(FILTER_COLOURS)])
+        colour = theme.readable(FILTER_COLOURS[len(self.subscriptions) % len(FILTER_COLOURS)])  # reads on dark too
         item.setForeground(0, colour)
         item.setCheckState(0, Qt.CheckState.Unchecked)
         item.setToolTip(0, f"{topic_filter}\n\nTick to mute: its messages are kept and counted but hidden")

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFontDatabase
+from PySide6.QtGui import QBrush, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -27,8 +27,9 @@ from workbench.core.console.decoders import PayloadDecoder, decode_safely
 from workbench.core.console.diff import PayloadDiff, diff_payloads
 from workbench.core.console.messages import ConsoleMessage
 from workbench.core.console.topic_tree import preview
+from workbench.ui import theme
 
-_CHANGE_COLOURS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef6c00", "same": "#78909c"}
+_CHANGE_KINDS: dict[str, theme.Status] = {"added": "ok", "removed": "error", "changed": "warn", "same": "neutral"}
 
 
 def _short(value: object) -> str:
@@ -146,7 +147,7 @@ class TopicHistoryPanel(QWidget):
         self.fields.clear()
         for change in diff.fields:
             item = QTreeWidgetItem([change.path, change.kind, _short(change.before), _short(change.after)])
-            brush = QBrush(QColor(_CHANGE_COLOURS[change.kind]))
+            brush = QBrush(theme.status_colour(_CHANGE_KINDS[change.kind]))
             for column in range(4):
                 item.setForeground(column, brush)
                 item.setToolTip(column, f"{change.path}: {_short(change.before)} → {_short(change.after)}")

@@ -23,7 +23,6 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
 from workbench.core.console.messages import ConsoleMessage
 from workbench.core.console.topic_tree import TopicMatcher, TopicNode, TopicTree, preview, topic_filter_predicate
 from workbench.errors import WorkbenchError
+from workbench.ui import theme
 from workbench.ui.widgets.fit import ElidedLabel
 
 COLUMNS = ("Topic", "Messages", "Rate /s", "Last value", "Retained", "Last message")
@@ -157,7 +157,7 @@ class TopicTreeModel(QAbstractItemModel):
                 return "The broker keeps a retained message on this topic; new subscribers get it first."
             return node.path
         if role == Qt.ItemDataRole.ForegroundRole and column == 4 and node.retained:
-            return QColor("#ef6c00")
+            return theme.status_colour("warn")
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 2):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -302,10 +302,10 @@ class TopicTreePanel(QWidget):
             matcher = topic_filter_predicate(text)
         except WorkbenchError as exc:
             self.search.setToolTip(exc.summary)
-            self.search.setStyleSheet("QLineEdit { border: 1px solid #c62828; }")
+            self._mark_invalid(True)
             return
         self.search.setToolTip("")
-        self.search.setStyleSheet("")
+        self._mark_invalid(False)
         self.proxy.matcher = matcher
         if text.strip():
             if self.proxy.sourceModel() is None:
@@ -319,6 +319,13 @@ class TopicTreePanel(QWidget):
             self.view.setModel(self.model)
             self.view.selectionModel().currentChanged.connect(self._on_current_changed)
             self.proxy.setSourceModel(None)  # type: ignore[arg-type]
+
+    def _mark_invalid(self, invalid: bool) -> None:
+        """An error border in the theme's error colour (application stylesheet) while the filter cannot be used."""
+        if bool(self.search.property("invalid")) != invalid:
+            self.search.setProperty("invalid", invalid)
+            self.search.style().unpolish(self.search)
+            self.search.style().polish(self.search)
 
     def _on_clear_clicked(self) -> None:
         topic = self.selected_topic()

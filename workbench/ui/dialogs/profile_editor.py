@@ -37,6 +37,7 @@ from workbench.core.profiles import (
 )
 from workbench.errors import WorkbenchError
 from workbench.ui.errors import run_action
+from workbench.ui.widgets.problem_label import ProblemLabel
 
 from .profile_editor_tabs import EditorTabs, password_field
 
@@ -60,13 +61,11 @@ class ProfileEditor(EditorTabs, QDialog):
         tabs.addTab(self._mqtt5(profile.mqtt5), "MQTT 5")
         tabs.addTab(self._proxy(profile.proxy, secrets), "Proxy")
         layout.addWidget(tabs)
-        self.problem = QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("QLabel { color: #b3261e; }")
+        self.problem = ProblemLabel("profile_problem")  # the shared problem look of every page
         layout.addWidget(self.problem)
         self.warnings = QLabel()
         self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet("QLabel { color: #8a5300; }")
+        self.warnings.setProperty("status", "warn")  # the theme's warning colour, light or dark
         layout.addWidget(self.warnings)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._on_save)
@@ -152,7 +151,7 @@ class ProfileEditor(EditorTabs, QDialog):
         def use() -> bool:
             profile, secrets = self._build()
             self.client_id.setText(client_id_from_certificate(client_certificate(profile, secrets)))
-            self.problem.clear()
+            self.problem.clear_error()
             return True
 
         run_action(self, use, self._show_problem)
@@ -212,7 +211,7 @@ class ProfileEditor(EditorTabs, QDialog):
         self.accept()
 
     def _show_problem(self, exc: WorkbenchError) -> None:
-        self.problem.setText(f"{exc.summary}: " + "; ".join(exc.causes))
+        self.problem.show_error(exc)
 
     def result_profile(self) -> ConnectionProfile | None:
         """The edited profile (after Save)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
 from workbench.core.keystore.listing import describe_entry
 from workbench.core.keystore.model import Keystore, PrivateKeyEntry
 from workbench.core.pki.keys import describe_key
+from workbench.ui import theme
 from workbench.ui.widgets.tables import make_table
 
 COLUMNS = ("Alias", "Entry type", "Algorithm", "Expires", "Chain", "Subject")
@@ -47,11 +48,11 @@ def fill(table: QTableWidget, store: Keystore, now: dt.datetime | None = None) -
             item = QTableWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, entry.alias)
             table.setItem(row, column, item)
-        colour = "#c62828" if expires < moment else "#ef6c00" if expires - moment < SOON else None
-        if colour:
+        colour: theme.Status | None = "error" if expires < moment else "warn" if expires - moment < SOON else None
+        if colour is not None:
             expiry = table.item(row, 3)
             assert expiry is not None  # the loop above has just set it
-            expiry.setForeground(QBrush(QColor(colour)))
+            expiry.setForeground(QBrush(theme.status_colour(colour)))
             expiry.setToolTip("expired" if expires < moment else "expires within 30 days")
         if entry.alias == selected:
             table.selectRow(row)

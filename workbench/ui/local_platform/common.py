@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
+from workbench.ui import theme
 from workbench.ui.widgets.problem_label import ProblemLabel
 from workbench.ui.widgets.tables import make_table
 
@@ -18,11 +19,12 @@ __all__ = ["ProblemLabel", "make_table", "selected_data", "set_row"]
 
 def set_row(table: QTableWidget, row: int, values: Sequence[str], colour: str | None = None,
             data: Any = None) -> None:
-    """Fill one row; `data` rides on the first cell (Qt.UserRole) so selections map back to objects."""
+    """Fill one row; `data` rides on the first cell (Qt.UserRole) so selections map back to objects; a colour is
+    made readable on the theme on show (see `theme.readable`)."""
     for column, value in enumerate(values):
         item = QTableWidgetItem(value)
         if colour is not None:
-            item.setForeground(QBrush(QColor(colour)))
+            item.setForeground(QBrush(theme.readable(QColor(colour))))
         if column == 0 and data is not None:
             item.setData(Qt.ItemDataRole.UserRole, data)
         table.setItem(row, column, item)

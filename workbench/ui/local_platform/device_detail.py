@@ -8,12 +8,14 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from workbench.ui import theme
 from workbench.ui.local_platform.common import make_table, set_row
 from workbench.ui.widgets.live_plot import LivePlot
 
 OPERATION_COLUMNS = ("Id", "Operation", "Status", "Created", "Result")
 RECORD_COLUMNS = ("Time", "Kind", "Type", "Severity / status", "Text")
-STATUS_COLOURS = {"PENDING": "#ef6c00", "EXECUTING": "#1565c0", "SUCCESSFUL": "#2e7d32", "FAILED": "#c62828"}
+STATUS_KINDS: dict[str, theme.Status] = {"PENDING": "warn", "EXECUTING": "info", "SUCCESSFUL": "ok", "FAILED": "error"}
+# alarm severities as data colours (a hue each); set_row makes them read on the light and the dark theme
 SEVERITY_COLOURS = {"CRITICAL": "#b71c1c", "MAJOR": "#c62828", "MINOR": "#ef6c00", "WARNING": "#f9a825"}
 _NOT_SERIES = {"id", "self", "source", "time", "type", "creationTime"}
 
@@ -131,7 +133,8 @@ class DeviceDetail(QWidget):
             result = op.get("failureReason") or (op.get("c8y_Command") or {}).get("result", "")
             set_row(self.operations, row, (op["id"], operation_name(op), op["status"],
                                            local_time(op.get("creationTime")), str(result)),
-                    STATUS_COLOURS.get(op["status"]), op["id"])
+                    theme.current().status(STATUS_KINDS[op["status"]]) if op["status"] in STATUS_KINDS else None,
+                    op["id"])
             status = self.operations.item(row, 2)
             assert status is not None  # set_row has just filled the row
             status.setToolTip(" → ".join(history))

@@ -7,9 +7,10 @@ import asyncio
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
+from PySide6.QtGui import QBrush, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from workbench.ui import theme
 from workbench.ui.errors import spawn
 from workbench.ui.local_platform.common import ProblemLabel, make_table, selected_data, set_row
 from workbench.ui.local_platform.device_detail import DeviceDetail, local_time
@@ -137,7 +138,7 @@ class DevicesPanel(QWidget):
                                         "● connected" if online else "○ offline"), None, device["deviceId"])
             state = self.devices.item(row, 6)
             assert state is not None  # set_row has just filled the row
-            state.setForeground(QBrush(QColor("#2e7d32" if online else "#78909c")))
+            state.setForeground(QBrush(theme.status_colour("ok" if online else "neutral")))
             if device["deviceId"] == chosen:
                 self.devices.selectRow(row)
         self.devices.blockSignals(False)

@@ -51,7 +51,7 @@ class EditCertificateDialog(QDialog):
         form.addRow("Certificate", subject)
         layout.addLayout(form)
         note = QLabel("Disabling closes every MQTT session that chains to this certificate at once.")
-        note.setStyleSheet("color: #546e7a;")
+        note.setProperty("status", "neutral")  # a grey note, in the theme's muted colour
         layout.addWidget(note)
         layout.addWidget(_buttons(self, "Save"))
 
@@ -92,7 +92,7 @@ class OperationDialog(QDialog):
         hint = QLabel("The device receives it on s/ds once it has published, and answers 501 (executing), then 503 "
                       "(successful) or 502 (failed) on s/us.")
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: #546e7a;")
+        hint.setProperty("status", "neutral")
         layout.addWidget(hint)
         layout.addWidget(_buttons(self, "Create"))
 

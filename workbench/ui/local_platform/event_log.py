@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from workbench.core.files import write_atomic
 from workbench.ui.local_platform.common import make_table, set_row
 
+# event kinds as data colours (hue per kind); set_row keeps the hue and makes it read on the dark theme too
 KIND_COLOURS = {"refused": "#c62828", "tls_failed": "#c62828", "sessions_closed": "#ef6c00",
                 "connected": "#2e7d32", "registered": "#1565c0", "token_issued": "#6a1b9a", "token_reused": "#6a1b9a",
                 "pop_completed": "#00838f", "certificate_uploaded": "#00838f", "disconnected": "#78909c",
@@ -68,14 +69,15 @@ class EventLog(QWidget):
         self.log.insertRow(row)
         values = (event.get("time", "")[11:23], event.get("kind", ""), event.get("tenant", ""),
                   event.get("device", ""), event.get("message", ""), "")
-        set_row(self.log, row, values, KIND_COLOURS.get(event.get("kind", ""), "#37474f"))
+        set_row(self.log, row, values, KIND_COLOURS.get(event.get("kind", "")))  # set_row fits it to the theme
         message = self.log.item(row, 4)
         assert message is not None  # set_row has just filled the row
         message.setToolTip(event.get("message", ""))
         if event.get("kind") in REFUSALS:
             button = QPushButton("why?")
             button.setToolTip("Which check failed, and how to fix it")
-            button.setStyleSheet("QPushButton { padding: 0 8px; color: #c62828; }")
+            button.setStyleSheet("QPushButton { padding: 0 8px; }")
+            button.setProperty("status", "error")  # the theme's error colour (application stylesheet)
             button.clicked.connect(lambda _checked=False, e=event: self.why_requested.emit(e))
             self.log.setCellWidget(row, WHY_COLUMN, button)
         self.log.setRowHidden(row, not self._matches(event))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from workbench.core.platform_client import requests as api
 from workbench.core.platform_client.responses import TrustedCertificate
 from workbench.services import certificates
+from workbench.ui import theme
 from workbench.ui.errors import run_action, spawn
 from workbench.ui.local_platform.common import ProblemLabel, make_table, selected_data, set_row
 from workbench.ui.local_platform.dialogs import EditCertificateDialog
@@ -97,7 +98,7 @@ class TenantsPanel(QWidget):
         self.lifespan_apply = QPushButton("Apply")
         self.lifespan_apply.clicked.connect(lambda: self.apply_lifespan())
         self.lifespan_note = QLabel(f"tenant option {'/'.join(api.DEVICE_TOKEN_OPTION)} (at least {MIN_LIFESPAN} s)")
-        self.lifespan_note.setStyleSheet("color: #546e7a;")
+        self.lifespan_note.setProperty("status", "neutral")  # a grey note, in the theme's muted colour
         self.lifespan_note.setWordWrap(True)
         options.addWidget(self.lifespan)
         options.addWidget(self.lifespan_apply)
@@ -189,7 +190,7 @@ class TenantsPanel(QWidget):
         selected = selected_data(self.certificates)
         self.certificates.setRowCount(len(self.found))
         for row, cert in enumerate(self.found):
-            colour = None if cert.status == "ENABLED" else "#9e9e9e"
+            colour = None if cert.status == "ENABLED" else theme.current().muted
             set_row(self.certificates, row, (cert.name, cert.status, "on" if cert.auto_registration else "off",
                                              cert.pop_state, cert.fingerprint), colour, cert.fingerprint)
             if cert.fingerprint == selected:

@@ -81,13 +81,14 @@ class DemoPanel(QWidget):
         self.sent = ElidedLabel("")  # both elide on a narrow window (the full text is the tooltip)
         self.countdown = ElidedLabel("")
         self.countdown.setObjectName("countdown")
-        self.countdown.setStyleSheet("#countdown { font-weight: bold; color: #1565c0; }")
+        self.countdown.setStyleSheet("#countdown { font-weight: bold; }")
+        self.countdown.setProperty("status", "info")  # the theme's info colour, light or dark
         second.addWidget(self.sent, 1)
         second.addWidget(self.countdown)
         layout.addLayout(second)
         self.certificate = ElidedLabel("")  # the serial and the renewal countdown (EST devices); hidden otherwise
         self.certificate.setObjectName("certificate")
-        self.certificate.setStyleSheet("#certificate { color: #2e7d32; }")
+        self.certificate.setProperty("status", "ok")
         self.certificate.hide()
         layout.addWidget(self.certificate)
         self.renewal_note = ""  # the last renewal, shown after the countdown

@@ -3,6 +3,7 @@ QtCharts in the bundle (QtCharts is only in PySide6-Addons: docs/platform-notes.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import deque
 from collections.abc import Sequence
@@ -11,7 +12,26 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from workbench.ui import theme
+
 PALETTE = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828", "#00838f")
+
+
+@functools.lru_cache(maxsize=32)
+def _series_hex(index: int, dark: bool) -> str:
+    return theme.readable(PALETTE[index], theme.DARK if dark else theme.LIGHT).name()
+
+
+def translucent(colour: str, alpha: int) -> QColor:
+    """A theme colour with some of the plot showing through (legend boxes, grid lines)."""
+    result = QColor(colour)
+    result.setAlpha(alpha)
+    return result
+
+
+def series_colour(index: int) -> QColor:
+    """The colour of the index-th series: PALETTE's hue, made to read on the theme on show (light or dark)."""
+    return QColor(_series_hex(index % len(PALETTE), theme.current().dark))
 
 
 def nice_range(low: float, high: float, min_span: float = 0.0) -> tuple[float, float]:
@@ -94,16 +114,17 @@ class LivePlot(QWidget):
     def paintEvent(self, _event: QPaintEvent) -> None:
         """Frame, grid with labels, one line per series, and a legend."""
         painter = QPainter(self)
+        k = theme.current()  # the plot is drawn in the theme's colours, light or dark
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(self.rect(), QColor("#ffffff"))
+        painter.fillRect(self.rect(), QColor(k.base))
         metrics = painter.fontMetrics()
         title = metrics.height() + 4 if self.y_label else 0
         area = QRectF(metrics.horizontalAdvance("00000.000") + 12 + title, 10, 0, 0)
         area.setRight(self.width() - 12)
         area.setBottom(self.height() - metrics.height() * (2 if self.x_label else 1) - 14)
-        painter.setPen(QPen(QColor("#b0bec5")))
+        painter.setPen(QPen(QColor(k.border)))
         painter.drawRect(area)
-        painter.setPen(QColor("#546e7a"))
+        painter.setPen(QColor(k.muted))
         if self.x_label:
             painter.drawText(QRectF(area.left(), area.bottom() + metrics.height() + 6, area.width(),
                                     metrics.height()), Qt.AlignmentFlag.AlignHCenter, self.x_label)
@@ -116,7 +137,7 @@ class LivePlot(QWidget):
             painter.restore()
         points = [p for series in self.series.values() for p in series]
         if not points:
-            painter.setPen(QColor("#78909c"))
+            painter.setPen(QColor(k.muted))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "waiting for data…")
             return
         t_low = min(t for t, _ in points)
@@ -133,9 +154,9 @@ class LivePlot(QWidget):
         for i in range(5):  # horizontal grid with value labels
             v = v_low + (v_high - v_low) * i / 4
             y = at(t_low, v).y()
-            painter.setPen(QPen(QColor("#eceff1")))
+            painter.setPen(QPen(translucent(k.border, 130)))
             painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
-            painter.setPen(QColor("#546e7a"))
+            painter.setPen(QColor(k.muted))
             painter.drawText(QRectF(0, y - metrics.height() / 2, area.left() - 6, metrics.height()),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{v:.{decimals}f}")
         painter.drawText(QRectF(area.left(), area.bottom() + 4, area.width(), metrics.height()),
@@ -144,7 +165,7 @@ class LivePlot(QWidget):
                          Qt.AlignmentFlag.AlignRight, f"{t_high:.0f} s")
         self.drawn_paths.clear()
         for index, (name, series) in enumerate(self.series.items()):
-            colour = QColor(PALETTE[index % len(PALETTE)])
+            colour = series_colour(index)
             path = QPainterPath()
             painter.setPen(QPen(colour, 2))
             for run in split_at_gaps(list(series)):  # each run is one stroke: a gap stays empty
@@ -163,6 +184,6 @@ class LivePlot(QWidget):
             label = f"{name}: {series[-1][1]:g}"
             box = QRectF(area.left() + 4, area.top() + 4 + index * (metrics.height() + 2),
                          metrics.horizontalAdvance(label) + 8, metrics.height() + 2)
-            painter.fillRect(box, QColor(255, 255, 255, 220))
-            painter.setPen(QColor(PALETTE[index % len(PALETTE)]))
+            painter.fillRect(box, translucent(k.base, 220))
+            painter.setPen(series_colour(index))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
