@@ -10,7 +10,6 @@ payload is at most `MAX_PAYLOAD_BYTES` (as `s/us`), JSON at most `MAX_JSON_DEPTH
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from embedded_broker.platform.device_scope import owns, root_object
 from embedded_broker.platform.errors import PlatformError, invalid
-from embedded_broker.platform.smartrest_apply import MAX_PAYLOAD_BYTES, SLICE_SECONDS
+from embedded_broker.platform.smartrest_apply import in_slices, payload_too_large
 
 if TYPE_CHECKING:
     from embedded_broker.platform.core import DeviceIdentity, Platform
@@ -143,9 +142,9 @@ class JsonViaMqtt:
     async def run(self, identity: DeviceIdentity, topic: str, payload: bytes, send: Callable[[str, str], Any],
                   alive: Callable[[], bool] = lambda: True) -> bool:
         """Apply one publish (bulk items in time slices); every failure is one line on `error`."""
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            send(ERROR_TOPIC, error_payload("undefined/validationError", f"Payload too large: {len(payload)} bytes "
-                                            f"where at most {MAX_PAYLOAD_BYTES} are processed"))
+        too_large = payload_too_large(payload)
+        if too_large is not None:
+            send(ERROR_TOPIC, error_payload("undefined/validationError", too_large))
             return True
         try:
             parsed = parse_topic(topic)
@@ -154,17 +153,13 @@ class JsonViaMqtt:
         except PlatformError as exc:
             send(ERROR_TOPIC, error_payload(exc.error, exc.message))
             return True
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SLICE_SECONDS
-        for item in items:
+
+        def handle(item: Any) -> None:
             error = self.apply(identity, parsed, item)
             if error is not None:
                 send(ERROR_TOPIC, error)
-            if loop.time() >= deadline:
-                await asyncio.sleep(0)
-                if not alive():
-                    return True
-                deadline = loop.time() + SLICE_SECONDS
+
+        await in_slices(items, handle, alive)
         return True
 
     @staticmethod

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from embedded_broker import __version__
 from embedded_broker.platform import smartrest as sr
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("embedded_broker.platform")
 Reply = tuple[str, str]
+T = TypeVar("T")
 
 #: Lines of one publish that are processed; the rest are answered with one `45` line on `s/e`.
 MAX_LINES_PER_PUBLISH = 1000
@@ -37,6 +38,36 @@ MAX_PAYLOAD_BYTES = 16184
 SLICE_SECONDS = 0.002
 #: What separates the root device's serial from the child id in a child's `c8y_Serial`.
 CHILD_SEPARATOR = ":"
+
+
+def payload_too_large(payload: bytes) -> str | None:
+    """Why a device publish is not processed at all (over `MAX_PAYLOAD_BYTES`), or None; one wording for every topic."""
+    if len(payload) <= MAX_PAYLOAD_BYTES:
+        return None
+    return f"Payload too large: {len(payload)} bytes where at most {MAX_PAYLOAD_BYTES} are processed"
+
+
+def send_all(send: Callable[[str, str], Any], replies: Iterable[Reply]) -> None:
+    """Send each (topic, line) reply in order."""
+    for topic, line in replies:
+        send(topic, line)
+
+
+async def in_slices(items: Iterable[T], handle: Callable[[T], None], alive: Callable[[], bool],
+                    on_pause: Callable[[], None] = lambda: None) -> None:
+    """Handle the items in turn, yielding to the event loop every `SLICE_SECONDS`, so one large publish never stalls
+    other connections; stops early when `alive()` turns False (the connection was replaced). `on_pause` runs after
+    each pause that goes on (others may have written meanwhile)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SLICE_SECONDS
+    for item in items:
+        handle(item)
+        if loop.time() >= deadline:
+            await asyncio.sleep(0)
+            if not alive():
+                return
+            on_pause()
+            deadline = loop.time() + SLICE_SECONDS
 
 
 def child_serial(root_serial: str, child_id: str) -> str:
@@ -72,23 +103,14 @@ class SmartRestApplier:
         Awaited by the engine in the connection's own packet loop, so the device's publishes stay in order while
         other connections run between slices. Stops early when `alive()` turns False (the connection was replaced).
         """
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            send("s/e", encode_line(("45", "", f"Payload too large: {len(payload)} bytes where at most "
-                                                f"{MAX_PAYLOAD_BYTES} are processed; nothing was processed")))
+        too_large = payload_too_large(payload)
+        if too_large is not None:
+            send("s/e", encode_line(("45", "", f"{too_large}; nothing was processed")))
             return True
-        text = payload.decode("utf-8", "replace")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SLICE_SECONDS
         memo: dict[str, list[Reply]] = {}
-        for replies in self.replies(identity, client_id, text, child, memo):
-            for topic, line in replies:
-                send(topic, line)
-            if loop.time() >= deadline:
-                await asyncio.sleep(0)
-                if not alive():
-                    return True
-                memo.clear()  # others (REST) may have changed the device meanwhile
-                deadline = loop.time() + SLICE_SECONDS
+        await in_slices(self.replies(identity, client_id, payload.decode("utf-8", "replace"), child, memo),
+                        lambda replies: send_all(send, replies), alive,
+                        on_pause=memo.clear)  # others (REST) may have changed the device meanwhile
         return True
 
     def replies(self, identity: DeviceIdentity, client_id: str, text: str, child: str | None = None,

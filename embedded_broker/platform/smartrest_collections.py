@@ -12,7 +12,6 @@ Limits: as `s/us` (`smartrest_apply`): `MAX_PAYLOAD_BYTES` per publish, `MAX_LIN
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from embedded_broker.platform.device_scope import owns, root_object, root_serial
 from embedded_broker.platform.errors import PlatformError
 from embedded_broker.platform.formats import iso_ms
 from embedded_broker.platform.smartrest import SmartRestError, SmartRestSyntaxError, encode_line, iter_lines, parse_line
-from embedded_broker.platform.smartrest_apply import MAX_LINES_PER_PUBLISH, MAX_PAYLOAD_BYTES, SLICE_SECONDS
+from embedded_broker.platform.smartrest_apply import MAX_LINES_PER_PUBLISH, in_slices, payload_too_large, send_all
 
 if TYPE_CHECKING:
     from embedded_broker.platform.core import DeviceIdentity, Platform
@@ -88,9 +87,9 @@ class Collections:
             document = self._usable_object(identity, xid)
             return [("s/dt", encode_line(["20", xid, str(document["id"])]) if document is not None
                      else encode_line(["41", xid]))]
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            return [("s/e", encode_line(["41", xid, f"Payload too large: {len(payload)} bytes where at most "
-                                                    f"{MAX_PAYLOAD_BYTES} are processed"]))]
+        too_large = payload_too_large(payload)
+        if too_large is not None:
+            return [("s/e", encode_line(["41", xid, too_large]))]
         try:
             collection = sc.parse_collection(xid, payload.decode("utf-8", "replace"))
         except SmartRestError as exc:
@@ -113,20 +112,12 @@ class Collections:
     async def run(self, identity: DeviceIdentity, xid: str, down: str, payload: bytes,
                   send: Callable[[str, str], Any], alive: Callable[[], bool] = lambda: True) -> bool:
         """Apply one `s/uc/<X-ID>` (or `s/ud`) publish in time slices; answers go to `down` and errors to `s/e`."""
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            send("s/e", encode_line(("45", "", f"Payload too large: {len(payload)} bytes where at most "
-                                              f"{MAX_PAYLOAD_BYTES} are processed; nothing was processed")))
+        too_large = payload_too_large(payload)
+        if too_large is not None:
+            send("s/e", encode_line(("45", "", f"{too_large}; nothing was processed")))
             return True
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SLICE_SECONDS
-        for replies in self.replies(identity, xid, down, payload.decode("utf-8", "replace")):
-            for topic, line in replies:
-                send(topic, line)
-            if loop.time() >= deadline:
-                await asyncio.sleep(0)
-                if not alive():
-                    return True
-                deadline = loop.time() + SLICE_SECONDS
+        await in_slices(self.replies(identity, xid, down, payload.decode("utf-8", "replace")),
+                        lambda replies: send_all(send, replies), alive)
         return True
 
     def replies(self, identity: DeviceIdentity, xid: str, down: str, text: str) -> Iterator[list[Reply]]:

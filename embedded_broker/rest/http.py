@@ -294,6 +294,14 @@ async def json_body(request: web.Request) -> Any:
     return body
 
 
+async def json_object(request: web.Request, resource: str, message: str) -> dict[str, Any]:
+    """`json_body` where only a JSON object makes sense; anything else is a 422 of `resource` saying `message`."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise invalid(resource, message)
+    return body
+
+
 async def form_body(request: web.Request) -> Any:
     """The fields of a multipart or urlencoded form (aiohttp's `request.post()`), up to the app's client_max_size.
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from embedded_broker.platform.errors import invalid
 from embedded_broker.platform.inventory import RECORD_KINDS
 from embedded_broker.rest.access import require_binding, require_item, require_object, require_query_object, visible
-from embedded_broker.rest.http import PLATFORM, json_body, page, respond, user_of
+from embedded_broker.rest.http import PLATFORM, json_body, json_object, page, respond, user_of
 
 routes = web.RouteTableDef()
 MO_MEDIA = "application/vnd.com.nsn.cumulocity.managedobject+json"
@@ -79,9 +79,7 @@ async def update_object(request: web.Request) -> web.Response:
     """Merge fragments (null removes one)."""
     user = user_of(request)
     require_object(request, request.match_info["id"])
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise invalid("inventory", "The body must be a JSON object of fragments.")
+    body = await json_object(request, "inventory", "The body must be a JSON object of fragments.")
     updated = request.app[PLATFORM].inventory.update_object(user.tenant, request.match_info["id"], body)
     return respond(request, updated, 200, MO_MEDIA)
 

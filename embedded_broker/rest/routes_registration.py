@@ -8,9 +8,8 @@ from aiohttp import web
 
 from embedded_broker.platform.core import device_user
 from embedded_broker.platform.device_requests import BOOTSTRAP_TENANT, BOOTSTRAP_USER, MEDIA, requests_of
-from embedded_broker.platform.errors import invalid
 from embedded_broker.rest.access import require_platform_owner
-from embedded_broker.rest.http import PLATFORM, json_body, page, require_admin, respond
+from embedded_broker.rest.http import PLATFORM, json_body, json_object, page, require_admin, respond
 
 routes = web.RouteTableDef()
 
@@ -48,9 +47,7 @@ async def get_request(request: web.Request) -> web.Response:
 async def update_request(request: web.Request) -> web.Response:
     """`{"status": "ACCEPTED"}` once the device has connected (PENDING_ACCEPTANCE)."""
     user = require_admin(request)
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise invalid("devicecontrol", 'The body must be {"status": "ACCEPTED"}.')
+    body = await json_object(request, "devicecontrol", 'The body must be {"status": "ACCEPTED"}.')
     platform = request.app[PLATFORM]
     updated = requests_of(platform).set_status(user.tenant, request.match_info["id"], body.get("status"))
     platform.events.emit("device_request_" + updated["status"].lower(),

@@ -15,7 +15,17 @@ from embedded_broker.platform.chains import ChainRefused
 from embedded_broker.platform.errors import PlatformError, forbidden, invalid
 from embedded_broker.platform.formats import iso_ms, java_dn, parse_time, serial_hex
 from embedded_broker.platform.trust import parse_certificate
-from embedded_broker.rest.http import CLAIMS, PLATFORM, form_body, json_body, page, require_admin, respond, user_of
+from embedded_broker.rest.http import (
+    CLAIMS,
+    PLATFORM,
+    form_body,
+    json_body,
+    json_object,
+    page,
+    require_admin,
+    respond,
+    user_of,
+)
 
 routes = web.RouteTableDef()
 CERT_MEDIA = "application/vnd.com.nsn.cumulocity.trustedcertificate+json"
@@ -286,9 +296,7 @@ async def category_options(request: web.Request) -> web.Response:
 async def update_category(request: web.Request) -> web.Response:
     """Several keys of one category at once."""
     user = require_admin(request)
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise invalid("options", "The body must be {\"key\": \"value\", ...}.")
+    body = await json_object(request, "options", "The body must be {\"key\": \"value\", ...}.")
     options = _platform(request).options
     with _platform(request).store.transaction():
         stored = {key: options.set(user.tenant, request.match_info["category"], key, value)["value"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
+from tests.support.tenant_url import local_tenant_url
 from workbench.cli import run_cli
 from workbench.core.keystore import load_keystore
 
@@ -20,13 +20,8 @@ from workbench.core.keystore import load_keystore
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """A local platform on loopback; the target options of an `est` command for it."""
-    background = BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0,
-                                                          sys_interval=0)).start()
-    assert background.local is not None and background.local.server_ca_path is not None
-    monkeypatch.setenv("EST_TEST_ADMIN", background.local.admin_password or "")
-    yield ["--url", f"https://localhost:{background.ports['https']}", "--server-ca",
-           str(background.local.server_ca_path)]
-    background.stop()
+    with local_tenant_url(monkeypatch, "EST_TEST_ADMIN") as target:
+        yield target
 
 
 def _admin(target: list[str]) -> list[str]:

@@ -13,31 +13,17 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 
+from tests.support.demo_pki import demo_pki
 from tests.support.mosquitto import Mosquitto, free_port, run_mosquitto
 from workbench.cli import run_cli
-from workbench.services.demo_set import build_demo_set, write_demo_set
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("pki")
-    write_demo_set(folder, build_demo_set(None))
-    device = folder / "devices" / "demo-device-1"
-    files = {"ca": folder / "ca" / "caCert.pem", "server_cert": folder / "server" / "serverCertChain.pem",
-             "server_key": folder / "server" / "serverKey.pem", "chain": device / "deviceCertChain.pem",
-             "key": device / "deviceKey.pem", "keystore": folder / "device.p12", "truststore": folder / "trust.jks",
-             "ks_pw": folder / "ks.pw", "ts_pw": folder / "ts.pw"}
-    files["ks_pw"].write_text("ks-secret\n")
-    files["ts_pw"].write_text("ts-secret\n")
-    subprocess.run(["openssl", "pkcs12", "-export", "-in", str(files["chain"]), "-inkey", str(files["key"]), "-name",
-                    "devicekeyentry", "-out", str(files["keystore"]), "-passout", "pass:ks-secret"], check=True,
-                   capture_output=True)
-    subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "servercertificate", "-file", str(files["ca"]),
-                    "-keystore", str(files["truststore"]), "-storetype", "JKS", "-storepass", "ts-secret"],
-                   check=True, capture_output=True)
-    return files
+    """The demo set's files, a device keystore and a truststore (`tests/support/demo_pki.py`)."""
+    return demo_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +33,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory, pki: dict[str, Path]) -> It
 
 
 def _tls_pem(broker: Mosquitto, pki: dict[str, Path]) -> list[str]:
-    return ["-h", "localhost", "-p", str(broker.tls_port), "--cafile", str(pki["ca"]), "--cert", str(pki["chain"]),
-            "--key", str(pki["key"])]
+    return ["-h", "localhost", "-p", str(broker.tls_port), "--cafile", str(pki["ca"]), "--cert",
+            str(pki["device_chain"]), "--key", str(pki["device_key"])]
 
 
 def _tls_stores(broker: Mosquitto, pki: dict[str, Path]) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from embedded_broker.local_platform import BackgroundLocalPlatform, PlatformSettings
+from tests.support.tenant_url import local_tenant_url
 from workbench.cli import run_cli
 
 LINES = "10,901,POST,MEASUREMENT,,c8y_Steam,,c8y_Steam.T.value,NUMBER,,c8y_Steam.T.unit,STRING,C\n" \
@@ -20,13 +20,8 @@ LINES = "10,901,POST,MEASUREMENT,,c8y_Steam,,c8y_Steam.T.value,NUMBER,,c8y_Steam
 @pytest.fixture
 def target(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """A local platform on loopback; the target options of a command for it (the admin's password in an env var)."""
-    background = BackgroundLocalPlatform(PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0,
-                                                          sys_interval=0)).start()
-    assert background.local is not None and background.local.server_ca_path is not None
-    monkeypatch.setenv("TPL_TEST_ADMIN", background.local.admin_password or "")
-    yield ["--url", f"https://localhost:{background.ports['https']}", "--server-ca",
-           str(background.local.server_ca_path), "--user", "t100/admin", "--tenant-password-env", "TPL_TEST_ADMIN"]
-    background.stop()
+    with local_tenant_url(monkeypatch, "TPL_TEST_ADMIN") as target:
+        yield [*target, "--user", "t100/admin", "--tenant-password-env", "TPL_TEST_ADMIN"]
 
 
 def test_push_pull_and_check(target: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

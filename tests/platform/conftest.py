@@ -60,6 +60,21 @@ def device(local: BackgroundLocalPlatform, ca_path: Path, tmp_path: Path) -> Ite
         client.close()
 
 
+@pytest.fixture
+def certified_device(rest: Rest, root: Cert, device: Callable[..., Device]) -> Callable[..., Device]:
+    """Factory: a connected certificate device of the uploaded `root` CA, subscribed to the given topics."""
+    assert rest.upload(root).status == 201
+
+    def make(cn: str, *topics: str) -> Device:
+        client = device(root.issue(cn))
+        assert client.connect() == 0
+        for topic in topics:
+            client.subscribe(topic)
+        return client
+
+    return make
+
+
 def events(local: BackgroundLocalPlatform, kind: str | None = None) -> list[dict[str, Any]]:
     """The platform's event log (read on its loop)."""
     return local.call(lambda: local.platform.events.recent(kind))

@@ -168,6 +168,10 @@ class Rest:
         except urllib.error.HTTPError as error:
             return Response(error.code, dict(error.headers), error.read())
 
+    def object_id(self, serial: str) -> str:
+        """The managed object id of the device whose `c8y_Serial` is `serial`."""
+        return self.call("GET", f"/identity/externalIds/c8y_Serial/{serial}").json["managedObject"]["id"]
+
     def upload(self, ca: Cert, *, auto: bool = True, status: str = "ENABLED", name: str = "Rehearsal CA",
                tenant: str = "t100") -> Response:
         return self.call("POST", f"/tenant/tenants/{tenant}/trusted-certificates",

@@ -27,23 +27,10 @@ def _unquoted(line: str) -> str:
     return ",".join(next(csv.reader([line], escapechar="\\")))
 
 
-def _mo(rest: Rest, serial: str) -> str:
-    return rest.call("GET", f"/identity/externalIds/c8y_Serial/{serial}").json["managedObject"]["id"]
-
-
 @pytest.fixture
-def certified(rest: Rest, root, device):
+def certified(certified_device):
     """Factory: a connected certificate device subscribed to `s/e`, `s/dt` and the given topics."""
-    assert rest.upload(root).status == 201
-
-    def make(cn: str, *topics: str):
-        client = device(root.issue(cn))
-        assert client.connect() == 0
-        for topic in ("s/e", "s/dt", *topics):
-            client.subscribe(topic)
-        return client
-
-    return make
+    return lambda cn, *topics: certified_device(cn, "s/e", "s/dt", *topics)
 
 
 def test_the_gate_opens_on_s_ut_and_s_dt_answers_both_ways(certified) -> None:
@@ -67,7 +54,7 @@ def test_lines_become_measurements_events_and_alarms(certified, rest: Rest) -> N
     dev.subscribe("s/ds")
     dev.publish("s/us", "123", qos=1)
     own = dev.expect("s/ds").split(",")[1]
-    assert own == _mo(rest, "tpl-data")
+    assert own == rest.object_id("tpl-data")
     measurements = rest.call("GET", f"/measurement/measurements?source={own}").json["measurements"]
     assert measurements[0]["type"] == "c8y_Steam"
     assert measurements[0]["c8y_Steam"] == {"T": {"value": 98.5, "unit": "C"}}
@@ -90,7 +77,7 @@ def test_a_response_template_renders_an_operation_and_a_request_template_finishe
     dev.publish("s/ut/op-x", COLLECTION)
     dev.expect("s/dt")
     dev.publish("s/uc/op-x", "901,,20", qos=1)  # first data creates the device
-    mo = _mo(rest, "tpl-op")
+    mo = rest.object_id("tpl-op")
     created = rest.call("POST", "/devicecontrol/operations",
                         {"deviceId": mo, "c8y_Valve": {"position": 40, "speed": "slow"}}).json
     assert dev.expect("s/dc/op-x") == "801,tpl-op,40,slow"
@@ -122,7 +109,7 @@ def test_a_collection_made_over_rest_serves_devices_and_the_default_x_id(rest: R
     assert dev.expect("s/dt") == f"20,rest-x,{mo}"
     dev.publish("s/ud", "7,,12", qos=1)  # the default X-ID from the client id
     dev.publish("s/uc/rest-x", "7,,13", qos=1)
-    own = _mo(rest, "tpl-rest")
+    own = rest.object_id("tpl-rest")
     values = [m["c8y_Level"]["L"]["value"] for m in
               rest.call("GET", f"/measurement/measurements?source={own}").json["measurements"]]
     assert values == [12, 13]
@@ -186,10 +173,10 @@ def test_a_second_device_cannot_use_or_overwrite_the_first_devices_collection(ce
     stored = rest.call("GET", f"/inventory/managedObjects/{collection_mo}").json
     assert stored["name"] == "mine-x"
     assert len(stored["com_cumulocity_model_smartrest_csv_CsvSmartRestTemplate"]["requestTemplates"]) == 5
-    assert rest.call("GET", f"/measurement/measurements?source={_mo(rest, 'tpl-owner')}").json["measurements"]
+    assert rest.call("GET", f"/measurement/measurements?source={rest.object_id('tpl-owner')}").json["measurements"]
     # a GET template cannot read another device's object
     first.subscribe("s/dc/mine-x")
     second.publish("s/us", "100", qos=1)
-    second_mo = _mo(rest, "tpl-other")
+    second_mo = rest.object_id("tpl-other")
     first.publish("s/uc/mine-x", f"905,{second_mo}")
     assert _unquoted(first.expect("s/e")).startswith(f"45,905,No managed object '{second_mo}' of this device")

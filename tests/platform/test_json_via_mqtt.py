@@ -13,22 +13,10 @@ import pytest
 from tests.platform.support import Rest
 
 
-def _mo(rest: Rest, serial: str) -> str:
-    return rest.call("GET", f"/identity/externalIds/c8y_Serial/{serial}").json["managedObject"]["id"]
-
-
 @pytest.fixture
-def certified(rest: Rest, root, device):
-    assert rest.upload(root).status == 201
-
-    def make(cn: str, *topics: str):
-        client = device(root.issue(cn))
-        assert client.connect() == 0
-        for topic in ("error", *topics):
-            client.subscribe(topic)
-        return client
-
-    return make
+def certified(certified_device):
+    """Factory: a connected certificate device subscribed to `error` and the given topics."""
+    return lambda cn, *topics: certified_device(cn, "error", *topics)
 
 
 def _sync(dev) -> None:
@@ -48,7 +36,7 @@ def test_create_bulk_update_and_delete_reach_rest(certified, rest: Rest) -> None
     dev.publish("q/alarm/alarms/create", json.dumps({"type": "c8y_Hot", "text": "hot", "severity": "MAJOR"}), qos=1)
     dev.publish("c/inventory/managedObjects/create", json.dumps({"name": "sensor-a", "c8y_Sensor": {}}), qos=1)
     _sync(dev)
-    own = _mo(rest, "json-dev")
+    own = rest.object_id("json-dev")
     measurement = rest.call("GET", f"/measurement/measurements?source={own}").json["measurements"][0]
     assert measurement["source"]["id"] == own  # the device, whatever the payload said
     events = rest.call("GET", f"/event/events?source={own}").json["events"]
@@ -109,14 +97,14 @@ def test_a_bulk_keeps_the_good_items_and_reports_the_bad_one(certified, rest: Re
         {"type": "Good", "text": "1"}, {"type": "Bad"}, {"type": "Good", "text": "2"}]}), qos=1)
     assert json.loads(dev.expect("error"))["message"] == "text is required."
     _sync(dev)
-    assert len(rest.call("GET", f"/event/events?source={_mo(rest, 'json-bulk')}").json["events"]) == 2
+    assert len(rest.call("GET", f"/event/events?source={rest.object_id('json-bulk')}").json["events"]) == 2
 
 
 def test_another_devices_data_is_out_of_reach(certified, rest: Rest) -> None:
     owner = certified("json-owner")
     owner.publish("event/events/create", json.dumps({"type": "Mine", "text": "mine"}), qos=1)
     _sync(owner)
-    own = _mo(rest, "json-owner")
+    own = rest.object_id("json-owner")
     event = rest.call("GET", f"/event/events?source={own}").json["events"][0]
     other = certified("json-other")
     for topic, payload in ((f"event/events/update/{event['id']}", b'{"text": "hijacked"}'),
@@ -133,7 +121,7 @@ def test_operations_arrive_as_json_on_devicecontrol_notifications(certified, res
     dev = certified("json-ops", "devicecontrol/notifications")
     dev.publish("event/events/create", json.dumps({"type": "Hello", "text": "hi"}), qos=1)
     _sync(dev)
-    mo = _mo(rest, "json-ops")
+    mo = rest.object_id("json-ops")
     rest.call("POST", "/devicecontrol/operations", {"deviceId": mo, "c8y_Command": {"text": "ls"}})
     notification = json.loads(dev.expect("devicecontrol/notifications"))
     assert notification["c8y_Command"] == {"text": "ls"}

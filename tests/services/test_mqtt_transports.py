@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.alpn_proxy import alpn_proxy
+from tests.support.demo_pki import demo_pki
 from tests.support.mosquitto import run_mosquitto
 from tests.support.mosquitto_ws import run_mosquitto_ws
 from workbench.core.profiles import ConnectionProfile, ProfileSecrets, TlsMode, TlsSettings, Transport
 from workbench.errors import MqttConnectError
-from workbench.services.demo_set import build_demo_set, write_demo_set
 from workbench.services.mqtt_verbs import BlockingClient, PublishRequest, SubscribeRequest
 from workbench.services.profile_connect import session_settings
 
@@ -24,20 +24,7 @@ pytestmark = pytest.mark.interop
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The demo set's CA, server and device files, plus a device keystore (openssl) and a truststore (keytool)."""
-    folder = tmp_path_factory.mktemp("pki")
-    write_demo_set(folder, build_demo_set(None))
-    device = folder / "devices" / "demo-device-1"
-    files = {"ca": folder / "ca" / "caCert.pem", "server_cert": folder / "server" / "serverCertChain.pem",
-             "server_key": folder / "server" / "serverKey.pem", "device_chain": device / "deviceCertChain.pem",
-             "device_key": device / "deviceKey.pem", "keystore": folder / "device.p12",
-             "truststore": folder / "truststore.jks"}
-    subprocess.run(["openssl", "pkcs12", "-export", "-in", str(files["device_chain"]), "-inkey",
-                    str(files["device_key"]), "-name", "devicekeyentry", "-out", str(files["keystore"]),
-                    "-passout", "pass:ks-secret"], check=True, capture_output=True)
-    subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "servercertificate", "-file", str(files["ca"]),
-                    "-keystore", str(files["truststore"]), "-storetype", "JKS", "-storepass", "ts-secret"],
-                   check=True, capture_output=True)
-    return files
+    return demo_pki(tmp_path_factory.mktemp("pki"))
 
 
 def _received(port: int, topic: str) -> str:

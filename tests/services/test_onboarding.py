@@ -12,12 +12,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+from tests.services.onboarding_support import run_onboarding
 from workbench.core.platform_client import requests as api
-from workbench.core.tls import server_context, trust_from_pem
+from workbench.core.tls import server_context
 from workbench.errors import MqttConnectError, PlatformRequestError
 from workbench.services import pop as pop_module
-from workbench.services.onboarding import Onboarding, OnboardingOptions, StepResult
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.onboarding import Onboarding, StepResult
+from workbench.services.platform_http import PlatformHttp
 from workbench.services.token_flow import DeviceConnection
 
 
@@ -41,36 +42,8 @@ def platform(clock: Clock) -> Iterator[BackgroundLocalPlatform]:
         yield background
 
 
-def run(platform: BackgroundLocalPlatform, tmp_path: Path, device_id: str = "dev-svc",
-        on_step: Any = None, **overrides: Any) -> tuple[Onboarding, list[StepResult]]:
-    assert platform.local is not None and platform.local.server_ca_path is not None
-    trust = trust_from_pem(platform.local.server_ca_path.read_bytes())
-    results: list[StepResult] = []
-
-    async def main() -> Onboarding:
-        credentials = PlatformCredentials("admin", platform.local.admin_password or "", "t100")
-        async with PlatformHttp(f"https://localhost:{platform.ports['https']}", credentials,
-                                trust=server_context(trust)) as http:
-            options = OnboardingOptions(http=http, mqtt_host="localhost", mqtt_port=platform.ports["mqtts"],
-                                        workspace=tmp_path / "ws", out_dir=tmp_path / "out", ca_password=b"ca-pw",
-                                        keystore_password=b"ks-pw", device_id=device_id, server_trust=trust,
-                                        jwks=True, **overrides)
-            flow = Onboarding(options)
-
-            def record(result: StepResult) -> None:
-                results.append(result)
-                if on_step is not None:
-                    on_step(flow, result)
-
-            flow.on_step = record
-            await flow.run()
-            return flow
-
-    return asyncio.run(main()), results
-
-
 def test_all_steps_pass(platform: BackgroundLocalPlatform, tmp_path: Path) -> None:
-    flow, results = run(platform, tmp_path)
+    flow, results = run_onboarding(platform, tmp_path)
     assert [r.step for r in results if r.ok] == ["ca", "upload", "pop", "device", "mqtt", "token", "rest",
                                                   "measurement"], results[-1]
     assert flow.report.ok and flow.report.created["trusted_certificate"]["tenant"] == "t100"
@@ -81,7 +54,7 @@ def test_wrong_pop_signature_names_the_key(platform: BackgroundLocalPlatform, tm
     other = ec.generate_private_key(ec.SECP256R1())
     real = pop_module.sign_code  # the PoP sequence lives in services/pop.py, shared with the PoP page
     monkeypatch.setattr(pop_module, "sign_code", lambda key, code: real(other, code))
-    flow, results = run(platform, tmp_path)
+    flow, results = run_onboarding(platform, tmp_path)
     failed = results[-1]
     assert (failed.step, failed.ok) == ("pop", False), failed
     assert failed.message == "the signature does not match the certificate's key"
@@ -96,7 +69,7 @@ def test_auto_registration_off_is_refused_with_connack_5(platform: BackgroundLoc
             platform.call(lambda: platform.platform.trust.update("t100", flow.fingerprint,
                                                                  {"autoRegistrationEnabled": False}))
 
-    _flow, results = run(platform, tmp_path, on_step=refuse_registration)
+    _flow, results = run_onboarding(platform, tmp_path, on_step=refuse_registration)
     failed = results[-1]
     assert (failed.step, failed.ok) == ("mqtt", False)
     assert "not authori" in (failed.message + " ".join(failed.causes)).lower()
@@ -109,7 +82,7 @@ def test_cn_mismatch_is_refused(platform: BackgroundLocalPlatform, tmp_path: Pat
         if result.step == "device":
             flow.o.device_id = "somebody-else"
 
-    _flow, results = run(platform, tmp_path, on_step=change_client_id)
+    _flow, results = run_onboarding(platform, tmp_path, on_step=change_client_id)
     assert (results[-1].step, results[-1].ok) == ("mqtt", False)
     events = platform.call(lambda: platform.platform.events.recent("refused"))
     assert "client id 'somebody-else' does not match certificate CN 'dev-svc'" in events[-1]["message"]
@@ -117,7 +90,7 @@ def test_cn_mismatch_is_refused(platform: BackgroundLocalPlatform, tmp_path: Pat
 
 def test_token_reuse_before_half_life_and_401_after_expiry(platform: BackgroundLocalPlatform, tmp_path: Path,
                                                           clock: Clock) -> None:
-    flow, _results = run(platform, tmp_path)
+    flow, _results = run_onboarding(platform, tmp_path)
     assert flow.identity is not None and flow.token is not None
     from workbench.core.tls import client_context
 

@@ -3,13 +3,11 @@ with independent clients (openssl verify, paho with the received password) and t
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import ssl
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -17,11 +15,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
+from tests.services.onboarding_support import run_onboarding
 from workbench.core.keystore import load_keystore
 from workbench.core.platform_client import device_requests as reg
-from workbench.core.tls import server_context, trust_from_pem
-from workbench.services.onboarding import BOOTSTRAP, PLATFORM_CA, Onboarding, OnboardingOptions, StepResult
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.onboarding import BOOTSTRAP, PLATFORM_CA, Onboarding, StepResult
 
 EST_STEPS = ["tenant_ca", "otp", "csr", "enroll", "keystores", "mqtt", "token", "measurement"]
 BOOTSTRAP_STEPS = ["request", "bootstrap", "accept", "credentials", "mqtt", "rest", "measurement"]
@@ -34,37 +31,9 @@ def platform() -> Iterator[BackgroundLocalPlatform]:
         yield background
 
 
-def run(platform: BackgroundLocalPlatform, tmp_path: Path, device_id: str, on_step: Any = None,
-        password: str | None = None, **overrides: Any) -> tuple[Onboarding, list[StepResult]]:
-    assert platform.local is not None and platform.local.server_ca_path is not None
-    trust = trust_from_pem(platform.local.server_ca_path.read_bytes())
-    results: list[StepResult] = []
-
-    async def main() -> Onboarding:
-        admin = password if password is not None else platform.local.admin_password or ""
-        async with PlatformHttp(f"https://localhost:{platform.ports['https']}",
-                                PlatformCredentials("admin", admin, "t100"), trust=server_context(trust)) as http:
-            options = OnboardingOptions(http=http, mqtt_host="localhost", mqtt_port=platform.ports["mqtts"],
-                                        workspace=tmp_path / "ws", out_dir=tmp_path / "out", ca_password=b"ca-pw",
-                                        keystore_password=b"ks-pw", device_id=device_id, server_trust=trust,
-                                        jwks=True, **overrides)
-            flow = Onboarding(options)
-
-            def record(result: StepResult) -> None:
-                results.append(result)
-                if on_step is not None:
-                    on_step(flow, result)
-
-            flow.on_step = record
-            await flow.run()
-            return flow
-
-    return asyncio.run(main()), results
-
-
 def test_platform_ca_path_enrolls_and_the_files_verify_with_openssl(platform: BackgroundLocalPlatform,
                                                                     tmp_path: Path) -> None:
-    flow, results = run(platform, tmp_path, "est-dev-1", path=PLATFORM_CA)
+    flow, results = run_onboarding(platform, tmp_path, "est-dev-1", path=PLATFORM_CA)
     assert [r.step for r in results if r.ok] == EST_STEPS, results[-1]
     assert "tenant CA CN=t100" in results[0].message and "one-time password" in results[1].message
     assert "simpleenroll answered HTTP 201" in results[3].message
@@ -93,20 +62,20 @@ def test_platform_ca_rerun_replaces_a_stale_request_and_a_wrong_otp_is_401(platf
         if result.step == "otp":
             flow._otp = "not-the-otp"  # the device holds a wrong one-time password
 
-    _flow, results = run(platform, tmp_path, "est-dev-2", on_step=stop_after_otp, path=PLATFORM_CA)
+    _flow, results = run_onboarding(platform, tmp_path, "est-dev-2", on_step=stop_after_otp, path=PLATFORM_CA)
     failed = results[-1]
     assert (failed.step, failed.ok) == ("enroll", False), failed
     assert "401" in failed.message + " ".join(failed.causes)
     assert any("No newDeviceRequest found for this ID" in c for c in failed.causes), failed.causes
     # the run again: the request of the failed run is still there; it is replaced with a new OTP
-    _flow, results = run(platform, tmp_path, "est-dev-2", path=PLATFORM_CA)
+    _flow, results = run_onboarding(platform, tmp_path, "est-dev-2", path=PLATFORM_CA)
     assert [r.step for r in results if r.ok] == EST_STEPS, results[-1]
     assert results[1].message.startswith("replaced the earlier request")
 
 
 def test_bootstrap_path_and_the_received_password_works_for_paho(platform: BackgroundLocalPlatform,
                                                                   tmp_path: Path) -> None:
-    flow, results = run(platform, tmp_path, "boot-dev-1", path=BOOTSTRAP)
+    flow, results = run_onboarding(platform, tmp_path, "boot-dev-1", path=BOOTSTRAP)
     assert [r.step for r in results if r.ok] == BOOTSTRAP_STEPS, results[-1]
     assert "WAITING_FOR_CONNECTION" in results[0].message
     assert "management/devicebootstrap" in results[1].message and "PENDING_ACCEPTANCE" in results[1].message
@@ -134,14 +103,14 @@ def test_bootstrap_path_and_the_received_password_works_for_paho(platform: Backg
 
 
 def test_bootstrap_refusals_name_the_cause(platform: BackgroundLocalPlatform, tmp_path: Path) -> None:
-    _flow, results = run(platform, tmp_path, "boot-dev-2", path=BOOTSTRAP, bootstrap_user="management/devicebootstrap",
-                         bootstrap_password=b"not-it")
+    _flow, results = run_onboarding(platform, tmp_path, "boot-dev-2", path=BOOTSTRAP,
+                                    bootstrap_user="management/devicebootstrap", bootstrap_password=b"not-it")
     failed = results[-1]
     assert (failed.step, failed.ok) == ("bootstrap", False), failed
     assert "4" in failed.message + " ".join(failed.causes)  # CONNACK 4: bad user name or password
     assert "password" in (failed.message + " ".join(failed.causes)).lower()
     # a tenant user that is not the platform's owner cannot read the local bootstrap login: a clear message
-    _flow, results = run(platform, tmp_path, "boot-dev-3", path=BOOTSTRAP, password="wrong")
+    _flow, results = run_onboarding(platform, tmp_path, "boot-dev-3", path=BOOTSTRAP, password="wrong")
     assert (results[-1].step, results[-1].ok) == ("request", False)
     assert "401" in results[-1].message + " ".join(results[-1].causes)
 

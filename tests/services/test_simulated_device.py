@@ -9,7 +9,8 @@ import random
 from pathlib import Path
 
 from embedded_broker import BackgroundLocalPlatform
-from tests.services.test_onboarding import Clock, clock, platform, run  # noqa: F401  (fixtures)
+from tests.services.onboarding_support import run_onboarding as run
+from tests.services.test_onboarding import Clock, clock, platform  # noqa: F401  (fixtures)
 from workbench.core.platform_client.tokens import DeviceToken
 from workbench.services.simulated_device import SimulatedDevice, temperature
 

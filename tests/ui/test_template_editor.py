@@ -11,16 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from tests.platform.support import Rest
-from tests.support.certs import simple_cert
 from tests.support.geometry import layout_problems
-from workbench.core.tls import ClientIdentity, client_context, trust_from_pem
+from tests.support.platform_device import auto_registered_device
 from workbench.services.mqtt_session import SessionSettings
 from workbench.ui.console.console_widget import ConsoleWidget
 from workbench.ui.errors import pending
@@ -158,15 +155,7 @@ def test_push_and_pull_over_rest(qtbot: QtBot, qasync_loop: asyncio.AbstractEven
 def test_console_publishes_s_ut_offers_custom_templates_and_decodes_s_dc(
         qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, platform: BackgroundLocalPlatform,
         tmp_path: Path) -> None:
-    ca_key, device_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = simple_cert("Template CA", ca_key, None, ca_key)
-    device = simple_cert("dev-tpl", device_key, ca, ca_key)
-    pem = ca.public_bytes(serialization.Encoding.PEM).decode()
-    platform.call(lambda: platform.platform.trust.upload("t100", {"status": "ENABLED", "certInPemFormat": pem,
-                                                                  "autoRegistrationEnabled": True}))
-    assert platform.local is not None and platform.local.server_ca_path is not None
-    trust = trust_from_pem(platform.local.server_ca_path.read_bytes())
-    tls = client_context(trust=list(trust), identity=ClientIdentity(device_key, (device, ca)))
+    tls = auto_registered_device(platform, "dev-tpl", "Template CA")
     console = ConsoleWidget(SessionSettings("localhost", platform.ports["mqtts"], "d:dev-tpl", protocol=4, tls=tls))
     qtbot.addWidget(console)
     console.resize(1280, 800)

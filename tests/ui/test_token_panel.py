@@ -7,14 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from embedded_broker import BackgroundLocalPlatform, PlatformSettings
-from tests.support.certs import simple_cert as _cert
-from workbench.core.tls import ClientIdentity, client_context, trust_from_pem
+from tests.support.platform_device import auto_registered_device
 from workbench.services.mqtt_session import SessionSettings
 from workbench.ui.console.console_widget import ConsoleWidget
 
@@ -28,15 +25,7 @@ def platform() -> Iterator[BackgroundLocalPlatform]:
 def test_token_panel_requests_decodes_copies_and_tries_the_token(
         qtbot: QtBot, qasync_loop: asyncio.AbstractEventLoop, platform: BackgroundLocalPlatform,
         screenshot_dir: Path) -> None:
-    ca_key, device_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("GUI CA", ca_key, None, ca_key)
-    device = _cert("dev-gui", device_key, ca, ca_key)
-    pem = ca.public_bytes(serialization.Encoding.PEM).decode()
-    platform.call(lambda: platform.platform.trust.upload("t100", {"status": "ENABLED", "certInPemFormat": pem,
-                                                                  "autoRegistrationEnabled": True}))
-    assert platform.local is not None and platform.local.server_ca_path is not None
-    trust = trust_from_pem(platform.local.server_ca_path.read_bytes())
-    tls = client_context(trust=list(trust), identity=ClientIdentity(device_key, (device, ca)))
+    tls = auto_registered_device(platform, "dev-gui", "GUI CA")
     rest_url = f"https://localhost:{platform.ports['https']}"
     console = ConsoleWidget(SessionSettings("localhost", platform.ports["mqtts"], "d:dev-gui", protocol=4, tls=tls),
                             rest_url=rest_url)

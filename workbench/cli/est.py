@@ -13,13 +13,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from workbench.cli.common import add_json_option, add_password_options, emit, read_file_bytes, read_password
+from workbench.cli.common import add_json_option, add_password_options, emit, read_password
+from workbench.cli.platform_target import PlatformTarget, add_target_options
 from workbench.core.pki.keys import KeySpec
-from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError
 from workbench.services import est
-from workbench.services.local_platform import LocalPlatformProcess
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+
+_USER_HELP = "with --url: the tenant admin, e.g. t123/admin (needed to register)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verbs = parser.add_subparsers(dest="est_verb", required=True, metavar="{enroll,reenroll,cacerts}")
 
     enroll = verbs.add_parser("enroll", help="register (optional), make a key and CSR, enroll, write the folder")
-    _target(enroll)
+    add_target_options(enroll, user_help=_USER_HELP)
     enroll.add_argument("--device-id", required=True, help="the device id: the CSR's CN and the Basic user")
     add_password_options(enroll, "otp", "the device's one-time password (without it: the admin registers the "
                                         "device with a new one)")
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     enroll.set_defaults(handler=run_enroll)
 
     reenroll = verbs.add_parser("reenroll", help="renew a device certificate with its device token")
-    _target(reenroll)
+    add_target_options(reenroll, user_help=_USER_HELP)
     reenroll.add_argument("--folder", type=Path, required=True, help="the device folder `est enroll` wrote")
     reenroll.add_argument("--new-key", action="store_true", help="make a new key instead of keeping the old one")
     reenroll.add_argument("--key-type", default="ec-p256", help="with --new-key: its type (default ec-p256)")
@@ -57,53 +57,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reenroll.set_defaults(handler=run_reenroll)
 
     cacerts = verbs.add_parser("cacerts", help="fetch the tenant CA (PKCS#7) and write it as PEM")
-    _target(cacerts)
+    add_target_options(cacerts, user_help=_USER_HELP)
     cacerts.add_argument("--out", type=Path, help="write the CA here as PEM (default: print it)")
     add_json_option(cacerts)
     cacerts.set_defaults(handler=run_cacerts)
-
-
-def _target(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--local", action="store_true", help="the local platform (started or reused)")
-    where.add_argument("--url", help="a tenant, e.g. https://mytenant.cumulocity.com")
-    parser.add_argument("--user", help="with --url: the tenant admin, e.g. t123/admin (needed to register)")
-    parser.add_argument("--tenant-password-env", metavar="VAR", help="read the tenant password from VAR")
-    parser.add_argument("--server-ca", help="PEM file the HTTPS client trusts (default: the system's)")
-    parser.add_argument("--ephemeral", action="store_true",
-                        help="with --local: a fresh in-memory platform for this command only")
-
-
-class _Target:
-    """The platform of one command: URL, admin credentials (optional), server trust; a local one is stopped after."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        if args.ephemeral and not args.local:
-            raise InvalidInputError("--ephemeral goes with --local", ("Drop --ephemeral, or use --local.",))
-        self.local = LocalPlatformProcess(ephemeral=args.ephemeral) if args.local else None
-        self.credentials: PlatformCredentials | None = None
-        if self.local is not None:
-            info = self.local.start_or_reuse()
-            self.url, self.trust = info.rest_url, trust_from_pem(info.server_ca.read_bytes())
-            self.credentials = PlatformCredentials("admin", info.admin_password, "t100")
-        else:
-            self.url = args.url.rstrip("/")
-            self.trust = trust_from_pem(read_file_bytes(args.server_ca, "server CA")) if args.server_ca else ()
-            if args.user:
-                password = read_password(argparse.Namespace(tenant_password_env=args.tenant_password_env),
-                                         "tenant_password", prompt=f"Password for {args.user} at {self.url}: ")
-                tenant, _, user = args.user.rpartition("/")
-                assert password is not None
-                self.credentials = PlatformCredentials(user, password.decode(), tenant or None)
-
-    def http(self) -> PlatformHttp:
-        """A session against the platform."""
-        return PlatformHttp(self.url, self.credentials, trust=server_context(self.trust))
-
-    def close(self) -> None:
-        """Stop a local platform this command started."""
-        if self.local is not None and self.local.process is not None:
-            self.local.stop()
 
 
 def _result(enrolled: est.Enrolled, **extra: Any) -> dict[str, Any]:
@@ -119,7 +76,7 @@ def run_enroll(args: argparse.Namespace) -> int:
                                                                        args.key_password_env) else None
     source = est.KeySource(generate=None if args.key or args.keystore else KeySpec.parse(args.key_type),
                            key_file=args.key, keystore=args.keystore, password=password, alias=args.alias)
-    target = _Target(args)
+    target = PlatformTarget(args, user_required=False)
     try:
         if otp is None and target.credentials is None:
             raise InvalidInputError("No one-time password and no admin to register the device",
@@ -151,7 +108,7 @@ def run_enroll(args: argparse.Namespace) -> int:
 
 def run_reenroll(args: argparse.Namespace) -> int:
     """Renew the certificate of a device folder in place."""
-    target = _Target(args)
+    target = PlatformTarget(args, user_required=False)
     try:
         password_file = args.folder / "keystorePassword.txt"
         keystore_password = (password_file.read_text().strip().encode() if password_file.exists()
@@ -182,7 +139,7 @@ def run_cacerts(args: argparse.Namespace) -> int:
     """Print or write the tenant CA."""
     from cryptography.hazmat.primitives import serialization
 
-    target = _Target(args)
+    target = PlatformTarget(args, user_required=False)
     try:
         async def work() -> list[Any]:
             async with target.http() as http:

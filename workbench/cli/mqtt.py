@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from workbench.cli.common import add_password_options, add_vault_options, cli_secrets, read_file_bytes, read_password
+from workbench.core.console.messages import topic_matches
 from workbench.core.profiles.store import ProfileStore
 from workbench.errors import InvalidInputError, MqttConnectError
 from workbench.services import mqtt_targets
 from workbench.services.mqtt_session import SessionSettings
-from workbench.services.mqtt_verbs import BlockingClient, Message, PublishRequest, SubscribeRequest, topic_matches
+from workbench.services.mqtt_verbs import BlockingClient, Message, PublishRequest, SubscribeRequest
 
 _VERSIONS = {"31": 3, "mqttv31": 3, "311": 4, "mqttv311": 4, "5": 5, "mqttv5": 5}
 

@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workbench.cli.common import add_json_option, emit, read_file_bytes, read_password
+from workbench.cli.common import add_json_option, emit
+from workbench.cli.platform_target import PlatformTarget, add_target_options
 from workbench.core.files import write_atomic
-from workbench.core.tls import server_context, trust_from_pem
 from workbench.errors import InvalidInputError, PlatformRequestError, TlsError
 from workbench.services import smartrest_templates as templates
-from workbench.services.local_platform import LocalPlatformProcess
-from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+from workbench.services.platform_http import PlatformHttp
 
 T = TypeVar("T")
 
@@ -41,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     push.add_argument("file", type=Path, help="the collection: JSON export or creation lines")
     push.add_argument("--xid", help="the X-ID (default: the one the JSON export names)")
     push.add_argument("--replace", action="store_true", help="change the collection when the X-ID exists")
-    _target(push, required=True)
+    add_target_options(push, required=True)
     add_json_option(push)
     push.set_defaults(handler=run_push)
 
@@ -50,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pull.add_argument("--out", type=Path, help="write it here (default: print it)")
     pull.add_argument("--format", choices=("json", "lines"), default="json",
                       help="json: the cloud's export form; lines: the s/ut creation lines (default json)")
-    _target(pull, required=True)
+    add_target_options(pull, required=True)
     pull.set_defaults(handler=run_pull)
 
     check = verbs.add_parser("check", help="show what device lines become (the JSON the platform stores)",
@@ -61,49 +60,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source.add_argument("--pull", dest="pull_xid", metavar="XID", help="read the collection from the platform")
     check.add_argument("--xid", help="with --file: the X-ID when the file does not name it")
     check.add_argument("lines", nargs="*", metavar="LINE", help="device lines, e.g. 901,,98.5 (default: stdin)")
-    _target(check, required=False)
+    add_target_options(check, required=False)
     add_json_option(check)
     check.set_defaults(handler=run_check)
 
 
-def _target(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    where = parser.add_mutually_exclusive_group(required=required)
-    where.add_argument("--local", action="store_true", help="the local platform (started or reused)")
-    where.add_argument("--url", help="a tenant, e.g. https://mytenant.cumulocity.com")
-    parser.add_argument("--user", help="with --url: the tenant user, e.g. t123/admin")
-    parser.add_argument("--tenant-password-env", metavar="VAR", help="read the tenant password from VAR (else a "
-                                                                     "prompt)")
-    parser.add_argument("--server-ca", help="PEM file the HTTPS client trusts (default: the system's)")
-    parser.add_argument("--ephemeral", action="store_true",
-                        help="with --local: a fresh in-memory platform for this command only")
-
-
-class _Target:
-    """The platform of one command: URL, credentials, server trust; a local one this command started is stopped."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        if args.ephemeral and not args.local:
-            raise InvalidInputError("--ephemeral goes with --local", ("Drop --ephemeral, or use --local.",))
-        self.local = LocalPlatformProcess(ephemeral=args.ephemeral) if args.local else None
-        if self.local is not None:
-            info = self.local.start_or_reuse()
-            self.url, self.trust = info.rest_url, trust_from_pem(info.server_ca.read_bytes())
-            self.credentials = PlatformCredentials("admin", info.admin_password, "t100")
-            return
-        if not args.user:
-            raise InvalidInputError("--url needs --user", ("For example --user t123/admin.",))
-        self.url = args.url.rstrip("/")
-        self.trust = trust_from_pem(read_file_bytes(args.server_ca, "server CA")) if args.server_ca else ()
-        password = read_password(argparse.Namespace(tenant_password_env=args.tenant_password_env),
-                                 "tenant_password", prompt=f"Password for {args.user} at {self.url}: ")
-        assert password is not None  # required: read_password raises rather than return None
-        tenant, _, user = args.user.rpartition("/")
-        self.credentials = PlatformCredentials(user, password.decode(), tenant or None)
+class _Target(PlatformTarget):
+    """The platform of one command, and the run of its work in one session."""
 
     def run(self, args: argparse.Namespace, work: Callable[[PlatformHttp], Awaitable[T]]) -> T | None:
         """Run the work in a session; a refusal of the platform is printed and gives None (exit 1)."""
         async def session() -> T:
-            async with PlatformHttp(self.url, self.credentials, trust=server_context(self.trust)) as http:
+            async with self.http() as http:
                 return await work(http)
 
         try:
@@ -115,8 +83,7 @@ class _Target:
                 print(f"error: {exc}", file=sys.stderr)
             return None
         finally:
-            if self.local is not None and self.local.process is not None:
-                self.local.stop()
+            self.close()
 
 
 def run_push(args: argparse.Namespace) -> int:

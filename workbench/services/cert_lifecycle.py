@@ -55,7 +55,7 @@ _KEYSTORES = ("deviceKeystore.p12", "deviceKeystore.pkcs12", "deviceKeystore.jks
 
 
 @dataclass(frozen=True)
-class KnownCertificate:
+class KnownCertificate(est.CertificateFacts):
     """One device certificate: where the workbench knows it from, and how it can be renewed."""
 
     device_id: str
@@ -64,16 +64,6 @@ class KnownCertificate:
     folder: Path | None = None
     ca: str | None = None  # the store's CA that issued it
     revoked: bool = False
-
-    @property
-    def serial_hex(self) -> str:
-        """The serial as the store view and `workbench ca list` show it."""
-        return f"{self.certificate.serial_number:x}"
-
-    @property
-    def not_after(self) -> dt.datetime:
-        """When it expires."""
-        return self.certificate.not_valid_after_utc
 
     @property
     def issuer(self) -> str:
@@ -274,23 +264,18 @@ class RenewRequest:
 
 
 @dataclass(frozen=True)
-class Renewed:
-    """One renewal: the certificate before and after, and the files rewritten."""
+class Renewed(est.CertificateFacts):
+    """One renewal: the certificate before and after (`serial_hex`, `not_after`: the new one's), and the files."""
 
     before: KnownCertificate
     certificate: x509.Certificate
     files: dict[str, Path]
     method: str
 
-    @property
-    def serial_hex(self) -> str:
-        """The new serial."""
-        return f"{self.certificate.serial_number:x}"
-
     def to_dict(self) -> dict[str, object]:
         """For `--json`."""
         return {"deviceId": self.before.device_id, "method": self.method, "previousSerialHex": self.before.serial_hex,
-                "serialHex": self.serial_hex, "notAfter": self.certificate.not_valid_after_utc.isoformat(),
+                "serialHex": self.serial_hex, "notAfter": self.not_after.isoformat(),
                 "folder": str(self.before.folder), "files": sorted(p.name for p in self.files.values())}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -71,8 +72,27 @@ class DeviceFolder:
                           trust=self.server_trust, truststore_kind=self.keystore_kind, password_file=True)
 
 
+class CertificateFacts:
+    """The serial and expiry of a device certificate as every view and `--json` shows them; one spelling for all."""
+
+    if TYPE_CHECKING:
+        @property
+        def certificate(self) -> x509.Certificate:
+            """The device certificate (a field or a property of the class that mixes this in)."""
+
+    @property
+    def serial_hex(self) -> str:
+        """The certificate's serial number in hex (as the audit record and `workbench ca list` show it)."""
+        return f"{self.certificate.serial_number:x}"
+
+    @property
+    def not_after(self) -> dt.datetime:
+        """When the certificate expires."""
+        return self.certificate.not_valid_after_utc
+
+
 @dataclass(frozen=True)
-class Enrolled:
+class Enrolled(CertificateFacts):
     """The outcome of an enrolment or re-enrolment."""
 
     device_id: str
@@ -85,16 +105,6 @@ class Enrolled:
     def certificate(self) -> x509.Certificate:
         """The device certificate."""
         return self.chain[0]
-
-    @property
-    def serial_hex(self) -> str:
-        """The certificate's serial number in hex (as the audit record shows it)."""
-        return f"{self.certificate.serial_number:x}"
-
-    @property
-    def not_after(self) -> dt.datetime:
-        """When the certificate expires."""
-        return self.certificate.not_valid_after_utc
 
 
 async def set_certificate_validity(http: PlatformHttp, seconds: int) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from workbench.core.console.messages import topic_matches
 from workbench.core.profiles.parts import check_range, check_topic_filter, check_topic_name
 from workbench.errors import InvalidInputError, MqttConnectError, ProfileError, WorkbenchError
 from workbench.services.mqtt_session import MqttSession, SessionSettings, SessionState
@@ -256,16 +257,3 @@ class BlockingClient:
             return
         if state is SessionState.FAILED and error is not None:
             raise error
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """MQTT topic matching (4.7): '+' one level, '#' the rest; '$' topics only for filters that name them."""
-    if topic.startswith("$") and not topic_filter.startswith("$"):
-        return False
-    parts, names = topic_filter.split("/"), topic.split("/")
-    for index, part in enumerate(parts):
-        if part == "#":
-            return True
-        if index >= len(names) or (part != "+" and part != names[index]):
-            return False
-    return len(parts) == len(names)

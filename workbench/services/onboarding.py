@@ -33,6 +33,7 @@ from workbench.errors import InvalidInputError, PlatformRequestError, WorkbenchE
 from workbench.services import certificates, pop
 from workbench.services.ca_passwords import CAPasswords
 from workbench.services.device_bundle import ONBOARDING, BundleSpec, bundle_files, write_files
+from workbench.services.measurement_readback import read_back_measurement
 from workbench.services.onboarding_bootstrap import BootstrapSteps
 from workbench.services.onboarding_est import EstSteps
 from workbench.services.onboarding_fleet import FleetSteps, hhmm
@@ -297,20 +298,6 @@ class Onboarding(FleetSteps, EstSteps, BootstrapSteps):
         value = 21.5
         await asyncio.to_thread(self.connection.publish, "s/us", f"200,c8y_Temperature,T,{value},C")
         bearer = self.token.raw
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                external = await self.o.http.json(api.external_id("c8y_Serial", self.o.device_id), bearer=bearer)
-                source = str(external["managedObject"]["id"])
-                found = await self.o.http.json(api.measurements(source, 5), bearer=bearer)
-                for item in found.get("measurements", []):
-                    if item.get("c8y_Temperature", {}).get("T", {}).get("value") == value:
-                        return (f"sent 200,c8y_Temperature,T,{value},C; read back measurement {item['id']} of "
-                                f"device {source}")
-            except PlatformRequestError:
-                pass  # the device object appears with the first data; keep asking until the deadline
-            if time.monotonic() > deadline:
-                raise PlatformRequestError("the measurement did not appear over REST within 10 s",
-                                    (*[e.describe() for e in self.connection.errors],
-                                     "look at the platform's s/e lines and event log"))
-            await asyncio.sleep(0.2)
+        measurement, source = await read_back_measurement(lambda request: self.o.http.json(request, bearer=bearer),
+                                                          self.o.device_id, value, self.connection)
+        return f"sent 200,c8y_Temperature,T,{value},C; read back measurement {measurement} of device {source}"

@@ -17,6 +17,7 @@ from workbench.core.platform_client import device_requests as reg
 from workbench.core.platform_client import requests as api
 from workbench.core.tls import client_context
 from workbench.errors import InvalidInputError, PlatformRequestError
+from workbench.services.measurement_readback import read_back_measurement
 from workbench.services.token_flow import DeviceConnection, TokenFlowError
 
 if TYPE_CHECKING:
@@ -149,21 +150,9 @@ class BootstrapSteps:
         value = 21.5
         await asyncio.to_thread(self.connection.publish, "s/us", f"100,{self.o.device_id},c8y_MQTTDevice")
         await asyncio.to_thread(self.connection.publish, "s/us", f"200,c8y_Temperature,T,{value},C")
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                external = await self.o.http.json(reg.as_device(api.external_id("c8y_Serial", self.o.device_id),
-                                                                self.received))
-                source = str(external["managedObject"]["id"])
-                found = await self.o.http.json(reg.as_device(api.measurements(source, 5), self.received))
-                for item in found.get("measurements", []):
-                    if item.get("c8y_Temperature", {}).get("T", {}).get("value") == value:
-                        return (f"sent 100 and 200,c8y_Temperature,T,{value},C; read back measurement {item['id']} "
-                                f"of device {source} with the device's login")
-            except PlatformRequestError:
-                pass  # the device object appears with the first line; keep asking until the deadline
-            if time.monotonic() > deadline:
-                raise PlatformRequestError("the measurement did not appear over REST within 10 s",
-                                           (*[e.describe() for e in self.connection.errors],
-                                            "look at the platform's s/e lines and event log"))
-            await asyncio.sleep(0.2)
+        received = self.received
+        measurement, source = await read_back_measurement(
+            lambda request: self.o.http.json(reg.as_device(request, received)), self.o.device_id, value,
+            self.connection)
+        return (f"sent 100 and 200,c8y_Temperature,T,{value},C; read back measurement {measurement} of device "
+                f"{source} with the device's login")
