@@ -232,8 +232,13 @@ def main() -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from workbench.ui.gui_thread import GuiThreadCollector, GuiThreadExecutor
+
     app = QApplication.instance() or QApplication(sys.argv)
+    collector = GuiThreadCollector(parent=app)  # as run_gui: the cyclic collector runs on the GUI thread's timer,
+    collector.install()  # never inside paho's network thread while it holds the GIL
     loop = qasync.QEventLoop(app)
+    loop.set_default_executor(GuiThreadExecutor())
     asyncio.set_event_loop(loop)
     folder = Path(tempfile.mkdtemp(prefix="bench-console-"))
     port, broker = start_broker(args.broker, folder)
