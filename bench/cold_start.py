@@ -48,6 +48,16 @@ QTimer.singleShot(0, painted)
 run_gui()
 """
 
+# the end both the window and its peer share, so both sides are measured to the same point: shown, painted, quit
+PAINTED = r"""window.show()
+def painted():
+    window.grab()
+    print("painted", time.process_time(), flush=True)
+    app.quit()
+QTimer.singleShot(0, painted)
+app.exec()
+"""
+
 WINDOW = r"""
 import os, sys, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -57,14 +67,7 @@ from workbench.ui.app import create_application
 from workbench.ui.assembly import build_workbench
 app = create_application()
 window = build_workbench(first_run=True).window  # every page, as `workbench` opens it (no platform, no loop)
-window.show()
-def painted():
-    window.grab()
-    print("painted", time.process_time(), flush=True)
-    app.quit()
-QTimer.singleShot(0, painted)
-app.exec()
-"""
+""" + PAINTED
 
 PEER = r"""
 import os, sys, time
@@ -85,14 +88,7 @@ splitter.addWidget(pages)
 window.setCentralWidget(splitter)
 window.statusBar().showMessage("ready")
 window.menuBar().addMenu("&File")
-window.show()
-def painted():
-    window.grab()
-    print("painted", time.process_time(), flush=True)
-    app.quit()
-QTimer.singleShot(0, painted)
-app.exec()
-"""
+""" + PAINTED
 
 SCRIPTS = {"app": APP, "window": WINDOW, "peer": PEER}
 WHAT = {"app": "`workbench` (run_gui, first run)", "window": "window only (build + show + paint)",

@@ -113,8 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="a smoke run with small loads: figures not to quote")
+    benchlib.add_arguments(parser)
     options = parser.parse_args()
     if options.quick:
         options.devices, options.seconds, options.rounds = 10, 3, 1

@@ -151,8 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default=str(Limits().tls_handshake_threads),
                         help="comma-separated TLS handshake thread counts of our broker to compare (default: ours)")
-    parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("--quick", action="store_true", help="a smoke run with small loads: figures not to quote")
+    benchlib.add_arguments(parser, rounds=ROUNDS)
     args = parser.parse_args()
     global CONNECTS
     if args.quick:

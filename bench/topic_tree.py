@@ -174,11 +174,10 @@ def main() -> int:
     """Interleave peer and tree runs, print medians and ratios, then the chart figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--topics", type=int, default=5_000)
     parser.add_argument("--points", type=int, default=100_000)
-    parser.add_argument("--quick", action="store_true", help="a smoke run with small loads: figures not to quote")
+    benchlib.add_arguments(parser)
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.topics, args.points = 2.0, 1, 200, 2_000

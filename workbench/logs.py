@@ -30,8 +30,8 @@ FILE_ONLY = {"file_only": True}  # `extra=` for a record that stderr already sho
 # A JSON Web Token starts with the base64url of `{"`; device tokens are bearer credentials, never logged.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _MIN_SECRET = 4  # shorter values would blank out ordinary words
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
+_secrets: tuple[str, ...] = ()  # longest first, so a secret that contains another is replaced whole
+_secrets_lock = threading.Lock()  # for writers; a reader takes the tuple as it is
 
 
 def log_dir() -> Path:
@@ -48,16 +48,16 @@ def log_file(front_end: str) -> Path:
 def keep_out_of_logs(secret: str | bytes) -> None:
     """Remember a password or token of this process, so any log line that would contain it shows *** instead."""
     text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else secret
+    global _secrets
     if len(text) >= _MIN_SECRET:
         with _secrets_lock:
-            _secrets.add(text)
+            if text not in _secrets:
+                _secrets = tuple(sorted((*_secrets, text), key=len, reverse=True))
 
 
 def scrub(text: str) -> str:
     """The text with every remembered secret and every JSON Web Token replaced."""
-    with _secrets_lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
+    for secret in _secrets:
         if secret in text:
             text = text.replace(secret, "***")
     return _JWT.sub("<token>", text)
@@ -68,7 +68,10 @@ class SecretFilter(logging.Filter):
     the code logs no secret on purpose)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Scrub the record in place; never drops it."""
+        """Scrub the record in place (once, however many handlers share this filter); never drops it."""
+        if getattr(record, "_scrubbed", False):
+            return True
+        record._scrubbed = True
         message = record.getMessage()
         clean = scrub(message)
         if clean != message:

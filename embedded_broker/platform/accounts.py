@@ -41,6 +41,7 @@ log = logging.getLogger("embedded_broker.platform")
 
 DEFAULT_TENANT = "t100"
 ADMIN_USER = "admin"
+DOMAIN_SUFFIX = ".localhost"  # a tenant's domain is `<tenant>.localhost`
 _ITERATIONS = 60_000
 MAX_PENDING_CHECKS = 8  # PBKDF2 checks waiting or running at once (pool: one thread per CPU); more get "busy"
 MAX_PENDING_PER_USER = 2  # of which for one user: a flood against one account leaves room for the others
@@ -184,7 +185,7 @@ class Accounts:
             if self.store.one("SELECT 1 FROM tenants WHERE id = ?", (tenant,)):
                 raise PlatformError(409, "tenants/Duplicate", f"Tenant <'{tenant}'> already exists.")
             self.store.execute("INSERT INTO tenants (id, domain, created) VALUES (?, ?, ?)",
-                               (tenant, f"{tenant}.localhost", self._clock()))
+                               (tenant, f"{tenant}{DOMAIN_SUFFIX}", self._clock()))
             self.add_user(tenant, ADMIN_USER, "admin", sealed_password=password)  # hashed in the background
         return password
 
@@ -325,9 +326,15 @@ class Accounts:
         if "/" in login:
             tenant, _, name = login.partition("/")
             return tenant, name
-        if host:
-            hostname = host.split(":")[0].lower()
-            for tenant in self.tenants():
-                if hostname == f"{tenant}.localhost":
-                    return tenant, login
-        return DEFAULT_TENANT, login
+        return (self.domain_tenant(host.split(":")[0]) if host else None) or DEFAULT_TENANT, login
+
+    def domain_tenant(self, name: str | None) -> str | None:
+        """The tenant whose domain `name` is (`t200.localhost` → t200), or None for any other name.
+
+        The one parser of tenant domains, for the Host header, the REST SNI and the MQTT SNI alike.
+        """
+        host = (name or "").lower().rstrip(".")
+        tenant = host.removesuffix(DOMAIN_SUFFIX)
+        if tenant == host or not tenant or "." in tenant:
+            return None
+        return tenant if tenant in self.tenants() else None

@@ -130,7 +130,7 @@ class PlatformMqtt:
             server_name = tls_peer.server_name if tls_peer is not None else None
             tenant, user = self.platform.accounts.resolve_login(connect.username, server_name)
             known = tenant if tenant in self.platform.accounts.tenants() else ""
-            domain = self._domain_tenant(server_name)
+            domain = self.platform.accounts.domain_tenant(server_name)
             if domain is not None and tenant != domain:  # as on REST (rest/access.py): a tenant domain is that tenant's
                 return self._refuse(connect.client_id, ReasonCode.BAD_USER_NAME_OR_PASSWORD,
                                     f"user '{connect.username}' belongs to tenant {tenant}, but this connection is for "
@@ -158,14 +158,6 @@ class PlatformMqtt:
         return self._refuse(connect.client_id, ReasonCode.NOT_AUTHORIZED,
                             f"client '{connect.client_id}' sent no certificate and no user name; certificate devices "
                             "connect over TLS with their key and chain")
-
-    def _domain_tenant(self, server_name: str | None) -> str | None:
-        """The tenant whose domain (`<tenant>.localhost`) the client named in its TLS hello, or None."""
-        host = (server_name or "").lower().rstrip(".")
-        tenant = host.removesuffix(".localhost")
-        if tenant == host or not tenant or "." in tenant:
-            return None
-        return tenant if tenant in self.platform.accounts.tenants() else None
 
     def _foreign_client_id(self, tenant: str, user: str, kind: str, device_id: str) -> str:
         """Why a password identity may not use this client id's device id, or "" when it may."""

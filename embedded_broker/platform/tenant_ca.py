@@ -35,7 +35,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from embedded_broker.platform.core import device_user
 from embedded_broker.platform.device_requests import otp_matches, requests_of
 from embedded_broker.platform.errors import PlatformError, invalid
-from embedded_broker.platform.formats import common_name, iso_ms, java_dn, serial_hex
+from embedded_broker.platform.formats import iso_ms, java_dn, serial_hex
 from embedded_broker.platform.key_vault import get_secret, set_secret
 from embedded_broker.platform.options import EST_CATEGORY, EST_VALIDITY_KEY
 from embedded_broker.platform.trust import fingerprint, new_code
@@ -428,11 +428,6 @@ class TenantCA:
 def new_otp() -> str:
     """A one-time password as GO makes them: 31 URL-safe characters."""
     return secrets.token_urlsafe(24)[:31]
-
-
-def device_id_of_certificate(cert: x509.Certificate) -> str | None:
-    """The CN of a device certificate (the device id)."""
-    return common_name(cert)
 
 
 _BY_PLATFORM: weakref.WeakKeyDictionary[Platform, TenantCA] = weakref.WeakKeyDictionary()

@@ -22,15 +22,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from embedded_broker.platform.accounts import ADMIN_USER, DEFAULT_TENANT, User
-from embedded_broker.platform.core import SERIAL_TYPE, Platform
+from embedded_broker.platform.accounts import ADMIN_USER, DEFAULT_TENANT, DOMAIN_SUFFIX, User
+from embedded_broker.platform.core import SERIAL_TYPE
+from embedded_broker.platform.device_scope import own_objects
 from embedded_broker.platform.errors import PlatformError, forbidden, unauthorized
 from embedded_broker.rest.http import PLATFORM, USER, Handler, user_of
 
 _OWN: web.RequestKey[frozenset] = web.RequestKey("own_objects", frozenset)
 _MAX_OBJECTS = 100_000  # a bound on the child walk, whatever the stored references say
 DOMAIN_TENANT: web.RequestKey[str] = web.RequestKey("domain_tenant", str)
-_DOMAIN_SUFFIX = ".localhost"
 
 
 def device_id_of(user: User) -> str:
@@ -38,36 +38,11 @@ def device_id_of(user: User) -> str:
     return user.name.removeprefix("device_")
 
 
-def own_objects(platform: Platform, user: User) -> frozenset[str]:
-    """The managed object ids a device user may see and change (its device, what it owns, their children)."""
-    tenant = user.tenant
-    found: set[str] = set()
-    start = platform.device_object(tenant, device_id_of(user))
-    queue = [start] if start is not None else []
-    queue += [str(r["id"]) for r in platform.store.all(
-        "SELECT id FROM managed_objects WHERE tenant = ? AND owner = ?", (tenant, user.name))]
-    while queue and len(found) < _MAX_OBJECTS:
-        mo_id = queue.pop()
-        if mo_id in found:
-            continue
-        try:
-            mo = platform.inventory.get_object(tenant, mo_id)
-        except PlatformError:
-            continue
-        found.add(mo_id)
-        references = (mo.get("childDevices") or {}).get("references", []) if isinstance(mo.get("childDevices"),
-                                                                                       dict) else []
-        for reference in references if isinstance(references, list) else []:
-            child = (reference.get("managedObject") or {}).get("id") if isinstance(reference, dict) else None
-            if child is not None:
-                queue.append(str(child))
-    return frozenset(found)
-
-
 def _own(request: web.Request) -> frozenset[str]:
     """The caller's own objects, computed once per request."""
     if _OWN not in request:
-        request[_OWN] = own_objects(request.app[PLATFORM], user_of(request))
+        user = user_of(request)
+        request[_OWN] = own_objects(request.app[PLATFORM], user.tenant, device_id_of(user), user.name, _MAX_OBJECTS)
     return request[_OWN]
 
 
@@ -165,14 +140,6 @@ def _object_of(item: dict[str, Any], field: str) -> str | None:
 
 
 # --- tenant domains: SNI and Host ---------------------------------------------------------------------------------
-def tenant_of_name(platform: Platform, name: str | None) -> str | None:
-    """The tenant whose domain `name` is (`t200.localhost` → t200), or None for any other name."""
-    host = (name or "").lower().rstrip(".")
-    if not host.endswith(_DOMAIN_SUFFIX):
-        return None
-    tenant = host.removesuffix(_DOMAIN_SUFFIX)
-    return tenant if tenant and "." not in tenant and tenant in platform.accounts.tenants() else None
-
 
 def _host_name(request: web.Request) -> str | None:
     try:
@@ -191,7 +158,7 @@ def domain_tenant(request: web.Request) -> str | None:
     ssl_object = request.transport.get_extra_info("ssl_object") if request.transport is not None else None
     sni = getattr(ssl_object, "_workbench_sni", None)
     host = _host_name(request)
-    by_sni, by_host = tenant_of_name(platform, sni), tenant_of_name(platform, host)
+    by_sni, by_host = platform.accounts.domain_tenant(sni), platform.accounts.domain_tenant(host)
     if by_sni and by_host and by_sni != by_host:
         raise PlatformError(421, "general/Misdirected Request",
                             f"This connection was opened for {sni} (TLS server name, tenant {by_sni}) but the request "
@@ -206,7 +173,7 @@ async def tenant_domain_middleware(request: web.Request, handler: Handler) -> we
     tenant = domain_tenant(request)
     if tenant is None:
         return await handler(request)
-    domain = f"{tenant}{_DOMAIN_SUFFIX}"
+    domain = f"{tenant}{DOMAIN_SUFFIX}"
     if (_host_name(request) or "").lower() != domain:  # named by SNI only: the login resolves by the domain
         request = request.clone(host=domain)
     request[DOMAIN_TENANT] = tenant
@@ -220,6 +187,6 @@ async def tenant_user_middleware(request: web.Request, handler: Handler) -> web.
     user = request.get(USER)
     if tenant is not None and user is not None and user.tenant != tenant:
         raise unauthorized(f"Invalid credentials! : {user.tenant}/{user.name} belongs to tenant {user.tenant}, but "
-                           f"this request is for tenant {tenant} (domain {tenant}{_DOMAIN_SUFFIX}); log in as "
-                           f"{tenant}/<user>, or use {user.tenant}{_DOMAIN_SUFFIX} or localhost")
+                           f"this request is for tenant {tenant} (domain {tenant}{DOMAIN_SUFFIX}); log in as "
+                           f"{tenant}/<user>, or use {user.tenant}{DOMAIN_SUFFIX} or localhost")
     return await handler(request)

@@ -7,7 +7,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from embedded_broker.platform.core import device_user
-from embedded_broker.platform.device_requests import BOOTSTRAP_TENANT, BOOTSTRAP_USER, MEDIA, requests_of
+from embedded_broker.platform.device_requests import (
+    BOOTSTRAP_LOGIN,
+    BOOTSTRAP_TENANT,
+    BOOTSTRAP_USER,
+    MEDIA,
+    requests_of,
+)
 from embedded_broker.rest.access import require_platform_owner
 from embedded_broker.rest.http import PLATFORM, json_body, json_object, page, require_admin, respond
 
@@ -70,5 +76,5 @@ async def bootstrap_credentials(request: web.Request) -> web.Response:
     require_platform_owner(request)
     password = requests_of(request.app[PLATFORM]).bootstrap_password()
     return web.json_response({"tenant": BOOTSTRAP_TENANT, "user": BOOTSTRAP_USER,
-                              "username": f"{BOOTSTRAP_TENANT}/{BOOTSTRAP_USER}", "password": password},
+                              "username": BOOTSTRAP_LOGIN, "password": password},
                              headers={"Cache-Control": "no-store"})

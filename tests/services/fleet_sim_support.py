@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from cryptography import x509
 
 from embedded_broker import BackgroundLocalPlatform
@@ -55,6 +56,12 @@ def platform_side(background: BackgroundLocalPlatform) -> PlatformSide:
     link = PlatformLink(f"https://localhost:{background.ports['https']}",
                         PlatformCredentials("admin", local.admin_password or "", "t100"), server_context(trust))
     return PlatformSide(background, Target("localhost", background.ports["mqtts"], server_trust=trust), link, trust)
+
+
+@pytest.fixture
+def side(platform: BackgroundLocalPlatform) -> PlatformSide:
+    """The simulator's view of the clocked in-process platform (the `platform` fixture of onboarding_support)."""
+    return platform_side(platform)
 
 
 def run(coroutine: Awaitable[T]) -> T:

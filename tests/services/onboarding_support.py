@@ -1,4 +1,5 @@
-"""Runs the onboarding service against an in-process local platform for the onboarding tests, recording each step.
+"""Runs the onboarding service against an in-process local platform for the onboarding tests, recording each step;
+and the fake clock and clocked platform fixtures the onboarding, simulated-device and fleet tests share.
 
 Why here: the customer-CA tests and the EST/bootstrap path tests drive `Onboarding` the same way (admin login over
 real TLS, the same options, a hook after each step); one copy keeps them in step.
@@ -7,13 +8,41 @@ real TLS, the same options, a hook after each step); one copy keeps them in step
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from embedded_broker import BackgroundLocalPlatform
+import pytest
+
+from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from workbench.core.tls import server_context, trust_from_pem
 from workbench.services.onboarding import Onboarding, OnboardingOptions, StepResult
 from workbench.services.platform_http import PlatformCredentials, PlatformHttp
+
+
+class Clock:
+    """The fake clock a test moves; the platform (and the simulator) read it."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A fresh fake clock at the real now."""
+    return Clock()
+
+
+@pytest.fixture
+def platform(clock: Clock) -> Iterator[BackgroundLocalPlatform]:
+    """An in-process local platform on ports 0 that reads `clock`."""
+    settings = PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0, clock=clock)
+    with BackgroundLocalPlatform(settings) as background:
+        yield background
 
 
 def run_onboarding(platform: BackgroundLocalPlatform, tmp_path: Path, device_id: str = "dev-svc",

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from embedded_broker import BackgroundLocalPlatform, PlatformSettings
 from tests.platform.support import admin_rest
-from tests.services.fleet_sim_support import PlatformSide, dump, make_store_fleet, platform_side, run, wait_for
-from tests.services.test_onboarding import Clock
+from tests.services.fleet_sim_support import PlatformSide, dump, make_store_fleet, run, wait_for
+from tests.services.onboarding_support import Clock
 from tests.support.mosquitto import free_port, run_mosquitto
 from workbench.core.platform_client import requests as api
 from workbench.errors import InvalidInputError, PlatformRequestError
@@ -35,18 +33,6 @@ from workbench.services.fleet_simulator import (
 def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Fleet]:
     folder = tmp_path_factory.mktemp("fleet")
     return folder / "devices", make_store_fleet(folder / "ws", folder / "devices", 6)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def side(clock: Clock) -> Iterator[PlatformSide]:
-    settings = PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0, clock=clock)
-    with BackgroundLocalPlatform(settings) as background:
-        yield platform_side(background)
 
 
 def test_a_fleet_folder_with_missing_and_unreadable_keys_names_each_device(made: tuple[Path, Fleet],

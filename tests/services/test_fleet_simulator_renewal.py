@@ -6,16 +6,14 @@ refused renewal is counted by reason and tried again while the certificate is va
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 
-from embedded_broker import BackgroundLocalPlatform, PlatformSettings
-from tests.services.fleet_sim_support import PlatformSide, dump, platform_side, run, wait_for
+from tests.services.fleet_sim_support import PlatformSide, dump, make_store_fleet, run, wait_for
+from tests.services.onboarding_support import Clock
 from workbench.core.platform_client import est as est_api
 from workbench.errors import InvalidInputError
 from workbench.services.fleet_simulator import Behaviour, Fleet, RunOptions, Simulator, enroll_over_est
@@ -23,28 +21,6 @@ from workbench.services.platform_http import PlatformHttp
 
 COUNT = 3
 VALIDITY = 120  # seconds (the platform's option); the certificate starts a minute back: 180 s in all
-
-
-class Clock:
-    """The fake clock of the platform and the simulator."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def side(clock: Clock) -> Iterator[PlatformSide]:
-    settings = PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0, clock=clock)
-    with BackgroundLocalPlatform(settings) as background:
-        yield platform_side(background)
 
 
 def _admin(side: PlatformSide) -> PlatformHttp:
@@ -140,7 +116,6 @@ def test_a_refused_renewal_is_counted_and_tried_again_while_valid(side: Platform
 
 
 def test_a_fleet_not_enrolled_over_est_is_refused_with_a_clear_message(side: PlatformSide, tmp_path: Path) -> None:
-    from tests.services.fleet_sim_support import make_store_fleet
     fleet = make_store_fleet(tmp_path / "ws", tmp_path / "devices", 1)
     _enroll(side, tmp_path / "est-fleet", count=1)  # the tenant CA exists; the store fleet is not its
     sim = Simulator(fleet, side.target, Behaviour(renew_cert_at=0.75), side.link,

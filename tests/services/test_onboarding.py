@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from embedded_broker import BackgroundLocalPlatform, PlatformSettings
-from tests.services.onboarding_support import run_onboarding
+from embedded_broker import BackgroundLocalPlatform
+from tests.services.onboarding_support import Clock, run_onboarding
 from workbench.core.platform_client import requests as api
 from workbench.core.tls import server_context
 from workbench.errors import MqttConnectError, PlatformRequestError
@@ -20,26 +19,6 @@ from workbench.services import pop as pop_module
 from workbench.services.onboarding import Onboarding, StepResult
 from workbench.services.platform_http import PlatformHttp
 from workbench.services.token_flow import DeviceConnection
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def platform(clock: Clock) -> Iterator[BackgroundLocalPlatform]:
-    settings = PlatformSettings(mqtt_port=0, mqtts_port=0, https_port=0, sys_interval=0, clock=clock)
-    with BackgroundLocalPlatform(settings) as background:
-        yield background
 
 
 def test_all_steps_pass(platform: BackgroundLocalPlatform, tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import random
 from pathlib import Path
 
 from embedded_broker import BackgroundLocalPlatform
+from tests.services.onboarding_support import Clock
 from tests.services.onboarding_support import run_onboarding as run
-from tests.services.test_onboarding import Clock, clock, platform  # noqa: F401  (fixtures)
 from workbench.core.platform_client.tokens import DeviceToken
 from workbench.services.simulated_device import SimulatedDevice, temperature
 
@@ -22,7 +22,7 @@ def test_temperature_is_plausible() -> None:
     assert all(round(v, 1) == v for v in values)
 
 
-def test_sends_and_renews_the_token_at_half_life(platform: BackgroundLocalPlatform, clock: Clock,  # noqa: F811
+def test_sends_and_renews_the_token_at_half_life(platform: BackgroundLocalPlatform, clock: Clock,
                                                  tmp_path: Path) -> None:
     flow, _results = run(platform, tmp_path, "sim-device", keep_connection=True)
     assert flow.report.ok and flow.connection is not None and flow.token is not None

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from embedded_broker import BackgroundLocalPlatform
+from tests.services.onboarding_support import Clock
 from tests.services.test_cert_lifecycle import _target, enroll_est_device
-from tests.services.test_onboarding import Clock, clock, platform  # noqa: F401  (fixtures)
 from workbench.core.keystore import load_keystore
 from workbench.core.platform_client.tokens import DeviceToken
 from workbench.core.tls import ClientIdentity, client_context
@@ -27,8 +27,8 @@ async def until(check: Callable[[], object], what: str, seconds: float) -> None:
         await asyncio.sleep(0.01)
 
 
-def test_renews_its_certificate_at_the_fraction_and_keeps_sending(platform: BackgroundLocalPlatform,  # noqa: F811
-                                                                  clock: Clock, tmp_path: Path) -> None:  # noqa: F811
+def test_renews_its_certificate_at_the_fraction_and_keeps_sending(platform: BackgroundLocalPlatform,
+                                                                  clock: Clock, tmp_path: Path) -> None:
     folder = tmp_path / "demo-est"
     enrolled = enroll_est_device(platform, folder, "demo-est", validity=600)
     certificate = enrolled.certificate

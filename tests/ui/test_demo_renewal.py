@@ -11,8 +11,8 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from embedded_broker import BackgroundLocalPlatform
+from tests.services.onboarding_support import Clock, clock, platform  # noqa: F401  (fixtures)
 from tests.services.test_cert_lifecycle import _target, enroll_est_device
-from tests.services.test_onboarding import Clock, clock, platform  # noqa: F401  (fixtures)
 from workbench.core.tls import ClientIdentity, client_context
 from workbench.services.simulated_device import CertificateRenewal, SimulatedDevice
 from workbench.services.token_flow import DeviceConnection, TokenFlowResult

@@ -89,12 +89,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                           "--enroll: enrolment registered the devices)")
     run.add_argument("--upload-ca", action="store_true",
                      help="upload the fleet's CA to the tenant (auto-registration on) when it is missing")
-    run.add_argument("--interval", type=float, default=1.0, help="seconds between measurements per device")
-    run.add_argument("--pattern", choices=PATTERNS, default="steady", help="steady, random or burst")
-    run.add_argument("--qos", type=int, choices=(0, 1), default=1, help="QoS of measurements (1 gives latency)")
+    run.add_argument("--interval", type=float, default=Behaviour.interval,
+                     help="seconds between measurements per device")
+    run.add_argument("--pattern", choices=PATTERNS, default=Behaviour.pattern, help="steady, random or burst")
+    run.add_argument("--qos", type=int, choices=(0, 1), default=Behaviour.qos,
+                     help="QoS of measurements (1 gives latency)")
     run.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl+C)")
-    run.add_argument("--concurrency", type=int, default=16, help="TCP+TLS handshakes in flight (default 16)")
-    run.add_argument("--ramp", type=float, default=0.0, help="device starts per second (default: all at once)")
+    run.add_argument("--concurrency", type=int, default=RunOptions.connect_concurrency,
+                     help="TCP+TLS handshakes in flight (default %(default)s)")
+    run.add_argument("--ramp", type=float, default=RunOptions.ramp_per_s,
+                     help="device starts per second (default: all at once)")
     run.add_argument("--renew-cert-at", type=float, metavar="FRACTION",
                      help="re-enroll each device's certificate over EST once FRACTION (0..1, e.g. 0.75) of its "
                           "validity has passed, then reconnect with it (off by default). Applies to fleets enrolled "
@@ -277,7 +281,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     try:
         fleet = chosen if chosen is not None else _narrow(args, _enroll(args, target, link))
         progress = _Progress(sys.stderr, args.events)
-        registration = args.registration or ("none" if args.enroll is not None else "auto")
+        registration = args.registration or ("none" if args.enroll is not None else RunOptions.registration)
         sim = Simulator(fleet, target, Behaviour(interval=args.interval, pattern=args.pattern, qos=args.qos,
                                                  renew_cert_at=args.renew_cert_at), link,
                         RunOptions(registration=registration, upload_ca=args.upload_ca,

@@ -191,18 +191,33 @@ async def reenroll(http: PlatformHttp, identity: ClientIdentity, output: DeviceF
 
 async def _finish(http: PlatformHttp, device_id: str, key: PrivateKey, body: bytes, output: DeviceFolder, *,
                   renewed: bool) -> Enrolled:
+    leaf = certificate_for_key(key, body)
+    chain = (leaf, *await issuers_of(http, leaf))
+    files = write_files(output.folder, bundle_files(output.spec(), key, chain))
+    return Enrolled(device_id, key, chain, files, renewed)
+
+
+def certificate_for_key(key: PrivateKey, body: bytes) -> x509.Certificate:
+    """The certificate of an EST answer (PKCS#7) that is for the device's key.
+
+    Raises:
+        CertificateError: the answer holds none.
+    """
     certificates = api.read_pkcs7(body)
     leaf = next((c for c in certificates if public_key_matches(key, c.public_key())), None)
     if leaf is None:
         raise CertificateError("The EST answer holds no certificate for the device's key",
                                (f"{len(certificates)} certificate(s) came back.",))
+    return leaf
+
+
+async def issuers_of(http: PlatformHttp, leaf: x509.Certificate) -> list[x509.Certificate]:
+    """The tenant CA that issued `leaf`, from `cacerts`; none when the platform does not answer (the chain file
+    then holds the device certificate only)."""
     try:
-        ca = [c for c in await ca_certificates(http) if c.subject == leaf.issuer]
+        return [c for c in await ca_certificates(http) if c.subject == leaf.issuer]
     except PlatformRequestError:
-        ca = []  # the chain file then holds the device certificate only
-    chain = (leaf, *ca)
-    files = write_files(output.folder, bundle_files(output.spec(), key, chain))
-    return Enrolled(device_id, key, chain, files, renewed)
+        return []
 
 
 def identity_from_folder(folder: Path, key_password: bytes | None = None) -> ClientIdentity:

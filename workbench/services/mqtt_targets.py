@@ -17,7 +17,12 @@ from pathlib import Path
 
 from workbench.core.keystore.operations import read_store
 from workbench.core.pki.certio import load_certificates
-from workbench.core.profiles.defaults import LOCAL_PLATFORM_PROFILE_ID, builtin_profiles, point_builtin_at_demo
+from workbench.core.profiles.defaults import (
+    LOCAL_PLATFORM_PROFILE_ID,
+    LOCAL_PLATFORM_PROFILE_NAME,
+    builtin_profiles,
+    point_builtin_at_demo,
+)
 from workbench.core.profiles.model import ConnectionProfile
 from workbench.core.profiles.parts import check_alpn_protocol, check_port
 from workbench.core.profiles.store import ProfileStore
@@ -31,8 +36,6 @@ from workbench.core.tls import (
 from workbench.errors import InvalidInputError, ProfileError
 from workbench.services.mqtt_session import SessionSettings
 from workbench.services.profile_connect import session_settings
-
-BUILTIN_PLATFORM_NAME = "Local platform (certificate device)"
 
 
 def find_profile(store: ProfileStore, name: str) -> ConnectionProfile:
@@ -112,7 +115,7 @@ def is_builtin_platform(name: str, store: ProfileStore) -> bool:
         return True
     if store.exists(LOCAL_PLATFORM_PROFILE_ID):
         return store.load(LOCAL_PLATFORM_PROFILE_ID).name.casefold() == name.casefold()
-    return name.casefold() == BUILTIN_PLATFORM_NAME.casefold()
+    return name.casefold() == LOCAL_PLATFORM_PROFILE_NAME.casefold()
 
 
 @dataclass(frozen=True)

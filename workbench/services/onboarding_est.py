@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from workbench.core.pki.keys import PrivateKey, describe_key, public_key_matches
+from workbench.core.pki.keys import PrivateKey, describe_key
 from workbench.core.platform_client import est as est_api
 from workbench.core.tls import ClientIdentity
-from workbench.errors import CertificateError, InvalidInputError, PlatformRequestError
+from workbench.errors import InvalidInputError, PlatformRequestError
 from workbench.services import est
 from workbench.services.device_bundle import bundle_files, write_files
 
@@ -98,11 +98,7 @@ class EstSteps:
         status, body = await self.o.http.send(est_api.simple_enroll(self.o.device_id, self._otp, self._csr))
         self._otp = ""  # used up: the platform removed the request
         self.report.created.pop("device_request", None)
-        certificates = est_api.read_pkcs7(body)
-        leaf = next((c for c in certificates if public_key_matches(self._device_key, c.public_key())), None)
-        if leaf is None:
-            raise CertificateError("The EST answer holds no certificate for the device's key",
-                                   (f"{len(certificates)} certificate(s) came back.",))
+        leaf = est.certificate_for_key(self._device_key, body)
         self._enrolled = (leaf,)
         self.report.created["enrolled"] = {"id": self.o.device_id, "serial": f"{leaf.serial_number:x}"}
         return (f"simpleenroll answered HTTP {status}: certificate serial {leaf.serial_number:x}, issued by "
@@ -113,10 +109,7 @@ class EstSteps:
         """Key, certificate, chain, keystore and truststore in the device folder, through the bundle writer."""
         assert self._device_key is not None and self._enrolled
         leaf = self._enrolled[0]
-        try:
-            ca = [c for c in await est.ca_certificates(self.o.http) if c.subject == leaf.issuer]
-        except PlatformRequestError:
-            ca = []
+        ca = await est.issuers_of(self.o.http, leaf)
         if not ca and self.ca_cert is not None and self.ca_cert.subject == leaf.issuer:
             ca = [self.ca_cert]
         chain = (leaf, *ca)

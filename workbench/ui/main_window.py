@@ -46,22 +46,22 @@ AREAS: tuple[tuple[str, str], ...] = (
                        "platform's certificate onboarding, with tenants, devices and a live event log."),
 )
 
-# Each area's page header: the icon name (widgets/icons.py) and one sentence; the AREAS text is its tooltip.
-HEADERS: dict[str, tuple[str, str]] = {
-    "Onboarding": ("Onboarding", "Start here: run the demo, or take your own device from a new CA to live data, "
-                                 "step by step."),
-    "Connections": ("Connections", "Connection profiles and a live MQTT console: MQTT 3.1.1 and 5 over mutual TLS, "
-                                   "several connections at once."),
-    "Certificates": ("Certificates", "Your CAs and everything they issued: create with New, or drop a PEM, DER, "
-                                     "PKCS#12 or JKS file here to inspect it."),
-    "Keystores": ("Keystores", "Open, edit and convert PKCS#12 and JKS keystores and truststores that keytool and "
-                               "openssl read."),
-    "Proof of Possession": ("Proof of Possession", "Prove to the platform that you hold the CA's private key by "
-                                                   "signing its verification code."),
-    "Local Platform": ("Local Platform", "The cloud's side on this machine: MQTT over mutual TLS, REST, tenants, "
-                                         "devices and a live event log."),
-    "Fleet": ("Fleet", "Rehearse a fleet: every device connects with its own certificate; watch what they "
-                              "see, and how they recover."),
+# Each area's page header sentence (its icon is the area's, widgets/icons.py); the AREAS text is its tooltip.
+SUBTITLES: dict[str, str] = {
+    "Onboarding": ("Start here: run the demo, or take your own device from a new CA to live data, "
+                   "step by step."),
+    "Connections": ("Connection profiles and a live MQTT console: MQTT 3.1.1 and 5 over mutual TLS, "
+                    "several connections at once."),
+    "Certificates": ("Your CAs and everything they issued: create with New, or drop a PEM, DER, "
+                     "PKCS#12 or JKS file here to inspect it."),
+    "Keystores": ("Open, edit and convert PKCS#12 and JKS keystores and truststores that keytool and "
+                  "openssl read."),
+    "Proof of Possession": ("Prove to the platform that you hold the CA's private key by "
+                            "signing its verification code."),
+    "Local Platform": ("The cloud's side on this machine: MQTT over mutual TLS, REST, tenants, "
+                       "devices and a live event log."),
+    "Fleet": ("Rehearse a fleet: every device connects with its own certificate; watch what they "
+              "see, and how they recover."),
 }
 
 # The status bar's dot: which status a phase of the local platform shows in (theme.Colours' status set).
@@ -156,8 +156,6 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{description} (Ctrl+{index + 1})")
             self.navigation.addItem(item)
             self.pages.addWidget(given.get(title) or QWidget())  # an empty slot until set_page fills it
-            if title in given:
-                self._absorb_page_title(title, given[title])
         self.header = PageHeader()
         self.navigation.currentRowChanged.connect(self._on_area_changed)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -246,23 +244,14 @@ class MainWindow(QMainWindow):
         row = max(row, 0)
         self.pages.setCurrentIndex(row)
         title, description = AREAS[row]
-        icon_name, subtitle = HEADERS.get(title, (title, description))
-        self.header.set_area(title, subtitle, f"{subtitle}\n\n{description}", icon_name)
+        subtitle = SUBTITLES.get(title, description)
+        self.header.set_area(title, subtitle, f"{subtitle}\n\n{description}", title)
 
     def changeEvent(self, event: QEvent) -> None:
         """Recolour the icons when the theme (the application palette) changes."""
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self._paint_icons()
-
-    def _absorb_page_title(self, title: str, page: QWidget) -> None:
-        """The header names the area: a page's own heading label for the same title is hidden so it is not said
-        twice (and the page keeps the height for its content)."""
-        for label in page.findChildren(QLabel):
-            text = label.text().lstrip()
-            if any(text.startswith(f"<{tag}>{title}</{tag}>") for tag in ("h1", "h2", "h3")):
-                label.hide()
-                label.setProperty("absorbed_by_header", True)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -324,7 +313,6 @@ class MainWindow(QMainWindow):
         self.pages.insertWidget(index, page)
         self.pages.removeWidget(old)
         old.deleteLater()
-        self._absorb_page_title(title, page)
         if self.navigation.currentRow() == index:
             self.pages.setCurrentIndex(index)
 

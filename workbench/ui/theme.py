@@ -7,6 +7,7 @@ the problem labels change together when the desktop switches between light and d
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Literal
@@ -81,8 +82,14 @@ def status_colour(kind: Status) -> QColor:
 def readable(colour: str | QColor, colours: Colours | None = None) -> QColor:
     """A data colour (an event kind, a plot series, a filter) that reads on the theme: its hue kept, made lighter on
     the dark theme (darker on the light one) until it has 4.5:1 on the base, alternate and window backgrounds."""
-    k = colours or current()
-    result = QColor(colour)
+    given = QColor(colour)
+    return QColor(_readable(given.getRgbF(), colours or current()))  # a copy: callers may change what they get
+
+
+@functools.lru_cache(maxsize=256)
+def _readable(rgba: tuple[float, float, float, float], k: Colours) -> QColor:
+    """`readable`'s search, once per colour and theme: table rows (the event log) ask for the same few colours."""
+    result = QColor.fromRgbF(*rgba)
     for _ in range(60):
         if min(contrast_ratio(result, bg) for bg in (k.base, k.alternate, k.window)) >= 4.5:
             break

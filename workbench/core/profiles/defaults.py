@@ -10,6 +10,7 @@ from .store import ProfileStore
 
 LOCAL_PLATFORM_PROFILE_ID = "builtin-local-platform-certificate"
 LOCAL_SANDBOX_PROFILE_ID = "builtin-local-sandbox"
+LOCAL_PLATFORM_PROFILE_NAME = "Local platform (certificate device)"  # also how `workbench mqtt --profile` finds it
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def builtin_profiles(endpoints: LocalPlatformEndpoints) -> list[ConnectionProfil
     """The two ready-made profiles: the platform with a certificate device (keystores), and the plain sandbox."""
     platform = ConnectionProfile(
         id=LOCAL_PLATFORM_PROFILE_ID,
-        name="Local platform (certificate device)",
+        name=LOCAL_PLATFORM_PROFILE_NAME,
         kind=ProfileKind.LOCAL_PLATFORM,
         broker_host=endpoints.host,
         broker_port=endpoints.mqtts_port,

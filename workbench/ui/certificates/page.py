@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
@@ -57,8 +56,6 @@ class CertificatesPage(QWidget):
         self.wizard: QWidget | None = None  # the open certificate wizard (the toolbar opens it)
         self.fleet_dialog: QWidget | None = None
         layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
-        layout.addWidget(QLabel("<h2>Certificates</h2>Your CAs and everything they issued. Create certificates "
-                                "with <b>New</b>; drop a PEM, DER, PKCS#12 or JKS file here to inspect it."))
         self.toolbar = CertificatesToolbar(self, self)
         layout.addWidget(self.toolbar)
         bar = QHBoxLayout()

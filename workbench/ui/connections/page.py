@@ -42,7 +42,6 @@ class ConnectionsPage(QWidget):
         layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
         layout.setContentsMargins(4, 4, 4, 4)  # the console needs every line of a 1280x800 screen
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("<h2>Connections</h2>"))
         bar.addStretch(1)
         self.sandbox_button = QPushButton("Local sandbox")
         self.sandbox_button.setToolTip("Connect with MQTT 5 to the local platform's sandbox listener (any topic, "

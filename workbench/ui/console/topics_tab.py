@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.console.decoders import DecoderKind, DecoderSpec, PayloadDecoder, decode_safely
+from workbench.core.console.decoders import DecoderKind, DecoderSpec, PayloadDecoder, decode_safely, sparkplug_topic
 from workbench.core.console.messages import ConsoleMessage
 from workbench.core.console.topic_tree import TopicTree, preview
 from workbench.errors import WorkbenchError
@@ -211,7 +211,8 @@ class TopicsTab(QWidget):
         """The console's batch (MessageFeed.batch)."""
         self.tree_panel.on_batch(messages)
         for message in messages:  # Sparkplug births teach their decoder the aliases that later DATA messages use
-            if message.topic.startswith("spBv1.0/") and message.topic.split("/", 3)[2:3] in (["NBIRTH"], ["DBIRTH"]):
+            where = sparkplug_topic(message.topic)
+            if where is not None and where[1] in ("NBIRTH", "DBIRTH"):
                 decode_safely(self.decoder_for(message), message.payload, message.topic)
 
     def _clear_retained(self, topic: str) -> None:

@@ -77,7 +77,7 @@ class FleetPage(QWidget):
         self.upload_ca.setChecked(True)
         self.interval = QDoubleSpinBox()
         self.interval.setRange(0.1, 3600)
-        self.interval.setValue(1.0)
+        self.interval.setValue(Behaviour.interval)
         self.interval.setSuffix(" s between measurements")
         options.addWidget(self.registration)
         options.addWidget(self.upload_ca)

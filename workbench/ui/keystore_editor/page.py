@@ -42,8 +42,7 @@ class KeystoresPage(StoreActions, QWidget):
         self.undo = QUndoStack(self)
         self.undo.cleanChanged.connect(self._on_clean_changed)
         layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
-        layout.addWidget(QLabel("<h2>Keystores</h2>PKCS#12 and JKS keystores and truststores that keytool and "
-                                "openssl read. Open one, or drop it here; every change can be undone."))
+        layout.addWidget(QLabel("Open one, or drop it here; every change can be undone."))  # the header says the rest
         self.title = QLabel()
         self.title.setWordWrap(True)  # the folder wraps (and is the tooltip) instead of widening the window
         layout.addWidget(self.title)

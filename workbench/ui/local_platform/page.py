@@ -15,7 +15,7 @@ import ssl
 from pathlib import Path
 
 from cryptography import x509
-from PySide6.QtWidgets import QLabel, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QMessageBox, QTabWidget, QWidget
 
 from workbench import paths
 from workbench.core.platform_client.requests import basic_authorization
@@ -49,8 +49,6 @@ class LocalPlatformPage(QWidget):
         self.why_dialog: WhyDialog | None = None
         self._stream: asyncio.Task[None] | None = None
         layout = scroll_layout(self)  # scrolls rather than grow the window on a small screen
-        layout.addWidget(QLabel("<h2>Local Platform</h2>The cloud's side of the guide on this machine: MQTT over "
-                                "mutual TLS, the REST API, registration and device tokens."))
         self.status = StatusPanel()
         layout.addWidget(self.status)
         self.state, self.admin, self.server_ca = self.status.state, self.status.admin, self.status.server_ca

@@ -93,7 +93,7 @@ class OnboardingPage(QWidget):
         self.welcome.demo_requested.connect(self.demo)
         self.welcome.own_requested.connect(self.own_device)
         layout.addWidget(self.welcome)
-        layout.addWidget(QLabel("<h3>Onboarding</h3>The guide's whole journey, step by step: against the local "
+        layout.addWidget(QLabel("The guide's whole journey, step by step: against the local "
                                 "platform to rehearse, or against your tenant."))
         self.target = PlatformTarget(self.profiles.secrets)
         layout.addWidget(self.target)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -53,8 +52,6 @@ class PopPage(QWidget):
         self.signature: PopSignature | None = None
         self.certificate: x509.Certificate | None = None
         outer = scroll_layout(self)  # scrolls rather than grow the window on a small screen
-        outer.addWidget(QLabel("<h2>Proof of Possession</h2>Prove to the platform that you hold the CA's private "
-                               "key: sign its verification code with that key."))
         self.tabs = QTabWidget()
         outer.addWidget(self.tabs, 1)
         signing = QWidget()
