@@ -114,6 +114,12 @@ class MosquittoPeer:
     tls_port: int | None
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of a process (default: this one), all its threads."""
+    fields = Path(f"/proc/{pid or os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_ports(count: int) -> list[int]:
     """`count` different free loopback ports (mosquitto cannot bind port 0; a tiny race is accepted for a
     benchmark). All are held open until all are chosen, or the OS could hand out one port twice."""

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import ssl
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from embedded_broker.tls import TlsManager, TlsPeer, describe_ssl_error, peer_chain_der
+from embedded_broker.worker_threads import niced_pool
 
 log = logging.getLogger("embedded_broker.tls")
 
 _OPEN, _HANDSHAKING, _FAILED, _CLOSED = range(4)
 _WANT_READ = "want-read"  # a handshake step that needs more bytes from the client
 _READ_SIZE = 65536
-_HANDSHAKE_NICE = 10  # how much lower the handshake threads' OS priority is than the event loop's
 _ALERT_LINGER = 2.0  # seconds a refused client has to read our alert and close before the socket is aborted
 
 
@@ -39,8 +37,7 @@ class HandshakeGate:
 
     def __init__(self, threads: int) -> None:
         self.pending: set[TlsServerProtocol] = set()
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="tls-handshake",
-                                       initializer=_yield_to_the_loop) if threads > 0 else None
+        self.pool = niced_pool(threads, "tls-handshake") if threads > 0 else None
 
     def close(self) -> None:
         """Abort every socket still in its handshake and stop the threads."""
@@ -49,15 +46,6 @@ class HandshakeGate:
         self.pending.clear()
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _yield_to_the_loop() -> None:
-    """Handshake threads run at a lower OS priority (Linux: per thread): when the cores are busy, the event loop,
-    which serves the connected clients, gets them first, and handshakes take what is left."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _HANDSHAKE_NICE)
-    except (AttributeError, OSError):  # not on this platform: same priority as the loop
-        pass
 
 
 def _handshake_step(ssl_object: ssl.SSLObject) -> BaseException | str | None:

@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import hashlib
 import hmac
 import logging
-import os
 import secrets
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +32,7 @@ from embedded_broker.errors import BrokerError
 from embedded_broker.platform.errors import PlatformError, unauthorized
 from embedded_broker.platform.key_vault import KeyVault, is_sealed, vault_for
 from embedded_broker.store import Store
+from embedded_broker.worker_threads import shared_pool
 
 log = logging.getLogger("embedded_broker.platform")
 
@@ -80,28 +77,9 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     return f"pbkdf2${_ITERATIONS}${salt.hex()}${digest.hex()}"
 
 
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-_HASHING_NICENESS = 10  # hashing threads yield the CPU to the event loop thread when both want it
-
-
-def _lower_priority() -> None:
-    """On Linux, nice only this pool thread (a thread id names one thread there), so the loop wins the CPU."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _HASHING_NICENESS)
-
-
 def hashing_pool() -> concurrent.futures.ThreadPoolExecutor:
-    """The shared PBKDF2 pool: one thread per CPU, so bulk uploads use every core but never more than that."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1),
-                                                          thread_name_prefix="pbkdf2", initializer=_lower_priority)
-        return _pool
+    """The shared PBKDF2 pool: one niced thread per CPU, so bulk uploads use every core but never more than that."""
+    return shared_pool("pbkdf2")
 
 
 def _check(password: str, stored: str) -> bool:
