@@ -85,3 +85,42 @@ def test_every_consumer_gets_one_batch_per_tick_from_the_same_feed(qtbot: QtBot)
     model.flush()  # nothing queued: no empty batch
     assert [len(b) for b in batches] == [300, 1] and batches[1] == ["s/us"]
     assert model.rowCount() == 301 and model.feed.received == 301
+
+
+def test_a_tick_appends_at_most_a_batch_so_a_backlog_drains_over_ticks(qtbot: QtBot) -> None:
+    """After the GUI thread fell behind, one tick takes 1,000 messages, not all of them (bench/console.py saw a
+    flood's backlog of thousands turn into one 200-300 ms stall); an explicit flush still takes everything."""
+    model = MessageTableModel(MessageRing(10_000), flush_ms=10_000)  # the test drives the ticks
+    for i in range(2_500):
+        model.add_message("in", f"t/{i}", b"x")
+    model.feed._tick()
+    assert (model.rowCount(), model.feed.queued) == (1_000, 1_500)
+    assert model.data(model.index(999, 2)) == "t/999"  # the oldest first
+    model.feed._tick()
+    assert (model.rowCount(), model.feed.queued) == (2_000, 500)
+    model.flush()
+    assert (model.rowCount(), model.feed.queued) == (2_500, 0)
+
+
+def test_paho_thread_waits_while_a_batch_is_handed_out(qtbot: QtBot) -> None:
+    """The consumers of a batch run with the feed held: a message from another thread waits at add(), off the GIL,
+    instead of taking the GIL back between the consumers' Python calls; it arrives in the next batch."""
+    model = MessageTableModel(MessageRing(1000), flush_ms=10_000)
+    model.add_message("in", "t/first", b"x")
+    blocked: list[bool] = []
+
+    def consumer(added: object) -> None:
+        if blocked:
+            return
+        adder = threading.Thread(target=model.add_message, args=("in", "t/late", b"y"))
+        adder.start()
+        adder.join(0.3)
+        blocked.append(adder.is_alive())  # still waiting at the feed's lock
+        model.add_message("out", "t/own", b"z")  # the GUI thread itself may add (the lock is re-entrant)
+
+    model.feed.batch.connect(consumer)
+    model.flush()
+    assert blocked == [True]
+    qtbot.waitUntil(lambda: model.feed.queued == 2, timeout=5_000)
+    model.flush()
+    assert sorted(model.data(model.index(r, 2)) for r in range(3)) == ["t/first", "t/late", "t/own"]

@@ -84,7 +84,7 @@ class ConsoleWidget(QWidget):
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(self.tools)
         main.addWidget(top)
-        self.topics = TopicsTab(self.session, context, profile_id)
+        self.topics = TopicsTab(self.session, context, profile_id, hold=self.model.feed.held)
         self.charts = ChartPanel(self.topics.decoder_for, self.show_problem)
         self.message_view.detail.payload_decoder = self.topics.decoder_for  # the filter's decoder: "Decoded" view
         self.views = QTabWidget()  # the messages, the topic tree and the charts share the console's main area

@@ -28,6 +28,7 @@ from workbench.ui.errors import run_action
 from workbench.ui.models.message_table import MessageTableModel
 
 from .detail_pane import DetailPane
+from .held_views import HeldTableView
 
 
 class MessageView(QWidget):
@@ -64,7 +65,7 @@ class MessageView(QWidget):
             bar.addWidget(control)
         layout.addLayout(bar)
         split = QSplitter(Qt.Orientation.Horizontal)
-        self.table = QTableView()
+        self.table = HeldTableView(model.feed.held)  # paints while paho's thread waits off the GIL
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)

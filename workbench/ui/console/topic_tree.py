@@ -8,6 +8,7 @@ so 10,000 msg/s over 5,000 topics cost one dictionary walk per message and a rep
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import time
 from collections.abc import Callable
@@ -29,7 +30,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +39,8 @@ from workbench.core.console.topic_tree import TopicMatcher, TopicNode, TopicTree
 from workbench.errors import WorkbenchError
 from workbench.ui import theme
 from workbench.ui.widgets.fit import ElidedLabel
+
+from .held_views import HeldTreeView, Hold
 
 COLUMNS = ("Topic", "Messages", "Rate /s", "Last value", "Retained", "Last message")
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -210,7 +212,8 @@ class TopicTreePanel(QWidget):
 
     def __init__(self, tree: TopicTree, clear_retained: Callable[[str], None],
                  show_problem: Callable[[WorkbenchError], object],
-                 preview_of: Callable[[ConsoleMessage], str] | None = None) -> None:
+                 preview_of: Callable[[ConsoleMessage], str] | None = None,
+                 hold: Hold = contextlib.nullcontext) -> None:
         super().__init__()
         self._clear_retained = clear_retained
         self._show_problem = show_problem
@@ -232,7 +235,7 @@ class TopicTreePanel(QWidget):
         row.addWidget(self.search, 1)
         row.addWidget(self.clear_button)
         layout.addLayout(row)
-        self.view = QTreeView()
+        self.view = HeldTreeView(hold)  # paints while paho's thread waits off the GIL
         self.view.setObjectName("topic_tree")
         self.view.setModel(self.model)
         self.view.setUniformRowHeights(True)  # the view never asks every row for its height

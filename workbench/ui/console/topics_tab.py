@@ -3,6 +3,7 @@ of each subscription filter (CBOR, MessagePack, Protobuf from your .proto, Spark
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from workbench.errors import WorkbenchError
 from workbench.services import payload_codecs
 from workbench.ui.errors import run_action
 
+from .held_views import Hold
 from .panel_api import ConsoleSession, PanelContext
 from .topic_history import TopicHistoryPanel
 from .topic_tree import TopicTreePanel
@@ -130,7 +132,7 @@ class TopicsTab(QWidget):
     decoders_changed = Signal()
 
     def __init__(self, session: ConsoleSession, context: PanelContext, profile_id: str = "",
-                 tree: TopicTree | None = None) -> None:
+                 tree: TopicTree | None = None, hold: Hold = contextlib.nullcontext) -> None:
         super().__init__()
         self._session = session
         self._context = context
@@ -141,7 +143,7 @@ class TopicsTab(QWidget):
         self.chooser = DecoderChooser(self.choose_decoder)
         layout.addWidget(self.chooser)
         self.tree_panel = TopicTreePanel(tree or TopicTree(), self._clear_retained, context.show_problem,
-                                         self.preview_of)
+                                         self.preview_of, hold)
         self.history = TopicHistoryPanel(self.tree_panel.model.tree.history, self.decoder_for)
         self.tree_panel.topic_selected.connect(self.history.show_topic)
         split = QSplitter(Qt.Orientation.Horizontal)

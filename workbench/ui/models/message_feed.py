@@ -3,10 +3,12 @@ as one list per tick, so every consumer (the table, a topic tree, charts) costs 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -14,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from workbench.core.console.messages import ConsoleMessage, MessageRing
 
 _FREEZE_EVERY = 10_000  # messages between gc.freeze() calls
+_BATCH_PER_TICK = 1_000  # messages one tick appends at most: a backlog drains over ticks, never in one long stall
 
 
 class MessageFeed(QObject):
@@ -35,13 +38,13 @@ class MessageFeed(QObject):
         super().__init__(parent)
         self.ring = ring
         self._incoming: deque[tuple[Any, ...]] = deque()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the GUI thread may re-enter (a consumer of a batch adds a message)
         self.received = 0
         self.dropped_capacity = 0
         self._since_freeze = 0
         self._timer = QTimer(self)
         self._timer.setInterval(flush_ms)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(self._tick)
         self._timer.start()
 
     def add(self, direction: str, topic: str, payload: bytes, qos: int = 0, retain: bool = False,
@@ -55,29 +58,47 @@ class MessageFeed(QObject):
                 self._incoming.popleft()
                 self.dropped_capacity += 1
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the feeding threads at `add` while the GUI thread runs many short Python calls in a row (a paint).
+
+        A paint of the message table calls the model's data() some 1,500 times from C++, each taking the GIL anew;
+        with paho's network thread parsing 10,000 messages/s it would get the GIL back between calls (a convoy that
+        stretched one paint past 40 ms). Held, paho's thread waits on this lock, off the GIL, for the paint's few
+        milliseconds; the messages wait in the socket meanwhile.
+        """
+        with self._lock:
+            yield
+
     @property
     def queued(self) -> int:
         """Messages waiting for the next tick."""
         return len(self._incoming)
 
-    def flush(self) -> list[ConsoleMessage]:
-        """Append what is queued to the ring and hand it to the consumers as one batch (GUI thread)."""
-        with self._lock:
-            if not self._incoming:
-                items: list[tuple[Any, ...]] = []
+    def _tick(self) -> None:
+        self.flush(_BATCH_PER_TICK)
+
+    def flush(self, limit: int | None = None) -> list[ConsoleMessage]:
+        """Append what is queued (the oldest `limit` of it, if given) to the ring and hand it to the consumers as
+        one batch (GUI thread). The timer's ticks pass a limit: when the GUI thread fell behind, a backlog of
+        thousands drains over several ticks with the event loop running in between, instead of in one stall."""
+        with self._lock:  # the whole tick: paho's thread waits at add(), off the GIL (see held)
+            incoming = self._incoming
+            if limit is None or len(incoming) <= limit:
+                items: list[tuple[Any, ...]] = list(incoming)
+                incoming.clear()
             else:
-                items = list(self._incoming)
-                self._incoming.clear()
-        if not items:
-            return []
-        added = self.ring.extend(items)
-        self._since_freeze += len(added)
-        if self._since_freeze >= _FREEZE_EVERY:
-            # Buffered messages leave the cyclic GC's scans (refcounting still frees them when they are evicted):
-            # with 100,000 of them a full collection would pause the GUI for 50-80 ms (bench/console.py).
-            gc.freeze()
-            self._since_freeze = 0
-        self.batch.emit(added)
+                items = [incoming.popleft() for _ in range(limit)]
+            if not items:
+                return []
+            added = self.ring.extend(items)
+            self._since_freeze += len(added)
+            if self._since_freeze >= _FREEZE_EVERY:
+                # Buffered messages leave the cyclic GC's scans (refcounting still frees them when they are
+                # evicted): with 100,000 of them a full collection would pause the GUI for 50-80 ms (bench/console.py).
+                gc.freeze()
+                self._since_freeze = 0
+            self.batch.emit(added)
         return added
 
     def reset_counts(self) -> None:
