@@ -1,4 +1,4 @@
-"""Thread pools for CPU-heavy work that releases the GIL (TLS handshakes, PBKDF2, RSA signatures), kept off the
+"""Thread pools for CPU-heavy work that releases the GIL (TLS handshakes, PBKDF2 hashing), kept off the
 event loop and at a lower OS priority, so the loop thread still gets a core at once when it needs one."""
 
 from __future__ import annotations
