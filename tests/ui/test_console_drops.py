@@ -63,7 +63,6 @@ def test_messages_that_fell_out_while_paused_are_counted_on_screen(qtbot: QtBot,
         console.shutdown()
 
 
-
 def test_the_views_paint_with_the_feed_held(qtbot: QtBot) -> None:
     """While the message table or the topic tree paints, a message from paho's thread waits at the feed (off the
     GIL) rather than taking the GIL back between the paint's data() calls (bench/console.py: p99 75 → 32 ms)."""

@@ -1,6 +1,6 @@
 """Item views that paint with the message feed held, so a flood of messages never stretches a paint.
 
-A paint calls the model's Python data() about a thousand times from C++, each taking the GIL anew; with paho's
+A paint calls the model's Python data() hundreds of times from C++, each taking the GIL anew; with paho's
 network thread parsing 10,000 messages/s it would take the GIL back between calls (a convoy that stretched one paint
 past 40 ms). While the view paints, paho's thread waits at the feed's lock, off the GIL (MessageFeed.held).
 """

@@ -62,7 +62,7 @@ class MessageFeed(QObject):
     def held(self) -> Iterator[None]:
         """Hold the feeding threads at `add` while the GUI thread runs many short Python calls in a row (a paint).
 
-        A paint of the message table calls the model's data() some 1,500 times from C++, each taking the GIL anew;
+        A paint of the message table calls the model's data() about 750 times from C++, each taking the GIL anew;
         with paho's network thread parsing 10,000 messages/s it would get the GIL back between calls (a convoy that
         stretched one paint past 40 ms). Held, paho's thread waits on this lock, off the GIL, for the paint's few
         milliseconds; the messages wait in the socket meanwhile.
