@@ -13,19 +13,17 @@ Run: python bench/mtls_connect.py [--threads 2] [--rounds 3] [--quick]
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
-import shutil
 import socket
 import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import benchlib
 from cryptography.hazmat.primitives import serialization
@@ -116,30 +114,6 @@ def start_ours(pki: dict[str, Path], threads: int) -> tuple[subprocess.Popen[str
     return process, int(ports["mqtts"])
 
 
-def start_mosquitto(pki: dict[str, Path], folder: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """mosquitto with the same certificates, TCP_NODELAY on, and only error and warning logging."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = folder / "mosquitto.conf"
-    config.write_text(f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\ncafile {pki['ca.pem']}\n"
-                      f"certfile {pki['server.pem']}\nkeyfile {pki['server.key']}\nrequire_certificate true\n"
-                      "allow_anonymous true\nset_tcp_nodelay true\nlog_dest stderr\nlog_type error\n"
-                      "log_type warning\n")
-    process = subprocess.Popen(["mosquitto", "-c", str(config)], stderr=subprocess.PIPE)
-    # Keep reading its log, or mosquitto blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()  # type: ignore[union-attr]
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, port
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("mosquitto did not start") from None
-            time.sleep(0.05)
-
-
 def main() -> int:
     """Start the brokers, interleave the runs, print medians, the load and the verdict."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -152,22 +126,23 @@ def main() -> int:
         CONNECTS, args.rounds = 20, 1
     print(f"machine: {benchlib.machine()}" + ("; --quick: a smoke run, do not quote these figures" if args.quick
                                                else ""))
-    if shutil.which("mosquitto") is None:
-        sys.exit("mosquitto is not installed")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         pki = make_pki(folder)
-        servers = {f"ours/{n}": start_ours(pki, int(n)) for n in args.threads.split(",")}
-        servers["mosquitto"] = start_mosquitto(pki, folder)
+        ours = {f"ours/{n}": start_ours(pki, int(n)) for n in args.threads.split(",")}
         runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         load_before = os.getloadavg()
         try:
-            for _round in range(args.rounds):
-                for key in ("rsa", "ec"):
-                    for name, (process, port) in servers.items():
-                        runs.setdefault((name, key), []).append(measure(port, pki, key, process.pid))
+            with benchlib.mosquitto(folder, (pki["ca.pem"], pki["server.pem"], pki["server.key"])) as peer:
+                assert peer.tls_port is not None
+                servers: dict[str, tuple[subprocess.Popen[Any], int]] = {**ours,
+                                                                         "mosquitto": (peer.process, peer.tls_port)}
+                for _round in range(args.rounds):
+                    for key in ("rsa", "ec"):
+                        for name, (process, port) in servers.items():
+                            runs.setdefault((name, key), []).append(measure(port, pki, key, process.pid))
         finally:
-            for process, _port in servers.values():
+            for process, _port in ours.values():
                 process.terminate()
                 process.wait(timeout=10)
         load_after = os.getloadavg()

@@ -37,8 +37,11 @@ def test_messages_that_fell_out_while_paused_are_counted_on_screen(qtbot: QtBot,
             # The SUBACK may lag the click: probe until one message comes back, then flood.
             qtbot.waitUntil(lambda: publisher.publish("flood/probe", b"p", 1).wait_for_publish(5) or
                             console.bridge.received > 0, timeout=10_000)
-            qtbot.wait(300)  # every probe was acknowledged: the ones still on their way arrive now, not mid-count
-            qtbot.waitUntil(lambda: model.rowCount() == console.bridge.received, timeout=5_000)
+            # A last probe on the same topic arrives after every earlier one (MQTT keeps a topic's order), so the
+            # count below starts with no probe still on its way.
+            publisher.publish("flood/probe", b"last", 1).wait_for_publish(5)
+            qtbot.waitUntil(lambda: model.rowCount() == console.bridge.received and model.rowCount() > 0 and
+                            model.message(model.rowCount() - 1).payload == b"last", timeout=5_000)
             assert not view.dropped.isVisible()
             before = console.bridge.received
             qtbot.mouseClick(view.pause_button, Qt.MouseButton.LeftButton)
@@ -78,7 +81,7 @@ def test_the_views_paint_with_the_feed_held(qtbot: QtBot) -> None:
     adder = threading.Thread(target=lambda: (feed.add("in", "t/late", b"y"), added.append(time.perf_counter())))
     with feed.held():  # as a paint does: the adder is stuck at the feed's lock
         adder.start()
-        time.sleep(0.3)
+        adder.join(0.3)  # it would have added by now, were it not held
         assert not added
     adder.join(5)
     assert added  # released after the hold

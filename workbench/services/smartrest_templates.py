@@ -35,6 +35,7 @@ from embedded_broker import (
     template_lines,
     xid_problem,
 )
+from workbench.core.files import read_input_file
 from workbench.core.platform_client import inventory as api
 from workbench.errors import InvalidInputError, PlatformRequestError
 from workbench.services.platform_http import PlatformHttp
@@ -157,10 +158,7 @@ def read_collection_file(path: Path, xid: str | None = None) -> TemplateCollecti
     Raises:
         InvalidInputError: the file cannot be read, is too large, or holds no usable collection.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(f"Cannot read {path}", (exc.strerror or str(exc),)) from None
+    data = read_input_file(path, "template collection")
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInputError(f"{path} is larger than {MAX_FILE_BYTES} bytes", ("Is it a template collection?",))
     try:
